@@ -1,0 +1,63 @@
+"""The error taxonomy: for any bytes, extraction returns a result or raises one of these.
+
+Each error is also a builtin exception type (pdfminer.six's two-parent pattern), carries a
+stable `type` name (the JSON `error.type` and the quarantine record's `error_type`) and a
+message an operator can act on.
+"""
+
+from __future__ import annotations
+
+
+class XxgkError(Exception):
+    """Base of every typed extraction error."""
+
+    @property
+    def type(self) -> str:
+        return type(self).__name__
+
+    def to_dict(self) -> dict[str, str]:
+        return {"type": self.type, "message": str(self)}
+
+
+class UnsupportedFormat(XxgkError, ValueError):
+    """The bytes are not PDF, HTML, DOCX or text (e.g. an image, a spreadsheet, an archive)."""
+
+
+class CorruptDocument(XxgkError, ValueError):
+    """The bytes claim a known format but cannot be parsed (truncated, damaged, looping)."""
+
+
+class EncryptedDocument(XxgkError, ValueError):
+    """The document is password protected and cannot be read without the password."""
+
+
+class ScannedDocument(XxgkError, ValueError):
+    """The document has no text layer (a scan or pictures of pages): it needs OCR."""
+
+
+class NotAReport(XxgkError, ValueError):
+    """The document is readable but is not a government information-disclosure annual report."""
+
+
+class TableNotFound(XxgkError, LookupError):
+    """The document is a report, but none of its statistical tables could be read."""
+
+
+class DocumentTooLarge(XxgkError, ValueError):
+    """The file exceeds the configured size limit, or unpacks to more than it allows (zip bomb)."""
+
+
+class ResourceLimitExceeded(XxgkError, RuntimeError):
+    """Parsing the file took more time or memory than the configured limits allow."""
+
+
+ERROR_TYPES: tuple[type[XxgkError], ...] = (
+    UnsupportedFormat,
+    CorruptDocument,
+    EncryptedDocument,
+    ScannedDocument,
+    NotAReport,
+    TableNotFound,
+    DocumentTooLarge,
+    ResourceLimitExceeded,
+)

@@ -1,0 +1,77 @@
+"""The one intermediate every reader produces, and table location consumes.
+
+A reader turns bytes into a `Document`: the report's content in reading order as
+paragraphs and tables. A `Table` is a list of logical rows; each row lists its cells left
+to right. Horizontal positions (`x0`, `x1`) are in the reader's own coordinate system:
+PDF points for PDFs, grid column indices `[c, c + colspan)` for HTML and DOCX. Plain text
+copied from a web page has no positions (`Table.positioned` is False): its cells are only
+in order.
+
+Conventions every reader follows:
+- a cell spanning several rows (rowspan, vMerge, a merged PDF cell) appears once, in the
+  first row it covers, with `rowspan` set;
+- an empty cell is kept as a cell with `text == ""` wherever the medium shows it (an empty
+  <td>, an empty DOCX cell, an empty PDF grid cell, an empty line inside a text table row),
+  so a blank value keeps its column;
+- `text` keeps line breaks inside a cell as "\n" (a label wrapped in a narrow cell, or a
+  number wrapped in one: "2631\n2" reads 26312) in top-to-bottom order;
+- page numbers are 1-based; `bbox` is (x0, y0, x1, y1) in PDF points, y up, when known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Media = str  # "pdf" | "html" | "docx" | "text"
+BBox = tuple[float, float, float, float]
+
+
+@dataclass
+class Cell:
+    text: str
+    x0: float = 0.0
+    x1: float = 0.0
+    page: int | None = None
+    bbox: BBox | None = None
+    rowspan: int = 1
+
+
+@dataclass
+class TableRow:
+    cells: list[Cell]
+    page: int | None = None
+
+
+@dataclass
+class Table:
+    rows: list[TableRow]
+    positioned: bool = True
+    page: int | None = None
+
+
+@dataclass
+class Paragraph:
+    text: str
+    page: int | None = None
+
+
+Block = Paragraph | Table
+
+
+@dataclass
+class Document:
+    media: Media
+    blocks: list[Block] = field(default_factory=list)
+    pages: int = 1
+    image_pages: set[int] = field(default_factory=set)
+    """Pages that carry a picture but (almost) no text: where a table printed as an image would be."""
+
+    @property
+    def text_chars(self) -> int:
+        n = 0
+        for b in self.blocks:
+            if isinstance(b, Paragraph):
+                n += len(b.text.strip())
+            else:
+                n += sum(len(c.text.strip()) for r in b.rows for c in r.cells)
+        return n
