@@ -1,0 +1,273 @@
+"""Understanding a report: title (agency, year), the six sections, the format version, and the
+cell records of every cell the format prints (spec §2, §5, §10)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from tasks.errors import NotAReport, ScannedDocument, TableNotFound
+from tasks.extract.model import Document, Paragraph, Table
+from tasks.extract.normalize import HEADING_PREFIX, norm
+from tasks.extract.result import CellRecord, Issue
+from tasks.extract.tables import Printed, T3Result, lines_of, read_t2, read_t3, read_t4
+from tasks.extract.values import parse_value
+from tasks.spec import SECTIONS, CellKey, cell_keys
+
+TITLE = re.compile(r"政府信息公开(?:工作)?(?:年度)?(?:工作)?(?:年度)?报告")
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年度?")
+_PERIOD = re.compile(r"((?:19|20)\d{2})年1月1日(?:起)?(?:至|到|-|—)(?:((?:19|20)\d{2})年)?12月31日")
+_DATE = re.compile(r"((?:19|20)\d{2})[-年./](\d{1,2})[-月./](\d{1,2})")
+_AGENCY_STRIP = "《》〈〉<>「」【】[]()（）:：,，、.。 \t\"'“”"
+MIN_TEXT_CHARS_PER_PAGE = 20
+"""A document with fewer characters of text than this per page has no usable text layer."""
+
+
+# --------------------------------------------------------------------------------------------
+# title, agency, year
+# --------------------------------------------------------------------------------------------
+
+
+def _paragraph_texts(doc: Document) -> list[tuple[str, int | None]]:
+    return [(b.text, b.page) for b in doc.blocks if isinstance(b, Paragraph) and b.text.strip()]
+
+
+def _clean(s: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", s).split())
+
+
+def find_title(doc: Document) -> tuple[str | None, int | None]:
+    """The agency as printed in the title, and the year the title names."""
+    paras = [_clean(t) for t, _ in _paragraph_texts(doc)[:25]]
+    for i, p in enumerate(paras):
+        m = TITLE.search(p)
+        if not m or m.start() > 60:
+            continue
+        # a title may wrap over two or three lines: join the neighbours that belong to it
+        head = p[: m.start()]
+        if i > 0 and (not head or _YEAR.fullmatch(head)) and len(paras[i - 1]) <= 40 and not TITLE.search(paras[i - 1]):
+            head = paras[i - 1] + head
+        agency, year = _split_title(head)
+        if agency or year:
+            return agency, year
+    return None, None
+
+
+def _split_title(head: str) -> tuple[str | None, int | None]:
+    head = head.strip(_AGENCY_STRIP)
+    m = None
+    for m in _YEAR.finditer(head):
+        pass
+    if m is None:
+        return (head or None), None
+    year = int(m.group(1))
+    before, after = head[: m.start()].strip(_AGENCY_STRIP), head[m.end() :].strip(_AGENCY_STRIP)
+    agency = after if len(after) >= 2 else before
+    agency = agency.removeprefix("关于").removesuffix("关于").strip(_AGENCY_STRIP)
+    return (agency or None), year
+
+
+def find_year(doc: Document, sections: dict[str, str]) -> int | None:
+    text = _clean(" ".join(t for t, _ in _paragraph_texts(doc)[:40]))
+    m = _PERIOD.search(text)
+    if m:
+        return int(m.group(1))
+    m = re.search(r"((?:19|20)\d{2})年度?(?:政府信息公开|工作)", text)
+    if m:
+        return int(m.group(1))
+    dates = [int(d.group(1)) for d in _DATE.finditer(text)]
+    return dates[0] - 1 if dates else None
+
+
+def find_agency_in_text(doc: Document) -> str | None:
+    text = _clean(" ".join(t for t, _ in _paragraph_texts(doc)[:15]))
+    m = re.search(r"本(?:年度)?报告(?:是)?由(.{2,40}?)(?:根据|按照|依据|依照|编制)", text)
+    return m.group(1).strip(_AGENCY_STRIP) if m else None
+
+
+# --------------------------------------------------------------------------------------------
+# sections
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Heading:
+    section: int
+    block: int
+    page: int | None
+
+
+def _heading_section(text: str) -> int | None:
+    s = norm(text)
+    if len(s) > 45 or not HEADING_PREFIX.match(s):
+        return None
+    for sec in SECTIONS:
+        if any(all(w in s for w in words) for words in sec.keywords):
+            return sec.number
+    return None
+
+
+def find_headings(doc: Document) -> list[Heading]:
+    """The statutory headings in order: the first heading of each section after the previous one."""
+    found: list[Heading] = []
+    for i, b in enumerate(doc.blocks):
+        if not isinstance(b, Paragraph):
+            continue
+        sec = _heading_section(b.text)
+        if sec is None or any(h.section == sec for h in found):
+            continue
+        if found and sec < found[-1].section:
+            continue
+        found.append(Heading(sec, i, b.page))
+    return found
+
+
+def section_texts(doc: Document, headings: list[Heading]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, h in enumerate(headings):
+        end = headings[k + 1].block if k + 1 < len(headings) else len(doc.blocks)
+        parts = [b.text.strip() for b in doc.blocks[h.block : end] if isinstance(b, Paragraph)]
+        out[str(h.section)] = "\n".join(p for p in parts if p)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the whole report
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Understood:
+    agency: str | None
+    year: int | None
+    format_version: str
+    cells: list[CellRecord]
+    issues: list[Issue]
+    sections: dict[str, str]
+
+
+def decide_format(t2_format: str | None, t3_layout: str | None, year: int | None) -> str:
+    if t2_format == "2019":
+        return "2019"
+    if t2_format == "2021":
+        return "2021_mixed" if t3_layout == "single" else "2021"
+    if t3_layout == "2021":
+        return "2021"
+    if t3_layout == "single":
+        return "2021_mixed" if year is not None and year >= 2021 else "2019"
+    if t3_layout is None:
+        return "unknown"
+    return "2021" if year is None or year >= 2021 else "2019"
+
+
+def _image_tables(doc: Document, headings: list[Heading]) -> set[str]:
+    """Tables whose section sits on a page that holds a picture and no text for the numbers (V10)."""
+    if not doc.image_pages:
+        return set()
+    out: set[str] = set()
+    by_section = {h.section: h for h in headings}
+    for sec, table in ((2, "t2"), (3, "t3"), (4, "t4")):
+        h = by_section.get(sec)
+        if h is None or h.page is None:
+            continue
+        nxt = by_section.get(sec + 1)
+        last_page = nxt.page if nxt is not None and nxt.page is not None else h.page + 1
+        if any(p in doc.image_pages for p in range(h.page, last_page + 1)):
+            out.add(table)
+    return out
+
+
+def understand(doc: Document) -> Understood:
+    if doc.text_chars < MIN_TEXT_CHARS_PER_PAGE * max(1, doc.pages):
+        if doc.media == "pdf":
+            raise ScannedDocument(
+                f"no text layer: {doc.text_chars} characters of text on {doc.pages} page(s); "
+                "the report is scanned or printed as pictures and needs OCR"
+            )
+        raise NotAReport(f"only {doc.text_chars} characters of text: not an annual report")
+    headings = find_headings(doc)
+    sections = section_texts(doc, headings)
+    agency, year = find_title(doc)
+    if year is None:
+        year = find_year(doc, sections)
+    if agency is None:
+        agency = find_agency_in_text(doc)
+
+    lines = lines_of(doc)
+    t3r = read_t3(lines)
+    t4c = read_t4(lines)
+    used = {id(row.line.row) for row in []}  # t2 rows never share a row with t3/t4 matches
+    t2r = read_t2(lines, used)
+    fmt = decide_format(t2r.format, t3r.layout, year)
+
+    found_any = bool(t2r.cells or t3r.cells or t4c)
+    looks_like_report = agency is not None and year is not None and _title_present(doc) or len(headings) >= 3
+    if not found_any:
+        if not looks_like_report:
+            raise NotAReport(
+                "no report title (…政府信息公开工作年度报告), no statutory section headings and no statistical "
+                "table: this is not a government information-disclosure annual report"
+            )
+        if not _image_tables(doc, headings):
+            raise TableNotFound(
+                "this is a disclosure report but none of its statistical tables (sections 二, 三, 四) "
+                "could be read: no table with the official row and column labels was found"
+            )
+    if fmt == "unknown":
+        fmt = "2021" if year is None or year >= 2021 else "2019"
+
+    images = _image_tables(doc, headings)
+    found: dict[str, dict[tuple[str, str], Printed]] = {"t2": t2r.cells, "t3": t3r.cells, "t4": t4c}
+    cells = [_record(k, found[k.table].get((k.row, k.col)), k.table in images and not found[k.table]) for k in cell_keys(fmt)]
+    issues = _structure_issues(fmt, headings, cells, images, t3r)
+    return Understood(agency, year, fmt, cells, issues, sections)
+
+
+def _title_present(doc: Document) -> bool:
+    return any(TITLE.search(_clean(t)) for t, _ in _paragraph_texts(doc)[:25])
+
+
+def _record(key: CellKey, p: Printed | None, image_only: bool) -> CellRecord:
+    if p is None:
+        status = "image_only" if image_only else "not_found"
+        return CellRecord(key.table, key.block, key.row, key.col, None, status, None, None, key.unit)
+    value, status = parse_value(p.raw)
+    return CellRecord(key.table, key.block, key.row, key.col, value, status, p.raw, p.page, key.unit, p.bbox)
+
+
+def _structure_issues(
+    fmt: str, headings: list[Heading], cells: list[CellRecord], images: set[str], t3r: T3Result
+) -> list[Issue]:
+    issues: list[Issue] = []
+    missing_sections = [s.numeral for s in SECTIONS if s.number not in {h.section for h in headings}]
+    if missing_sections:
+        issues.append(
+            Issue("STRUCT-01", "warn", "section heading(s) not found in order: " + "、".join(missing_sections))
+        )
+    for table, name in (("t2", "section 二 (主动公开)"), ("t3", "section 三 (申请)"), ("t4", "section 四 (复议、诉讼)")):
+        tcells = [c for c in cells if c.table == table]
+        lost = [c for c in tcells if c.status in ("not_found", "image_only")]
+        if fmt == "2021_mixed" and table == "t3":
+            lost = [c for c in lost if c.row not in ("other_no_correction", "other_fee_unpaid", "other_other")]
+        if not lost:
+            continue
+        if len(lost) == len(tcells):
+            if table in images:
+                msg = f"the table of {name} is printed as an image: its cells are image_only (needs OCR)"
+            else:
+                msg = f"the table of {name} was not found"
+            issues.append(Issue("STRUCT-02", "error", msg))
+        else:
+            refs = [{"table": c.table, "row": c.row, "col": c.col} for c in lost]
+            issues.append(Issue("STRUCT-02", "warn", f"{len(lost)} cell(s) of {name} not found", refs))
+    if fmt == "2021_mixed":
+        issues.append(
+            Issue(
+                "STRUCT-03",
+                "warn",
+                "2021 format with （六）其他处理 printed as one row (2021_mixed): read as other_total; "
+                "its three sub-rows are not_found",
+            )
+        )
+    return issues

@@ -1,0 +1,422 @@
+"""Locating the three statistical tables in a Document and mapping printed cells to canonical keys.
+
+Written once for every medium: readers hand over logical table rows (cells left to right,
+with horizontal positions where the medium has them); this module
+
+1. finds value columns by header text (自然人 … 总计, 结果维持 …, 本年制发件数 …), by
+   position where positions exist and by order (from the right end of a row) where not;
+2. matches table-3 rows to the spec by an order-preserving alignment of fuzzy label
+   scores, which survives lost characters (V11), group labels sharing a row (V4),
+   labels broken at page breaks (V3), annotations (V16) and the 2021_mixed （六） row (V14);
+3. returns the printed cells, never corrected.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from tasks.extract.model import BBox, Cell, Document, Table, TableRow
+from tasks.extract.normalize import label_score, norm
+from tasks.extract.values import is_value_like
+from tasks.spec import t2, t3, t4
+from tasks.spec.model import Column
+
+log = logging.getLogger(__name__)
+
+MIN_ROW_SCORE = 0.6
+"""Lowest label score at which a printed row can be taken for a spec row."""
+
+
+@dataclass(frozen=True)
+class Printed:
+    """One printed cell, located: what the cell record's raw, page and bbox come from."""
+
+    raw: str
+    page: int | None
+    bbox: BBox | None
+
+
+@dataclass
+class Line:
+    """A table row in document order, with the table it came from."""
+
+    table: int
+    row: TableRow
+    positioned: bool
+
+    @property
+    def cells(self) -> list[Cell]:
+        return self.row.cells
+
+
+def lines_of(doc: Document) -> list[Line]:
+    out: list[Line] = []
+    tables = [b for b in doc.blocks if isinstance(b, Table)]
+    for i, tbl in enumerate(tables):
+        out.extend(Line(i, r, tbl.positioned) for r in tbl.rows)
+    return out
+
+
+def printed(cell: Cell, row: TableRow) -> Printed:
+    return Printed(cell.text, cell.page if cell.page is not None else row.page, cell.bbox)
+
+
+def _centre(c: Cell) -> float:
+    return (c.x0 + c.x1) / 2
+
+
+def _overlap(c: Cell, span: tuple[float, float]) -> float:
+    return max(0.0, min(c.x1, span[1]) - max(c.x0, span[0]))
+
+
+def _assign_by_position(cells: list[Cell], spans: list[tuple[float, float]]) -> list[Cell | None] | None:
+    """Each span's cell by horizontal overlap; None if two cells claim one span (ambiguous)."""
+    out: list[Cell | None] = [None] * len(spans)
+    for c in cells:
+        best, best_ov = -1, 0.0
+        for i, sp in enumerate(spans):
+            ov = _overlap(c, sp)
+            if ov > best_ov:
+                best, best_ov = i, ov
+        if best < 0 or best_ov < 0.3 * max(1e-6, min(c.x1 - c.x0, spans[best][1] - spans[best][0])):
+            continue
+        if out[best] is not None:
+            if out[best].text.strip() and c.text.strip():  # type: ignore[union-attr]
+                return None
+            if not c.text.strip():
+                continue
+        out[best] = c
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Table 3
+# --------------------------------------------------------------------------------------------
+
+_T3_HEADERS = {norm(c.label): c.key for c in t3.COLUMNS}
+
+
+def _t3_header_spans(rows: list[Line]) -> list[tuple[float, float]] | None:
+    """The x-spans of the seven value columns, from the header cells of one table."""
+    found: dict[str, tuple[float, float]] = {}
+    for line in rows[:8]:
+        for c in line.cells:
+            key = _T3_HEADERS.get(norm(c.text))
+            if key and key not in found:
+                found[key] = (c.x0, c.x1)
+    if len(found) < len(t3.COLUMNS):
+        return None
+    spans = [found[c.key] for c in t3.COLUMNS]
+    if any(b[0] < a[0] for a, b in zip(spans, spans[1:])):
+        return None
+    return spans
+
+
+@dataclass
+class T3Row:
+    line: Line
+    values: list[Cell | None]
+    leaf: str
+    full: str
+
+
+def _split_t3_row(line: Line, spans: list[tuple[float, float]] | None) -> T3Row | None:
+    cells = line.cells
+    ncol = len(t3.COLUMNS)
+    if spans is not None and line.positioned:
+        left = spans[0][0]
+        label_cells = [c for c in cells if _centre(c) < left]
+        value_cells = [c for c in cells if _centre(c) >= left]
+        values = _assign_by_position(value_cells, spans)
+        if values is None:
+            return None
+    else:
+        if len(cells) < ncol + 1:
+            return None
+        label_cells, values = cells[:-ncol], list(cells[-ncol:])
+    present = [v for v in values if v is not None]
+    if not present or sum(is_value_like(v.text) for v in present) < max(4, len(present) - 1):
+        return None
+    if not any(v.text.strip() for v in present) and len(present) < ncol:
+        return None
+    labels = [c.text for c in label_cells if c.text.strip()]
+    if not labels:
+        return None
+    return T3Row(line, values, norm(labels[-1]), norm("".join(labels)))
+
+
+def _t3_candidates(lines: list[Line]) -> list[T3Row]:
+    out: list[T3Row] = []
+    spans: list[tuple[float, float]] | None = None
+    by_table: dict[int, list[Line]] = {}
+    for line in lines:
+        by_table.setdefault(line.table, []).append(line)
+    for _, rows in sorted(by_table.items()):
+        own = _t3_header_spans(rows) if rows[0].positioned else None
+        if own is not None:
+            spans = own
+        for line in rows:
+            row = _split_t3_row(line, spans if line.positioned else None)
+            if row is None and spans is not None and line.positioned:
+                row = _split_t3_row(line, None)
+            if row is not None:
+                out.append(row)
+    return out
+
+
+_T3_SPEC = [(r.key, norm(r.label)) for r in t3.ROWS]
+
+
+def _row_score(label: str, cand: T3Row) -> float:
+    return max(label_score(label, cand.leaf), label_score(label, cand.full) - 0.05)
+
+
+def align(spec: list[tuple[str, str]], cands: list[T3Row]) -> dict[str, T3Row]:
+    """Order-preserving best matching of printed rows to spec rows (Needleman–Wunsch, no gap cost)."""
+    n, m = len(spec), len(cands)
+    if not m:
+        return {}
+    score = [[_row_score(lbl, c) for c in cands] for _, lbl in spec]
+    best = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            s = score[i][j]
+            take = s + best[i + 1][j + 1] if s >= MIN_ROW_SCORE else -1.0
+            best[i][j] = max(take, best[i + 1][j], best[i][j + 1])
+    out: dict[str, T3Row] = {}
+    i = j = 0
+    while i < n and j < m:
+        s = score[i][j]
+        if s >= MIN_ROW_SCORE and best[i][j] == s + best[i + 1][j + 1]:
+            out[spec[i][0]] = cands[j]
+            i, j = i + 1, j + 1
+        elif best[i][j] == best[i + 1][j]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+@dataclass
+class T3Result:
+    cells: dict[tuple[str, str], Printed]
+    layout: str | None  # "2021" (three （六） leaves), "single" (one （六） row), None (not found)
+    rows_found: int
+
+
+def read_t3(lines: list[Line]) -> T3Result:
+    cands = _t3_candidates(lines)
+    matched = align(_T3_SPEC, cands)
+    # keep the rows of the table that holds the most matches (a stray row elsewhere cannot join)
+    cells: dict[tuple[str, str], Printed] = {}
+    for key, row in matched.items():
+        for col, cell in zip(t3.COLUMNS, row.values):
+            if cell is not None:
+                cells[(key, col.key)] = printed(cell, row.line.row)
+    leaves = [k for k in t3.OTHER_LEAVES if k in matched]
+    layout = "2021" if leaves else ("single" if "other_total" in matched else None)
+    if layout is None and matched:
+        layout = "unknown"
+    return T3Result(cells, layout, len(matched))
+
+
+# --------------------------------------------------------------------------------------------
+# Table 4
+# --------------------------------------------------------------------------------------------
+
+_T4_LEAVES = {norm(c.label): c.key for c in t4.COLUMNS}
+_T4_BLOCKS = [(r.key, norm(r.label)) for r in t4.ROWS]
+
+
+def _t4_header_end(rows: list[Line]) -> tuple[int, list[Cell]] | None:
+    """Index of the last header row of a table-4 table, and its leaf header cells."""
+    leaf_cells: list[Cell] = []
+    last = -1
+    for i, line in enumerate(rows[:8]):
+        hits = [c for c in line.cells if norm(c.text) in _T4_LEAVES]
+        if hits:
+            leaf_cells.extend(hits)
+            last = i
+    if len(leaf_cells) < 5:
+        return None
+    return last, leaf_cells
+
+
+def _value_run(rows: list[Line], n: int) -> list[tuple[Cell, TableRow]] | None:
+    """The first `n` value cells after the header, from the right end of the first row holding them."""
+    for line in rows:
+        cells = line.cells
+        if len(cells) >= n and all(is_value_like(c.text) for c in cells[-n:]):
+            if any(c.text.strip() for c in cells[-n:]) or len(cells) == n:
+                return [(c, line.row) for c in cells[-n:]]
+    run: list[tuple[Cell, TableRow]] = []
+    for line in rows:  # values spread over several physical rows
+        for c in line.cells:
+            if is_value_like(c.text) and c.text.strip():
+                run.append((c, line.row))
+            elif c.text.strip():
+                return None
+        if len(run) >= n:
+            return run[:n] if len(run) == n else None
+    return None
+
+
+def read_t4(lines: list[Line]) -> dict[tuple[str, str], Printed]:
+    by_table: dict[int, list[Line]] = {}
+    for line in lines:
+        by_table.setdefault(line.table, []).append(line)
+    for _, rows in sorted(by_table.items()):
+        head = _t4_header_end(rows)
+        if head is None:
+            continue
+        last, leaf_cells = head
+        body = rows[last + 1 :]
+        keys = [(b, c.key) for b, _ in _T4_BLOCKS for c in t4.COLUMNS]
+        if rows[0].positioned and len(leaf_cells) == len(keys):
+            spans = [(c.x0, c.x1) for c in sorted(leaf_cells, key=lambda c: (c.x0, c.x1))]
+            for line in body:
+                vals = [c for c in line.cells if is_value_like(c.text)]
+                if not any(c.text.strip() for c in vals):
+                    continue
+                assigned = _assign_by_position(vals, spans)
+                if assigned is not None and sum(a is not None for a in assigned) >= 10:
+                    return {k: printed(c, line.row) for k, c in zip(keys, assigned) if c is not None}
+        transposed = _read_t4_transposed(body)
+        if transposed:
+            return transposed
+        run = _value_run(body, len(keys))
+        if run is not None:
+            return {k: printed(c, row) for k, (c, row) in zip(keys, run)}
+    return {}
+
+
+def _read_t4_transposed(rows: list[Line]) -> dict[tuple[str, str], Printed]:
+    """Table 4 printed as three rows (行政复议 / 直接起诉 / 复议后起诉) of five values."""
+    out: dict[tuple[str, str], Printed] = {}
+    ncol = len(t4.COLUMNS)
+    for line in rows:
+        cells = line.cells
+        if len(cells) < ncol + 1 or not all(is_value_like(c.text) for c in cells[-ncol:]):
+            continue
+        label = norm("".join(c.text for c in cells[:-ncol]))
+        for key, lbl in _T4_BLOCKS:
+            if lbl in label and not any(k[0] == key for k in out):
+                if key == "admin_review" and ("诉讼" in label or "起诉" in label):
+                    continue
+                out.update({(key, col.key): printed(c, line.row) for col, c in zip(t4.COLUMNS, cells[-ncol:])})
+                break
+    return out if len({k[0] for k in out}) == len(t4.ROWS) else {}
+
+
+# --------------------------------------------------------------------------------------------
+# Table 2
+# --------------------------------------------------------------------------------------------
+
+_T2_COLUMNS: dict[str, list[tuple[str, Column]]] = {}
+for _block in t2.BLOCKS:
+    for _fmt, _cols in _block.columns.items():
+        for _col in _cols:
+            for _lbl in _col.labels:
+                _T2_COLUMNS.setdefault(norm(_lbl), []).append((_fmt, _col))
+_T2_HEADER_LABELS = sorted(_T2_COLUMNS, key=len, reverse=True)
+_T2_ROWS = sorted(
+    ((norm(lbl), blk, row) for blk in t2.BLOCKS for row in blk.rows for lbl in row.labels),
+    key=lambda x: len(x[0]),
+    reverse=True,
+)
+FORMAT_ONLY = {"2021": {"issued", "abolished", "in_force", "fee_amount"}}
+FORMAT_ONLY["2019"] = {
+    "newly_made",
+    "newly_published",
+    "total_published",
+    "prior_year_items",
+    "items_change",
+    "procurement_items",
+    "procurement_amount",
+}
+
+
+def _t2_header(text: str) -> str | None:
+    s = norm(text)
+    for lbl in _T2_HEADER_LABELS:
+        if s.startswith(lbl):
+            return lbl
+    return None
+
+
+def _t2_row(text: str) -> tuple[t2.Block, t2.Row] | None:
+    s = norm(text)
+    for lbl, blk, row in _T2_ROWS:
+        if s == lbl or (s.startswith(lbl) and s[len(lbl)] in "(（[:：*"):
+            return blk, row
+    return None
+
+
+@dataclass
+class T2Result:
+    cells: dict[tuple[str, str], Printed]
+    format: str | None  # "2021", "2019" or None when table 2's headers were not seen
+
+
+def read_t2(lines: list[Line], used: set[int]) -> T2Result:
+    header: list[tuple[str, Cell]] = []  # (normalised header label, cell)
+    votes = {"2021": 0, "2019": 0}
+    rows: list[tuple[Line, t2.Block, t2.Row, list[tuple[str, Cell]]]] = []
+    for line in lines:
+        if id(line.row) in used:
+            continue
+        hits = [(h, c) for c in line.cells if (h := _t2_header(c.text))]
+        if len(hits) >= 1 and len(hits) >= len([c for c in line.cells if c.text.strip()]) - 1:
+            header = hits
+            for h, _ in hits:
+                fmts = {f for f, col in _T2_COLUMNS[h] if col.key in FORMAT_ONLY[f]}
+                for f in fmts:
+                    votes[f] += 1
+            continue
+        nonempty = [i for i, c in enumerate(line.cells) if c.text.strip()]
+        if not nonempty:
+            continue
+        first = nonempty[0]
+        found = _t2_row(line.cells[first].text)
+        if found is None:
+            continue
+        rows.append((line, found[0], found[1], header))
+    fmt = None if votes["2021"] == votes["2019"] == 0 else ("2019" if votes["2019"] > votes["2021"] else "2021")
+    cells: dict[tuple[str, str], Printed] = {}
+    for line, blk, row, head in rows:
+        cols = _t2_value_columns(blk, fmt, head)
+        if not cols:
+            continue
+        label_at = next(i for i, c in enumerate(line.cells) if c.text.strip())
+        values = line.cells[label_at + 1 :]
+        picked = _t2_pick(values, head, cols, line.positioned)
+        for col, cell in zip(cols, picked):
+            if cell is not None and (row.key, col.key) not in cells:
+                cells[(row.key, col.key)] = printed(cell, line.row)
+    return T2Result(cells, fmt)
+
+
+def _t2_value_columns(blk: t2.Block, fmt: str | None, head: list[tuple[str, Cell]]) -> list[Column]:
+    if fmt is None:
+        fmt = "2021"
+    expected = list(blk.columns.get(fmt, ()))  # type: ignore[call-overload]
+    if head:
+        by_label = {h: col for h, _ in head for f, col in _T2_COLUMNS[h] if f == fmt}
+        ordered = [by_label[h] for h, _ in head if h in by_label]
+        if ordered and {c.key for c in ordered} <= {c.key for c in expected}:
+            return ordered
+    return expected
+
+
+def _t2_pick(values: list[Cell], head: list[tuple[str, Cell]], cols: list[Column], positioned: bool) -> list[Cell | None]:
+    if len(values) == len(cols):
+        return list(values)
+    if positioned and head and len(head) == len(cols):
+        picked = _assign_by_position(values, [(c.x0, c.x1) for _, c in head])
+        if picked is not None:
+            return picked
+    nonempty = [c for c in values if c.text.strip()]
+    if len(nonempty) == len(cols):
+        return nonempty
+    return [None] * len(cols)

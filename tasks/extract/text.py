@@ -1,0 +1,407 @@
+"""Reader for plain text: text copied out of a web page, TSV / space-aligned copies, Markdown conversions.
+
+`read_text(data)` decodes the bytes (`sniff.decode_text`) and returns a `Document` (media "text")
+of `Paragraph` and `Table` blocks in reading order. Text tables carry no positions
+(`Table.positioned` is False, pages are None): cells are only in order.
+
+Layouts recognised (spec §7; sample `jining_org_dept_2021_text`):
+
+* **Cell-per-line web copy** — each cell on its own line starting with a TAB, rows separated by
+  blank lines, an empty cell is a line holding only a TAB (or other whitespace with a TAB); a
+  line *without* a leading TAB inside a row continues the previous cell (a label wrapped with
+  <br>: "\\t商业" + "企业" → "商业\\n企业"). A row may even contain a blank line inside a cell
+  ("\\t结果", "", "纠正", "\\t其他" …): a short non-indented fragment that is directly followed by
+  TAB lines, after a single blank line following a row, continues that row.
+* **TSV** — one row per line, cells separated by TABs ("规章\\t0\\t0\\t0"); a leading TAB is an
+  empty first cell.
+* **Cell-per-line without TABs** — rows separated by blank lines, one cell per line; an empty
+  cell survives only as a line holding a NBSP / full-width space (a truly empty line is a row
+  break). Wrapped labels split over two lines are re-joined when together they form a known
+  template label ("商业" + "企业" → "商业\\n企业").
+* **Space-aligned** — one row per line, fields separated by 2+ spaces or full-width spaces, or
+  single spaces when the line ends in a number ("规章 0 0 0").
+* **Markdown** — "#" headings become paragraphs, pipe tables become rows ("|---|" separator lines
+  dropped, empty cells kept, "<br>" → "\\n", "\\|" unescaped), "**bold**" markers are stripped.
+
+Cell text is stripped at its edges only; width, digits and brackets are kept as printed (the
+mapping layer normalises). Empty or whitespace-only input raises `UnsupportedFormat`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from tasks.errors import UnsupportedFormat
+from tasks.extract.model import Block, Cell, Document, Paragraph, Table, TableRow
+from tasks.extract.normalize import norm
+from tasks.extract.sniff import decode_text
+
+log = logging.getLogger(__name__)
+
+_SHORT = 40
+"""Longest line (characters) still taken for a table cell in layouts without explicit cell markers."""
+_CONTINUATION_MAX = 12
+"""Longest fragment taken as the rest of a cell split by a blank line inside a TAB-marked row."""
+
+_EDGE_WS = " \t\r\n\f\v\xa0\u3000\u2002\u2003\u2009\u200b\ufeff"
+
+_VALUE = re.compile(r"^[+\-－]?[0-9０-９][0-9０-９,，.．]*\s*(?:件|项|个|元|万元)?$")
+_MARKER = re.compile(r"^[-－—–/／]+$")
+_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+[、.．，]|[（(][一二三四五六七八九十]+[）)])")
+_SENTENCE_END = ("。", "；", ";", "！", "？")
+_MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s*(.*?)\s*#*\s*$")
+_MD_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_MD_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>])")
+_HTML_BR = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
+_PIPE_SPLIT = re.compile(r"(?<!\\)\|")
+_SPACE_FIELDS = re.compile(r"[ \xa0]{2,}|\u3000+")
+
+
+# ---------------------------------------------------------------- data held while parsing
+
+
+@dataclass
+class _Row:
+    cells: list[str]
+    source: str  # "tab" | "tsv" | "plain" | "space" | "pipe"
+
+
+@dataclass
+class _Tentative:
+    """Short untagged lines that are table rows if a table follows them, paragraphs otherwise."""
+
+    row: _Row
+    lines: list[str] = field(default_factory=list)
+
+
+_Item = _Row | _Tentative | Paragraph
+
+
+# ---------------------------------------------------------------- small predicates
+
+
+def _strip(text: str) -> str:
+    return text.strip(_EDGE_WS)
+
+
+def _is_blank(line: str) -> bool:
+    """A row/paragraph separator: an empty line, or one of ASCII spaces only."""
+    return line.strip(" \r\f\v") == ""
+
+
+def is_value(text: str) -> bool:
+    """A printed number ("0", "24", "９６１７１.６", "251000元") or a dash/slash marker."""
+    s = _strip(text)
+    return bool(s) and (bool(_VALUE.match(s)) or bool(_MARKER.match(s)))
+
+
+def _is_heading(text: str) -> bool:
+    return bool(_HEADING.match(_strip(text)))
+
+
+def _is_prose(text: str) -> bool:
+    """Narrative rather than a cell: long, or ends a sentence."""
+    s = _strip(text)
+    return len(s) > _SHORT or s.endswith(_SENTENCE_END)
+
+
+def _is_pipe_line(line: str) -> bool:
+    s = line.strip()
+    return len(s) >= 2 and (s.startswith("|") or (s.endswith("|") and s.count("|") >= 2))
+
+
+def _is_tsv_line(line: str) -> bool:
+    """A TAB remains between contents once one leading TAB (a cell marker) is removed."""
+    s = line[1:] if line.startswith("\t") else line
+    return "\t" in s.rstrip(_EDGE_WS)
+
+
+def _clean_markup(line: str) -> str:
+    return _MD_BOLD.sub(r"\1", line)
+
+
+# ---------------------------------------------------------------- known labels (wrapped-label repair)
+
+
+@lru_cache(maxsize=1)
+def _known_labels() -> frozenset[str]:
+    from tasks.spec import t2, t3, t4
+
+    labels: set[str] = set()
+    for col in (*t3.COLUMNS, *t4.COLUMNS):
+        labels.update(col.labels)
+    for row in (*t3.ROWS, *t4.ROWS):
+        labels.update(row.labels)
+        if row.group:
+            labels.add(row.group)
+    for block in t2.BLOCKS:
+        labels.add(block.caption)
+        for row in block.rows:
+            labels.update(row.labels)
+        for cols in block.columns.values():
+            for col in cols:
+                labels.update(col.labels)
+    labels.update(("信息内容", "申请人情况", "法人或其他组织", "行政复议", "行政诉讼"))
+    return frozenset(norm(label) for label in labels)
+
+
+def merge_wrapped_labels(cells: list[str]) -> list[str]:
+    """Re-join label fragments that were split over lines: 2–4 consecutive non-empty, non-numeric
+    fragments whose concatenation is a known template label become one cell ("商业", "企业" →
+    "商业\\n企业"). Everything else is left as it is."""
+    known = _known_labels()
+    out: list[str] = []
+    i = 0
+    while i < len(cells):
+        merged = False
+        for j in range(min(len(cells), i + 4), i + 1, -1):
+            frags = cells[i:j]
+            if all(f and not is_value(f) for f in frags) and norm("".join(frags)) in known:
+                out.append("\n".join(frags))
+                i = j
+                merged = True
+                break
+        if not merged:
+            out.append(cells[i])
+            i += 1
+    return out
+
+
+# ---------------------------------------------------------------- line groups
+
+
+def _groups(lines: list[str]) -> list[tuple[str, list[str]]]:
+    """Split lines into ("blank", [..]), ("pipe", [..]), ("heading", [line]), ("block", [..]) groups."""
+    groups: list[tuple[str, list[str]]] = []
+    for line in lines:
+        if _is_blank(line):
+            kind = "blank"
+        elif _is_pipe_line(line):
+            kind = "pipe"
+        elif _MD_HEADING.match(line) and not line.startswith("\t"):
+            groups.append(("heading", [line]))
+            continue
+        else:
+            kind = "block"
+        if groups and groups[-1][0] == kind:
+            groups[-1][1].append(line)
+        else:
+            groups.append((kind, [line]))
+    return groups
+
+
+# ---------------------------------------------------------------- per-layout parsers
+
+
+def _pipe_rows(lines: list[str]) -> list[_Row]:
+    rows: list[_Row] = []
+    for line in lines:
+        if _MD_SEPARATOR.match(line):
+            continue
+        s = line.strip()
+        if s.startswith("|"):
+            s = s[1:]
+        if s.endswith("|") and not s.endswith("\\|"):
+            s = s[:-1]
+        cells = [_pipe_cell(part) for part in _PIPE_SPLIT.split(s)]
+        rows.append(_Row(cells, "pipe"))
+    return rows
+
+
+def _pipe_cell(raw: str) -> str:
+    text = _HTML_BR.sub("\n", _clean_markup(raw))
+    text = _MD_ESCAPE.sub(r"\1", text)
+    return "\n".join(p for p in (_strip(x) for x in text.split("\n")) if p)
+
+
+def _tsv_items(lines: list[str]) -> list[_Item]:
+    items: list[_Item] = []
+    for line in lines:
+        if "\t" in line:
+            if line.strip(_EDGE_WS) == "":
+                continue
+            items.append(_Row([_strip(c) for c in line.split("\t")], "tsv"))
+        elif _is_heading(line) or _is_prose(line):
+            items.append(Paragraph(_strip(line)))
+        elif _strip(line):
+            items.append(_Row([_strip(line)], "tsv"))
+    return items
+
+
+def _tab_items(lines: list[str], prev: _Item | None, blanks: int) -> list[_Item]:
+    """A blank-line-delimited block with TAB-marked cell lines (the web-copy layout)."""
+    items: list[_Item] = []
+    first_tab = next(i for i, line in enumerate(lines) if line.startswith("\t"))
+    lead = [_strip(x) for x in lines[:first_tab] if _strip(x)]
+    cells: list[str] = []
+    continuing = (
+        lead
+        and isinstance(prev, _Row)
+        and prev.source == "tab"
+        and prev.cells
+        and blanks == 1
+        and all(len(x) <= _CONTINUATION_MAX and not _is_heading(x) and not is_value(x) for x in lead)
+    )
+    if continuing:
+        assert isinstance(prev, _Row)
+        prev.cells[-1] = "\n".join(p for p in (prev.cells[-1], *lead) if p)
+        cells = prev.cells
+    else:
+        items.extend(Paragraph(x) for x in lead)
+
+    started = bool(continuing)
+    for line in lines[first_tab:]:
+        if line.startswith("\t"):
+            cells.append(_strip(line))
+            started = True
+        elif _strip(line) == "":
+            continue
+        elif _is_heading(line) or _is_prose(line):
+            if cells and not continuing:
+                items.append(_Row(cells, "tab"))
+            items.append(Paragraph(_strip(line)))
+            cells, continuing, started = [], False, False
+        elif started and cells:
+            cells[-1] = "\n".join(p for p in (cells[-1], _strip(line)) if p)
+        else:
+            cells.append(_strip(line))
+            started = True
+    if cells and not continuing:
+        items.append(_Row(cells, "tab"))
+    return items
+
+
+def _space_fields(line: str) -> list[str] | None:
+    """Fields of a space-aligned table line, or None if the line is not one."""
+    s = _strip(line)
+    if not s or s.endswith(_SENTENCE_END):
+        return None
+    fields = [f for f in (_strip(x) for x in _SPACE_FIELDS.split(s)) if f]
+    if len(fields) < 2:
+        tokens = s.split()
+        if len(tokens) >= 2 and is_value(tokens[-1]):
+            fields = tokens
+        else:
+            return None
+    if any(len(f) > _SHORT for f in fields):
+        return None
+    if is_value(fields[-1]) or (len(fields) >= 3 and all(len(f) <= 12 for f in fields)):
+        return fields
+    return None
+
+
+def _plain_items(lines: list[str]) -> list[_Item]:
+    """A blank-line-delimited block without TABs: paragraphs, a cell-per-line row, or space-aligned rows."""
+    content = [x for x in lines if _strip(x)]
+    spaced = [_space_fields(x) for x in content]
+    if len(content) >= 2 and sum(f is not None for f in spaced) * 2 >= len(content):
+        items: list[_Item] = []
+        for line, fields in zip(content, spaced, strict=True):
+            if fields is not None:
+                items.append(_Row(fields, "space"))
+            elif _is_heading(line) or _is_prose(line):
+                items.append(Paragraph(_strip(line)))
+            else:
+                items.append(_Tentative(_Row([_strip(line)], "space"), [_strip(line)]))
+        return items
+    if len(content) == 1:
+        line = content[0]
+        if spaced[0] is not None:
+            return [_Row(spaced[0], "space")]
+        if _is_heading(line) or _is_prose(line):
+            return [Paragraph(_strip(line))]
+        return [_Tentative(_Row([_strip(line)], "plain"), [_strip(line)])]
+    if content and not any(_is_prose(x) for x in content):
+        cells = [_strip(x) for x in lines]  # a whitespace-only line here holds NBSP/U+3000: an empty cell
+        row = _Row(merge_wrapped_labels(cells), "plain")
+        if any(is_value(c) for c in cells):
+            return [row]
+        return [_Tentative(row, [_strip(x) for x in content])]
+    return [Paragraph(_strip(x)) for x in content]
+
+
+# ---------------------------------------------------------------- assembly
+
+
+def _parse(lines: list[str]) -> list[_Item]:
+    items: list[_Item] = []
+    blanks = 0
+    for kind, group in _groups(lines):
+        prev = items[-1] if items else None
+        if kind == "blank":
+            blanks += len(group)
+            continue
+        if kind == "pipe":
+            items.extend(_pipe_rows(group))
+        elif kind == "heading":
+            m = _MD_HEADING.match(group[0])
+            assert m is not None
+            text = _MD_ESCAPE.sub(r"\1", _clean_markup(m.group(2)))
+            if text:
+                items.append(Paragraph(_strip(text)))
+        else:
+            group = [_clean_markup(x) for x in group]
+            if any(_is_tsv_line(x) for x in group):
+                items.extend(_tsv_items(group))
+            elif any(x.startswith("\t") for x in group):
+                items.extend(_tab_items(group, prev, blanks))
+            else:
+                items.extend(_plain_items(group))
+        blanks = 0
+    return items
+
+
+def _resolve(items: list[_Item]) -> list[_Row | Paragraph]:
+    """Tentative rows are rows when a definite row follows before any paragraph; else paragraphs."""
+    out: list[_Row | Paragraph] = []
+    row_ahead = False
+    for item in reversed(items):
+        if isinstance(item, _Row):
+            row_ahead = True
+            out.append(item)
+        elif isinstance(item, Paragraph):
+            row_ahead = False
+            out.append(item)
+        elif row_ahead:
+            out.append(item.row)
+        else:
+            out.extend(Paragraph(x) for x in reversed(item.lines))
+    out.reverse()
+    return out
+
+
+def _blocks(items: list[_Row | Paragraph]) -> list[Block]:
+    blocks: list[Block] = []
+    rows: list[TableRow] = []
+    for item in items:
+        if isinstance(item, _Row):
+            rows.append(TableRow(cells=[Cell(text=t) for t in item.cells]))
+            continue
+        if rows:
+            blocks.append(Table(rows=rows, positioned=False))
+            rows = []
+        if item.text:
+            blocks.append(item)
+    if rows:
+        blocks.append(Table(rows=rows, positioned=False))
+    return blocks
+
+
+def read_text(data: bytes) -> Document:
+    """Read a plain-text / Markdown report into paragraphs and unpositioned tables.
+
+    Raises `UnsupportedFormat("empty document")` for empty or whitespace-only input.
+    """
+    text = decode_text(data)
+    text = text.lstrip("\ufeff")
+    if not text.strip(_EDGE_WS):
+        raise UnsupportedFormat("empty document")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    blocks = _blocks(_resolve(_parse(lines)))
+    n_tables = sum(isinstance(b, Table) for b in blocks)
+    log.debug("text reader: %d blocks, %d tables, %d lines", len(blocks), n_tables, len(lines))
+    return Document(media="text", blocks=blocks, pages=1)
