@@ -275,8 +275,13 @@ def _tab_items(lines: list[str], prev: _Item | None, blanks: int) -> list[_Item]
     return items
 
 
-def _space_fields(line: str) -> list[str] | None:
-    """Fields of a space-aligned table line, or None if the line is not one."""
+def _space_fields(line: str, among_rows: bool = False) -> list[str] | None:
+    """Fields of a space-aligned table line, or None if the line is not one.
+
+    Fields are separated by 2+ spaces or full-width spaces, or by single spaces when the line ends
+    in a number. Without a trailing number a line needs 3+ short fields — or, `among_rows` (its
+    block is already known to be space-aligned rows), 2+ fields of cell length.
+    """
     s = _strip(line)
     if not s or s.endswith(_SENTENCE_END):
         return None
@@ -289,7 +294,7 @@ def _space_fields(line: str) -> list[str] | None:
             return None
     if any(len(f) > _SHORT for f in fields):
         return None
-    if is_value(fields[-1]) or (len(fields) >= 3 and all(len(f) <= 12 for f in fields)):
+    if is_value(fields[-1]) or among_rows or (len(fields) >= 3 and all(len(f) <= 12 for f in fields)):
         return fields
     return None
 
@@ -301,6 +306,7 @@ def _plain_items(lines: list[str]) -> list[_Item]:
     if len(content) >= 2 and sum(f is not None for f in spaced) * 2 >= len(content):
         items: list[_Item] = []
         for line, fields in zip(content, spaced, strict=True):
+            fields = fields or _space_fields(line, among_rows=True)
             if fields is not None:
                 items.append(_Row(fields, "space"))
             elif _is_heading(line) or _is_prose(line):

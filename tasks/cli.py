@@ -1,0 +1,95 @@
+"""The `xxgk` command line: `xxgk extract PATH` prints the JSON of spec §10."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from tasks.errors import XxgkError
+from tasks.settings import get_settings
+
+EXIT_DOCUMENT_ERROR = 3
+
+
+def _dump(obj: Any) -> str:
+    """Indented JSON with each cell record on one line, so a report reads top to bottom."""
+    if not isinstance(obj, dict) or "cells" not in obj:
+        return json.dumps(obj, ensure_ascii=False, indent=2)
+    head = {k: v for k, v in obj.items() if k != "cells"}
+    cells = ",\n    ".join(json.dumps(c, ensure_ascii=False) for c in obj["cells"])
+    text = json.dumps(head, ensure_ascii=False, indent=2)
+    return text[:-2] + ',\n  "cells": [\n    ' + cells + "\n  ]\n}"
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from tasks.extract import extract_path
+
+    settings = get_settings()
+    try:
+        result = extract_path(args.path, max_bytes=settings.extract.max_bytes)
+    except XxgkError as exc:
+        print(_dump({"error": exc.to_dict(), "source": args.path}))
+        return EXIT_DOCUMENT_ERROR
+    except FileNotFoundError:
+        print(_dump({"error": {"type": "FileNotFound", "message": f"no such file: {args.path}"}}))
+        return EXIT_DOCUMENT_ERROR
+    print(_dump(result.to_dict()))
+    return 0
+
+
+def cmd_samples(args: argparse.Namespace) -> int:
+    """Extract every report under a folder into JSON files and print a one-line summary per report."""
+    from tasks.extract import extract_path
+
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    for path in sorted(p for p in Path(args.folder).rglob("*") if p.is_file() and p.name.startswith("source.")):
+        name = path.parent.name
+        try:
+            result = extract_path(path).to_dict()
+        except XxgkError as exc:
+            failures += 1
+            (out / f"{name}.json").write_text(_dump({"error": exc.to_dict(), "source": str(path)}), "utf-8")
+            print(f"{name:32} {exc.type}: {exc}")
+            continue
+        (out / f"{name}.json").write_text(_dump(result), "utf-8")
+        reported = sum(c["status"] == "reported" for c in result["cells"])
+        print(
+            f"{name:32} {result['media']:5} {result['format_version']:10} {result['year']} {result['agency']}"
+            f"  {reported}/{len(result['cells'])} cells printed"
+        )
+    print(f"JSON written to {out}/")
+    return 1 if failures else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xxgk", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("extract", help="extract one report and print its cells as JSON")
+    p.add_argument("path", help="a local file (PDF, HTML, DOCX or text)")
+    p.set_defaults(func=cmd_extract)
+    p = sub.add_parser("extract-all", help="extract every source.* file under a folder into JSON files")
+    p.add_argument("folder")
+    p.add_argument("--output", default="output/extract")
+    p.set_defaults(func=cmd_samples)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # `xxgk extract … | head`
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
