@@ -31,6 +31,7 @@ from lxml import etree
 
 from tasks.errors import CorruptDocument, DocumentTooLarge, EncryptedDocument, XxgkError
 from tasks.extract.model import Block, Cell, Document, Paragraph, Table, TableRow
+from tasks.extract.sniff import sniff
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,8 @@ class _Limits:
 def _open_zip(data: bytes) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise CorruptDocument(f"DOCX is not a readable ZIP archive: {exc}") from exc
+    except Exception as exc:  # BadZipFile, NotImplementedError (zip version), struct.error, …
+        raise CorruptDocument(f"DOCX is not a readable ZIP archive: {type(exc).__name__}: {exc}") from exc
 
 
 def _document_part(zf: zipfile.ZipFile) -> str:
@@ -80,7 +81,11 @@ def _document_part(zf: zipfile.ZipFile) -> str:
         if name.lower() == DOCUMENT_XML:
             return name
     if "_rels/.rels" in names and zf.getinfo("_rels/.rels").file_size < 1 << 20:
-        rels = zf.read("_rels/.rels")
+        try:
+            rels = zf.read("_rels/.rels")
+        except Exception as exc:  # damaged member: report the missing main part below
+            log.debug("cannot read _rels/.rels: %s", exc)
+            rels = b""
         m = re.search(rb'Type="[^"]*/officeDocument"[^>]*Target="/?([^"]+)"', rels) or re.search(
             rb'Target="/?([^"]+)"[^>]*Type="[^"]*/officeDocument"', rels
         )
@@ -368,6 +373,10 @@ def _body_blocks(body: etree._Element) -> list[Block]:
 def read_docx(data: bytes, max_xml_bytes: int = MAX_XML_BYTES) -> Document:
     """Read DOCX bytes into a Document of Paragraphs and Tables in body order."""
     limits = _Limits(max_xml_bytes=max_xml_bytes)
+    if not data.startswith(b"PK"):
+        # Not a ZIP: let sniff name it (an encrypted DOCX is an OLE2 file → EncryptedDocument).
+        medium = sniff(data)
+        raise CorruptDocument(f"not a DOCX (ZIP) file: the bytes look like {medium}")
     with _open_zip(data) as zf:
         part = _document_part(zf)
         xml = _read_member(zf, part, limits)

@@ -15,7 +15,10 @@
   element, whitespace runs collapsed to one space (`<br>` kept as "\n"); script/style/noscript/
   template/head are skipped. A `<caption>` becomes a Paragraph just before its table.
 - SPA pages: when the page shows almost no text but a `<script>` holds a string literal of HTML
-  mentioning 政府信息公开, that literal is unescaped and read instead.
+  mentioning 政府信息公开, that literal is unescaped and read instead. A bare JavaScript data file
+  (`let content = "<p>…"`) whose main literal is such HTML is unwrapped the same way.
+- Deep nesting is fine (libxml2's huge_tree, iterative walkers); a document holding only a
+  comment gives an empty Document; whitespace-only input raises `CorruptDocument`.
 """
 
 from __future__ import annotations
@@ -89,7 +92,7 @@ def _clean_lines(raw: str) -> str:
 
 def _span(el: etree._Element, name: str) -> int:
     raw = (el.get(name) or "").strip()
-    m = re.match(r"\d+", raw)
+    m = re.search(r"\d+", raw)  # tolerate junk such as \"3\" left by escaped quotes
     if not m:
         return 1
     return max(0, min(int(m.group()), _MAX_SPAN))
@@ -280,22 +283,40 @@ def _js_unescape(body: str) -> str:
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
-def _embedded_html(root: etree._Element) -> str | None:
-    """The longest JS string literal holding HTML that mentions 政府信息公开, unescaped."""
+def _js_literal_html(src: str) -> str | None:
+    """The longest JS string literal in `src` holding HTML that mentions 政府信息公开, unescaped."""
+    if "政府信息公开" not in src and "\\u653f\\u5e9c" not in src:
+        return None
     best: str | None = None
-    for script in root.iter("script"):
-        src = script.text or ""
-        if "政府信息公开" not in src and "\\u653f\\u5e9c" not in src:
+    for m in _JS_STRING.finditer(src):
+        body = next(g for g in m.groups() if g is not None)
+        if "<" not in body:
             continue
-        for m in _JS_STRING.finditer(src):
-            body = next(g for g in m.groups() if g is not None)
-            if "<" not in body:
-                continue
-            html = _js_unescape(body)
-            if "政府信息公开" in html and re.search(r"<\s*(p|table|div|br|span|td)\b", html, re.I):
-                if best is None or len(html) > len(best):
-                    best = html
+        html = _js_unescape(body)
+        if "政府信息公开" in html and re.search(r"<\s*(p|table|div|br|span|td)\b", html, re.I):
+            if best is None or len(html) > len(best):
+                best = html
     return best
+
+
+def _embedded_html(root: etree._Element) -> str | None:
+    """The longest HTML string literal found in the page's scripts."""
+    found = (_js_literal_html(script.text or "") for script in root.iter("script"))
+    return max((h for h in found if h), key=len, default=None)
+
+
+_JS_START = re.compile(r"^\s*(?:let|var|const|window\.|export\b|module\.exports|define\(|\w+\s*=|[{\[(])")
+
+
+def _unwrap_js_file(text: str) -> str:
+    """A JavaScript file (not HTML) whose main string literal is the report's HTML → that HTML."""
+    if not _JS_START.match(text):
+        return text
+    html = _js_literal_html(text)
+    if html and len(html) > 0.4 * len(text.strip()):
+        log.info("input is JavaScript holding the report HTML in a string literal; reading that HTML")
+        return html
+    return text
 
 
 def _visible_chars(blocks: list[Block]) -> int:
@@ -305,24 +326,35 @@ def _visible_chars(blocks: list[Block]) -> int:
 # --------------------------------------------------------------------------- entry point
 
 
-def _parse(text: str) -> etree._Element:
+def _parse(text: str) -> etree._Element | None:
+    """Parse (possibly fragmentary) HTML; None when there is no element at all (e.g. only a comment)."""
     if not text.strip():
         raise CorruptDocument("HTML document is empty")
+    # huge_tree lifts libxml2's nesting limit (256), beyond which it silently drops content;
+    # the walkers below are iterative, so deep nesting is safe.
+    parser = lxml.html.HTMLParser(huge_tree=True, remove_comments=False, no_network=True)
     try:
-        return lxml.html.document_fromstring(text)
-    except (etree.ParserError, ValueError) as exc:
+        return lxml.html.document_fromstring(text, parser=parser)
+    except etree.ParserError as exc:
+        if "empty" in str(exc).lower():
+            return None
+        raise CorruptDocument(f"HTML cannot be parsed: {exc}") from exc
+    except ValueError as exc:
         raise CorruptDocument(f"HTML cannot be parsed: {exc}") from exc
 
 
 def read_html(data: bytes) -> Document:
     """Read HTML bytes (a full page or a fragment) into a Document of Paragraphs and Tables."""
-    root = _parse(_decode(data))
+    root = _parse(_unwrap_js_file(_decode(data)))
+    if root is None:
+        return Document(media="html", blocks=[], pages=1)
     blocks = _walk(root)
     if _visible_chars(blocks) < _SPA_MIN_VISIBLE:
         embedded = _embedded_html(root)
-        if embedded:
+        inner_root = _parse(_XML_DECL.sub("", embedded, count=1)) if embedded else None
+        if inner_root is not None:
             log.info("page has %d visible chars; reading the HTML embedded in a script", _visible_chars(blocks))
-            inner = _walk(_parse(_XML_DECL.sub("", embedded, count=1)))
+            inner = _walk(inner_root)
             if _visible_chars(inner) > _visible_chars(blocks):
                 blocks = inner
     return Document(media="html", blocks=blocks, pages=1)

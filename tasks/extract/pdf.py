@@ -27,7 +27,6 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from statistics import median
 
 from tasks.errors import CorruptDocument, EncryptedDocument, XxgkError
 from tasks.extract.model import Block, Cell, Document, Paragraph, Table, TableRow
@@ -63,11 +62,15 @@ UNRULED_WIDE_ROW = 5
 """…or one line with at least this many numeric fragments (table 4 is one row of 15 numbers)."""
 UNRULED_MAX_LINE_GAP = 2.5
 """Lines of one unruled table are at most this many line heights apart."""
+MAX_RULING_EDGES = 3000
+"""Above this many joined edges a page is a vector drawing, not a table page: rulings are ignored."""
 IMAGE_MIN_AREA_RATIO = 0.1
 """An image covering at least this share of the page can hold a table."""
 IMAGE_PAGE_MAX_CHARS = 120
 """A page with such an image and at most this many non-space characters is an image page."""
 
+_HEADING = re.compile(r"^\s*[一二三四五六七八九十]+\s*、")
+"""A section heading (三、收到和处理…) never belongs to an unruled table: it bounds one."""
 _NUMERIC = re.compile(r"^[+\-]?\d[\d,]*(?:\.\d+)?%?$")
 
 
@@ -195,21 +198,30 @@ def line_text(line: Sequence[Char]) -> str:
 
 
 def split_fragments(line: Sequence[Char]) -> list[list[Char]]:
-    """Split a line at gaps wider than FRAGMENT_GAP_EM (whitespace characters are dropped)."""
+    """Split a line at gaps wider than FRAGMENT_GAP_EM between visible characters; whitespace
+    characters stay inside a fragment but never start or end one."""
     frags: list[list[Char]] = []
     cur: list[Char] = []
     prev: Char | None = None
     for c in line:
         if not c.text.strip():
+            if cur:
+                cur.append(c)
             continue
         if prev is not None and c.x0 - prev.x1 > FRAGMENT_GAP_EM * max(prev.size, c.size, 1.0):
-            frags.append(cur)
+            frags.append(_rstrip(cur))
             cur = []
         cur.append(c)
         prev = c
     if cur:
-        frags.append(cur)
+        frags.append(_rstrip(cur))
     return frags
+
+
+def _rstrip(chars: list[Char]) -> list[Char]:
+    while chars and not chars[-1].text.strip():
+        chars.pop()
+    return chars
 
 
 def cell_text(chars: Iterable[Char]) -> str:
@@ -373,6 +385,9 @@ def find_grids(h_edges: Sequence[Edge], v_edges: Sequence[Edge]) -> list[Grid]:
     v = merge_edges(v_edges)
     if not h or not v:
         return []
+    if len(h) + len(v) > MAX_RULING_EDGES:
+        log.warning("page has %d ruling edges: treated as a drawing, tables read without rulings", len(h) + len(v))
+        return []
     grids = [build_grid(g) for g in group_cells(find_cells(h, v)) if len(g) >= MIN_TABLE_CELLS]
     grids = [g for g in grids if len(g.xs) >= 3]  # one column: a frame around text
     return grids
@@ -482,16 +497,20 @@ def _is_value_row(line: TextLine) -> bool:
 
 
 def _group_lines(lines: Sequence[TextLine]) -> list[list[TextLine]]:
-    """Split lines (top to bottom) where the vertical gap exceeds UNRULED_MAX_LINE_GAP line heights."""
+    """Split lines (top to bottom) where the vertical gap exceeds UNRULED_MAX_LINE_GAP line heights;
+    a section heading is a group of its own."""
     groups: list[list[TextLine]] = []
+    after_heading = False
     for ln in lines:
-        if groups:
+        heading = ln.numeric == 0 and len(ln.frags) == 1 and bool(_HEADING.match(line_text(ln.chars)))
+        if groups and not heading and not after_heading:
             prev = groups[-1][-1]
             h = max(min(prev.height, ln.height), 1.0)
             if prev.bottom - ln.top <= UNRULED_MAX_LINE_GAP * h:
                 groups[-1].append(ln)
                 continue
         groups.append([ln])
+        after_heading = heading
     return groups
 
 
@@ -502,14 +521,16 @@ def _looks_like_table(group: Sequence[TextLine]) -> bool:
     return multi >= UNRULED_MIN_ROWS or (rows >= UNRULED_MIN_ROWS and multi >= 1) or wide
 
 
-def unruled_table(group: Sequence[TextLine], page: int) -> Table:
-    """Rows from lines: value rows keep their fragments as cells; label-only lines that sit in the
-    label area and within a row height of a value row are merged into that row's overlapping cell."""
+def _attach_labels(group: Sequence[TextLine]) -> tuple[list[TextLine], dict[int, list[TextLine]], list[TextLine]]:
+    """Value rows; label-only lines attached to a value row (keyed by its id); the other lines.
+
+    A label-only line attaches to the nearest value row when it lies entirely left of the numeric
+    columns and within 1.5 line heights of that row (V9: a two-line label around its numbers)."""
     value_rows = [ln for ln in group if _is_value_row(ln)]
-    value_x0 = min(
-        (min(c.x0 for c in f) for ln in value_rows for f in ln.frags if _numeric_count([f])),
-        default=float("inf"),
-    )
+    first_value_x0 = {
+        id(ln): min((min(c.x0 for c in f) for f in ln.frags if _numeric_count([f])), default=float("inf"))
+        for ln in value_rows
+    }
     attached: dict[int, list[TextLine]] = defaultdict(list)
     standalone: list[TextLine] = []
     for ln in group:
@@ -517,16 +538,23 @@ def unruled_table(group: Sequence[TextLine], page: int) -> Table:
             continue
         right = max(c.x1 for f in ln.frags for c in f)
         best: TextLine | None = None
-        if ln.numeric == 0 and right <= value_x0 + SNAP_TOL:
+        if ln.numeric == 0:
             dist = float("inf")
             for vr in value_rows:
                 d = abs(vr.cy - ln.cy)
-                if d < dist and d <= max(vr.height, ln.height) * 1.5:
+                if d < dist and d <= max(vr.height, ln.height) * 1.5 and right <= first_value_x0[id(vr)] + SNAP_TOL:
                     best, dist = vr, d
         if best is None:
             standalone.append(ln)
         else:
             attached[id(best)].append(ln)
+    return value_rows, attached, standalone
+
+
+def unruled_table(group: Sequence[TextLine], page: int) -> Table:
+    """Rows from lines: value rows keep their fragments as cells, attached label lines are merged
+    into the row's overlapping cell, other lines become rows of their own."""
+    value_rows, attached, standalone = _attach_labels(group)
     rows: list[tuple[float, TableRow]] = []
     for ln in value_rows:
         extra = attached.get(id(ln), [])
@@ -577,11 +605,18 @@ def text_blocks(lines: Sequence[TextLine], page: int) -> list[tuple[float, Block
         if not _looks_like_table(group):
             out.extend((ln.top, Paragraph(line_text(ln.chars), page=page)) for ln in group)
             continue
-        # single-fragment lines at either end (a heading, a note) stay paragraphs
+        # single-fragment lines at either end (a heading, a note) stay paragraphs, unless they are
+        # label lines of a value row
+        _, attached, _ = _attach_labels(group)
+        kept = {id(ln) for labels in attached.values() for ln in labels}
+
+        def loose(ln: TextLine) -> bool:
+            return len(ln.frags) < 2 and id(ln) not in kept
+
         lo, hi = 0, len(group)
-        while lo < hi and len(group[lo].frags) < 2:
+        while lo < hi and loose(group[lo]):
             lo += 1
-        while hi > lo and len(group[hi - 1].frags) < 2:
+        while hi > lo and loose(group[hi - 1]):
             hi -= 1
         out.extend((ln.top, Paragraph(line_text(ln.chars), page=page)) for ln in group[:lo])
         out.append((group[lo].top, unruled_table(group[lo:hi], page)))

@@ -22,6 +22,7 @@ _DATE = re.compile(r"((?:19|20)\d{2})[-年./](\d{1,2})[-月./](\d{1,2})")
 _AGENCY_STRIP = "《》〈〉<>「」【】[]()（）:：,，、.。 \t\"'“”"
 MIN_TEXT_CHARS_PER_PAGE = 20
 """A document with fewer characters of text than this per page has no usable text layer."""
+TITLE_SEARCH_PARAGRAPHS = 80
 
 
 # --------------------------------------------------------------------------------------------
@@ -38,20 +39,41 @@ def _clean(s: str) -> str:
 
 
 def find_title(doc: Document) -> tuple[str | None, int | None]:
-    """The agency as printed in the title, and the year the title names."""
-    paras = [_clean(t) for t, _ in _paragraph_texts(doc)[:25]]
+    """The agency as printed in the title, and the year the title names.
+
+    A title may wrap over two lines, or put the agency on a line of its own above
+    "2021年政府信息公开工作年度报告"; a web page may print breadcrumbs and navigation
+    ("首页 > 政务公开 > 年度报告") before it. The first candidate naming both an agency and a
+    year wins; one naming only one of them is kept as a fallback.
+    """
+    paras = [_clean(t) for t, _ in _paragraph_texts(doc)[:TITLE_SEARCH_PARAGRAPHS]]
+    fallback: tuple[str | None, int | None] = (None, None)
     for i, p in enumerate(paras):
-        m = TITLE.search(p)
-        if not m or m.start() > 60:
-            continue
-        # a title may wrap over two or three lines: join the neighbours that belong to it
-        head = p[: m.start()]
-        if i > 0 and (not head or _YEAR.fullmatch(head)) and len(paras[i - 1]) <= 40 and not TITLE.search(paras[i - 1]):
-            head = paras[i - 1] + head
-        agency, year = _split_title(head)
-        if agency or year:
-            return agency, year
-    return None, None
+        for text in (p, p + paras[i + 1] if i + 1 < len(paras) else ""):
+            m = TITLE.search(text)
+            if not m or m.start() > 60 or len(text) > 120:
+                continue
+            head = text[: m.start()]
+            if i > 0 and (not head or _YEAR.fullmatch(head)) and len(paras[i - 1]) <= 40 and not TITLE.search(paras[i - 1]):
+                head = paras[i - 1] + head
+            agency, year = _split_title(head)
+            if agency is not None and not _looks_like_agency(agency):
+                agency = None
+            if agency and year:
+                return agency, year
+            if fallback == (None, None):
+                fallback = (agency, year)
+            break
+    return fallback
+
+
+_AGENCY_END = re.compile(
+    r"(政府|办公室|办公厅|局|委员会|委|厅|部|院|中心|办事处|街道|镇|乡|管委会|管理委员会|办|署|会|所|队|站|馆|处|司|室|社|团|行|组|区|县|市|州|盟|旗|省)$"
+)
+
+
+def _looks_like_agency(name: str) -> bool:
+    return 2 <= len(name) <= 50 and not re.search(r"[>›»|/]|首页|当前位置|您的位置", name) and bool(_AGENCY_END.search(name))
 
 
 def _split_title(head: str) -> tuple[str | None, int | None]:

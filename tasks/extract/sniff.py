@@ -95,7 +95,7 @@ def _zip_kind(data: bytes) -> Medium:
                 info = zf.getinfo("mimetype")
                 if info.file_size < 256:
                     mimetype = zf.read("mimetype")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError):
+    except Exception:  # BadZipFile, NotImplementedError (zip version), struct.error, …
         # A damaged ZIP may still be a DOCX; let the DOCX reader raise CorruptDocument if it is
         # plausibly one (the local header names word/ parts), otherwise it is unsupported.
         if b"word/" in data[:65536] or b"[Content_Types].xml" in data[:65536]:
@@ -185,12 +185,32 @@ def decode_text(data: bytes, declared: str | None = None) -> str:
             if text is not None:
                 return text
             log.debug("declared charset %s does not decode; falling back", declared)
-    for enc in ("utf-8", "gb18030", "big5hkscs"):
-        text = _strict(data, enc)
+    if b"\x00" in data[:4096]:
+        text = _utf16_without_bom(data)
         if text is not None:
             return text
+    text = _strict(data, "utf-8")
+    if text is not None:
+        return text
+    # GB18030 decodes almost any byte pairs, so Big5 text also "decodes" as GB18030 — into
+    # mojibake full of private-use and unprintable characters. Prefer the cleaner reading.
+    candidates = [(enc, t) for enc in ("gb18030", "big5hkscs") if (t := _strict(data, enc)) is not None]
+    if candidates:
+        enc, text = min(candidates, key=lambda c: _bad_chars(c[1]))
+        if enc != "gb18030":
+            log.debug("decoded as %s", enc)
+        return text
     log.warning("undecodable bytes; decoding as UTF-8 with replacement characters")
     return data.decode("utf-8", errors="replace")
+
+
+def _bad_chars(text: str) -> int:
+    """Characters that signal a wrong decoding: unprintable controls and private-use code points."""
+    return sum(
+        1
+        for ch in text
+        if ch not in "\t\n\r\f" and (not ch.isprintable() or "\ue000" <= ch <= "\uf8ff" or ch == "\ufffd")
+    )
 
 
 def _printable_ratio(text: str) -> float:
@@ -198,7 +218,7 @@ def _printable_ratio(text: str) -> float:
         return 0.0
     good = 0
     for ch in text:
-        if ch in "\t\n\r\f" or (ch.isprintable() and ch != "\ufffd"):
+        if ch in "\t\n\r\f" or (ch.isprintable() and ch != "\ufffd" and not "\ue000" <= ch <= "\uf8ff"):
             good += 1
     return good / len(text)
 
@@ -214,17 +234,66 @@ def _looks_like_html(text: str) -> bool:
     return len(_HTML_MARKERS.findall(head)) >= 3
 
 
+_PLAUSIBLE_RANGES: tuple[tuple[str, str], ...] = (
+    (" ", "~"),  # ASCII printable
+    ("\u00a0", "\u00ff"),  # Latin-1 (·, ×, °)
+    ("\u2000", "\u206f"),  # general punctuation (— “ ” …)
+    ("\u2100", "\u27bf"),  # letterlike, numerals Ⅰ, arrows, math, ①, box drawing, shapes
+    ("\u3000", "\u30ff"),  # CJK punctuation, kana
+    ("\u3400", "\u4dbf"),  # CJK extension A
+    ("\u4e00", "\u9fff"),  # CJK unified ideographs
+    ("\uf900", "\ufaff"),  # CJK compatibility ideographs
+    ("\ufe30", "\ufe4f"),  # CJK compatibility forms
+    ("\uff00", "\uffef"),  # full-width forms
+)
+
+
+def _plausible_text_share(text: str) -> float:
+    """Share of chars typical of Chinese report text: ASCII, CJK, CJK/full-width/general punctuation."""
+    if not text:
+        return 0.0
+    ok = sum(1 for ch in text if ch in "\t\n\r" or any(lo <= ch <= hi for lo, hi in _PLAUSIBLE_RANGES))
+    return ok / len(text)
+
+
 def _utf16_without_bom(data: bytes) -> str | None:
-    """Detect BOM-less UTF-16 by its NUL pattern (many ASCII chars → every other byte NUL)."""
+    """Decode BOM-less UTF-16 when the bytes clearly are UTF-16 text (NUL pattern, or CJK-heavy)."""
     sample = data[:4096]
+    sample = sample[: len(sample) - len(sample) % 2]
     if len(sample) < 8:
         return None
     even_nul = sample[0::2].count(0) / len(sample[0::2])
     odd_nul = sample[1::2].count(0) / len(sample[1::2])
-    enc = "utf-16-le" if odd_nul > 0.3 and even_nul < 0.05 else "utf-16-be" if even_nul > 0.3 and odd_nul < 0.05 else None
-    if not enc:
+    if odd_nul > 0.3 and even_nul < 0.05:
+        order: tuple[str, ...] = ("utf-16-le",)
+    elif even_nul > 0.3 and odd_nul < 0.05:
+        order = ("utf-16-be",)
+    elif b"\x00" in sample:
+        order = ("utf-16-le", "utf-16-be")
+    else:
         return None
-    return _strict(data[: len(data) - len(data) % 2], enc)
+    even = data[: len(data) - len(data) % 2]
+    for enc in order:
+        if _plausible_text_share(sample.decode(enc, errors="replace")) < 0.9:
+            continue
+        text = _strict(even, enc)
+        return text if text is not None else even.decode(enc, errors="replace")
+    return None
+
+
+def _reject_xml(head: str) -> None:
+    """XML that is not XHTML (SVG, Word 2003 XML, feeds…) is not a document we read."""
+    if not head.startswith("<"):
+        return
+    low = head.lower()
+    if "<svg" in low:
+        raise UnsupportedFormat("SVG image: not a PDF, DOCX, HTML or text document")
+    if "<w:worddocument" in low or 'progid="word.document"' in low:
+        raise UnsupportedFormat("Word 2003 XML document; convert to DOCX or PDF")
+    if "<office:document" in low:
+        raise UnsupportedFormat("OpenDocument flat XML; convert to DOCX or PDF")
+    if low.startswith("<?xml"):
+        raise UnsupportedFormat("XML data (not XHTML): not a PDF, DOCX, HTML or text document")
 
 
 def _text_or_html(data: bytes) -> Medium:
@@ -241,15 +310,23 @@ def _text_or_html(data: bytes) -> Medium:
         # Decode a prefix tolerant of a multibyte char cut at the 64 KB boundary.
         for enc in ("utf-8", "gb18030", "big5hkscs"):
             try:
-                text = codecs.getincrementaldecoder(enc)().decode(head, final=False)
-                break
+                candidate = codecs.getincrementaldecoder(enc)().decode(head, final=False)
             except UnicodeDecodeError:
                 continue
+            if text is None or _printable_ratio(candidate) > _printable_ratio(text):
+                text = candidate
+            if _printable_ratio(text) >= 0.99:
+                break
     if text is None:
         text = head.decode("utf-8", errors="replace")
     stripped = text.strip()
     if not stripped:
         raise UnsupportedFormat("empty file")
+    # Almost any byte string "decodes" as UTF-16: demand text that looks like CJK/ASCII prose.
+    if (bom in ("utf-16", "utf-32") or b"\x00" in head[:4096]) and _plausible_text_share(stripped[:4096]) < 0.8:
+        raise UnsupportedFormat("binary data of an unknown kind: not a PDF, DOCX, HTML or text document")
+    if not _HTML_MARKERS.search(stripped[:1024]):
+        _reject_xml(stripped[:4096])
     if _looks_like_html(text):
         return "html"
     if _printable_ratio(text) < 0.95:
@@ -259,7 +336,7 @@ def _text_or_html(data: bytes) -> Medium:
 
 def sniff(data: bytes) -> Medium:
     """Return the medium of `data` ("pdf" | "docx" | "html" | "text") from its bytes alone."""
-    if not data or not data.strip():
+    if not data or (not data[:65536].strip() and not data.strip()):
         raise UnsupportedFormat("empty file")
     if _PDF_MAGIC in data[:1024]:
         return "pdf"

@@ -12,6 +12,7 @@ Layouts recognised (spec §7; sample `jining_org_dept_2021_text`):
   <br>: "\\t商业" + "企业" → "商业\\n企业"). A row may even contain a blank line inside a cell
   ("\\t结果", "", "纠正", "\\t其他" …): a short non-indented fragment that is directly followed by
   TAB lines, after a single blank line following a row, continues that row.
+  A copy whose TABs were expanded to spaces (2–8 leading spaces per cell line) is read the same way.
 * **TSV** — one row per line, cells separated by TABs ("规章\\t0\\t0\\t0"); a leading TAB is an
   empty first cell.
 * **Cell-per-line without TABs** — rows separated by blank lines, one cell per line; an empty
@@ -29,6 +30,7 @@ mapping layer normalises). Empty or whitespace-only input raises `UnsupportedFor
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from dataclasses import dataclass, field
@@ -38,6 +40,7 @@ from tasks.errors import UnsupportedFormat
 from tasks.extract.model import Block, Cell, Document, Paragraph, Table, TableRow
 from tasks.extract.normalize import norm
 from tasks.extract.sniff import decode_text
+from tasks.spec import t2, t3, t4
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,8 @@ _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>])")
 _HTML_BR = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
 _PIPE_SPLIT = re.compile(r"(?<!\\)\|")
 _SPACE_FIELDS = re.compile(r"[ \xa0]{2,}|\u3000+")
+_MD_RULE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,}|={3,})\s*$")
+_PAGE_NO = re.compile(r"^(?:[-－—–\s]*[0-9０-９]+[-－—–\s]*|第\s*[0-9０-９]+\s*页(?:\s*[，,/／]?\s*共\s*[0-9０-９]+\s*页)?)$")
 
 
 # ---------------------------------------------------------------- data held while parsing
@@ -89,8 +94,14 @@ def _strip(text: str) -> str:
 
 
 def _is_blank(line: str) -> bool:
-    """A row/paragraph separator: an empty line, or one of ASCII spaces only."""
-    return line.strip(" \r\f\v") == ""
+    """A row/paragraph separator: an empty line, one of ASCII spaces only, or a Markdown rule ("---")."""
+    return line.strip(" \r\f\v") == "" or bool(_MD_RULE.match(line))
+
+
+def _is_soft_blank(line: str) -> bool:
+    """Whitespace with a NBSP / full-width space but no TAB: an empty cell in a cell-per-line block
+    without TABs, a row break in a TAB-marked block (a copied <p>&nbsp;</p>)."""
+    return "\t" not in line and _strip(line) == ""
 
 
 def is_value(text: str) -> bool:
@@ -129,8 +140,6 @@ def _clean_markup(line: str) -> str:
 
 @lru_cache(maxsize=1)
 def _known_labels() -> frozenset[str]:
-    from tasks.spec import t2, t3, t4
-
     labels: set[str] = set()
     for col in (*t3.COLUMNS, *t4.COLUMNS):
         labels.update(col.labels)
@@ -173,12 +182,59 @@ def merge_wrapped_labels(cells: list[str]) -> list[str]:
 
 # ---------------------------------------------------------------- line groups
 
+_INDENT = re.compile(r"^ {2,8}(?=\S)")
+_INNER_GAP = re.compile(r"\S {2,}\S")
+
+
+def _tabs_from_indent(lines: list[str]) -> list[str]:
+    """A web copy whose TABs were expanded to spaces: indented lines are TAB-marked cells again.
+
+    Applies only when no line holds a TAB, at least 8 lines are indented by 2–8 ASCII spaces with a
+    single field each (not space-aligned columns), and some of them are numbers. A line of 2+ spaces
+    is then an empty cell ("\t"); narrative lines are not indented (or use full-width spaces).
+    """
+    if any("\t" in line for line in lines):
+        return lines
+    indented = [x for x in lines if _INDENT.match(x) and not _INNER_GAP.search(x.strip())]
+    if len(indented) < 8 or not any(is_value(x) for x in indented):
+        return lines
+    log.debug("text reader: %d space-indented lines read as TAB-marked cells", len(indented))
+    out: list[str] = []
+    for line in lines:
+        if _INDENT.match(line) and not _INNER_GAP.search(line.strip()):
+            out.append("\t" + line.lstrip(" "))
+        elif len(line) >= 2 and line.strip(" ") == "":
+            out.append("\t")
+        else:
+            out.append(line)
+    return out
+
+
+def _bare_pipe_lines(lines: list[str]) -> set[int]:
+    """Indices of GFM table lines written without outer pipes ("规章 | 0 | 0"): the header line
+    above a "---|---" separator and the "|"-holding lines below it."""
+    found: set[int] = set()
+    for i, line in enumerate(lines):
+        if "|" not in line or "-" not in line or not _MD_SEPARATOR.match(line):
+            continue
+        if i > 0 and "|" in lines[i - 1]:
+            found.add(i - 1)
+        found.add(i)
+        j = i + 1
+        while j < len(lines) and "|" in lines[j] and not _is_blank(lines[j]):
+            found.add(j)
+            j += 1
+    return found
+
 
 def _groups(lines: list[str]) -> list[tuple[str, list[str]]]:
     """Split lines into ("blank", [..]), ("pipe", [..]), ("heading", [line]), ("block", [..]) groups."""
     groups: list[tuple[str, list[str]]] = []
-    for line in lines:
-        if _is_blank(line):
+    bare_pipes = _bare_pipe_lines(lines)
+    for i, line in enumerate(lines):
+        if i in bare_pipes:
+            kind = "pipe"
+        elif _is_blank(line):
             kind = "blank"
         elif _is_pipe_line(line):
             kind = "pipe"
@@ -214,7 +270,7 @@ def _pipe_rows(lines: list[str]) -> list[_Row]:
 
 def _pipe_cell(raw: str) -> str:
     text = _HTML_BR.sub("\n", _clean_markup(raw))
-    text = _MD_ESCAPE.sub(r"\1", text)
+    text = html.unescape(_MD_ESCAPE.sub(r"\1", text))
     return "\n".join(p for p in (_strip(x) for x in text.split("\n")) if p)
 
 
@@ -238,13 +294,15 @@ def _tab_items(lines: list[str], prev: _Item | None, blanks: int) -> list[_Item]
     first_tab = next(i for i, line in enumerate(lines) if line.startswith("\t"))
     lead = [_strip(x) for x in lines[:first_tab] if _strip(x)]
     cells: list[str] = []
-    continuing = (
+    continuing = bool(
         lead
         and isinstance(prev, _Row)
         and prev.source == "tab"
         and prev.cells
+        and prev.cells[-1]
+        and not is_value(prev.cells[-1])
         and blanks == 1
-        and all(len(x) <= _CONTINUATION_MAX and not _is_heading(x) and not is_value(x) for x in lead)
+        and all(_is_fragment(x) for x in lead)
     )
     if continuing:
         assert isinstance(prev, _Row)
@@ -253,26 +311,39 @@ def _tab_items(lines: list[str], prev: _Item | None, blanks: int) -> list[_Item]
     else:
         items.extend(Paragraph(x) for x in lead)
 
-    started = bool(continuing)
     for line in lines[first_tab:]:
         if line.startswith("\t"):
             cells.append(_strip(line))
-            started = True
-        elif _strip(line) == "":
-            continue
+        elif _is_soft_blank(line):
+            if cells and not continuing:
+                items.append(_tab_row(cells))
+            cells, continuing = [], False
         elif _is_heading(line) or _is_prose(line):
             if cells and not continuing:
-                items.append(_Row(cells, "tab"))
+                items.append(_tab_row(cells))
             items.append(Paragraph(_strip(line)))
-            cells, continuing, started = [], False, False
-        elif started and cells:
+            cells, continuing = [], False
+        elif cells:
             cells[-1] = "\n".join(p for p in (cells[-1], _strip(line)) if p)
         else:
             cells.append(_strip(line))
-            started = True
     if cells and not continuing:
-        items.append(_Row(cells, "tab"))
+        items.append(_tab_row(cells))
     return items
+
+
+def _is_fragment(text: str) -> bool:
+    """A short piece of a label: what a blank line inside a cell leaves on its own line."""
+    return len(text) <= _CONTINUATION_MAX and not _is_heading(text) and not is_value(text) and not any(
+        ch in text for ch in "：:。；;"
+    )
+
+
+def _tab_row(cells: list[str]) -> _Item:
+    """A TAB-marked row; a lone TAB-indented sentence or section heading is a paragraph, not a row."""
+    if len(cells) == 1 and (_is_prose(cells[0]) or _is_heading(cells[0])):
+        return Paragraph(cells[0])
+    return _Row(cells, "tab")
 
 
 def _space_fields(line: str, among_rows: bool = False) -> list[str] | None:
@@ -316,6 +387,8 @@ def _plain_items(lines: list[str]) -> list[_Item]:
         return items
     if len(content) == 1:
         line = content[0]
+        if _PAGE_NO.match(_strip(line)) and not is_value(line):
+            return [Paragraph(_strip(line))]
         if spaced[0] is not None:
             return [_Row(spaced[0], "space")]
         if _is_heading(line) or _is_prose(line):
@@ -406,7 +479,7 @@ def read_text(data: bytes) -> Document:
     text = text.lstrip("\ufeff")
     if not text.strip(_EDGE_WS):
         raise UnsupportedFormat("empty document")
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = _tabs_from_indent(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
     blocks = _blocks(_resolve(_parse(lines)))
     n_tables = sum(isinstance(b, Table) for b in blocks)
     log.debug("text reader: %d blocks, %d tables, %d lines", len(blocks), n_tables, len(lines))

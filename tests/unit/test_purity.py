@@ -1,0 +1,33 @@
+"""Extraction and the spec stay pure: no Prefect, boto3 or Great Expectations; pdfminer only in the PDF reader."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PURE = sorted((ROOT / "tasks" / "extract").glob("*.py")) + sorted((ROOT / "tasks" / "spec").glob("*.py"))
+FORBIDDEN = {"prefect", "boto3", "botocore", "great_expectations"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text("utf-8"))
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module.split(".")[0])
+    return out
+
+
+@pytest.mark.parametrize("path", PURE, ids=lambda p: p.name)
+def test_pure_module_imports(path):
+    mods = _imports(path)
+    assert not mods & FORBIDDEN
+    if path.name != "pdf.py":
+        assert "pdfminer" not in mods
+
+
+def test_the_pure_modules_exist():
+    assert len(PURE) >= 10

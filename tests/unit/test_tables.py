@@ -1,0 +1,112 @@
+"""Table location and row mapping on in-memory documents: the medium-independent half of extraction."""
+
+from tasks.extract.model import Cell, Document, Paragraph, Table, TableRow
+from tasks.extract.report import decide_format, understand
+from tasks.spec import t3, t4
+
+COLS = [c.key for c in t3.COLUMNS]
+
+
+def _row(*texts: str) -> TableRow:
+    return TableRow([Cell(t, i, i + 1) for i, t in enumerate(texts)])
+
+
+def _t3_rows(layout: str, label=lambda r: r.label, skip=()):
+    """Section-3 rows with distinct numbers: value(r, c) = 100 * row index + column index."""
+    rows = [_row("", "自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计")]
+    expected = {}
+    for i, r in enumerate(t3.rows_for(layout)):
+        if r.key in skip:
+            continue
+        vals = [str(100 * i + j) for j in range(7)]
+        rows.append(_row(label(r), *vals))
+        expected.update({(r.key, c): int(v) for c, v in zip(COLS, vals)})
+    return rows, expected
+
+
+def _doc(*tables: list[TableRow], positioned=True) -> Document:
+    blocks = [Paragraph("淮安市某某局2024年政府信息公开工作年度报告")]
+    for name, rows in zip(("二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况", "四、政府信息公开行政复议、行政诉讼情况"), tables):
+        blocks += [Paragraph(name), Table(rows, positioned=positioned)]
+    return Document("html", blocks)
+
+
+T2_2021 = [
+    _row("信息内容", "本年制发件数", "本年废止件数", "现行有效件数"),
+    _row("规章", "1", "2", "3"),
+    _row("行政规范性文件", "4", "5", "6"),
+    _row("信息内容", "本年处理决定数量"),
+    _row("行政许可", "7"),
+    _row("信息内容", "本年处理决定数量"),
+    _row("行政处罚", "8"),
+    _row("行政强制", "9"),
+    _row("信息内容", "本年收费金额（单位：万元）"),
+    _row("行政事业性收费", "10.5"),
+]
+LEAVES = [c.label for c in t4.COLUMNS]
+T4 = [  # the template's grid: 行政复议 over five columns, 行政诉讼 over ten
+    TableRow([Cell("行政复议", 0, 5), Cell("行政诉讼", 5, 15)]),
+    TableRow([Cell(t, i, i + 1, rowspan=2) for i, t in enumerate(LEAVES)] + [Cell("未经复议直接起诉", 5, 10), Cell("复议后起诉", 10, 15)]),
+    TableRow([Cell(t, 5 + i, 6 + i) for i, t in enumerate(LEAVES * 2)]),
+    _row(*(str(50 + i) for i in range(15))),
+]
+
+
+def _values(found, table):
+    return {(c.row, c.col): c.value for c in found.cells if c.table == table and c.status == "reported"}
+
+
+def test_every_t3_cell_lands_on_its_key():
+    rows, expected = _t3_rows("2021")
+    found = understand(_doc(T2_2021, rows, T4))
+    assert found.format_version == "2021"
+    assert _values(found, "t3") == expected
+    assert _values(found, "t2")[("administrative_fees", "fee_amount")] == 10.5
+    t4v = _values(found, "t4")
+    assert t4v[("admin_review", "upheld")] == 50 and t4v[("litigation_after_review", "total")] == 64
+
+
+def test_lost_characters_and_list_marks_still_map_in_order():
+    mangle = {"denied_other_law": "2.其他法律行政止公开", "other_other": "3、其他", "denied_security_stability": '3.危及"三安全一稳定"'}
+    rows, expected = _t3_rows("2021", label=lambda r: mangle.get(r.key, r.label))
+    assert _values(understand(_doc(T2_2021, rows, T4)), "t3") == expected
+
+
+def test_single_other_row_in_a_2021_report_is_2021_mixed():
+    rows, expected = _t3_rows("2021_mixed")
+    found = understand(_doc(T2_2021, rows, T4))
+    assert found.format_version == "2021_mixed"
+    assert _values(found, "t3") == expected
+    leaves = [c for c in found.cells if c.row in t3.OTHER_LEAVES]
+    assert len(leaves) == 21 and all(c.status == "not_found" and c.value is None for c in leaves)
+    assert any(i.rule == "STRUCT-03" for i in found.issues)
+
+
+def test_a_missing_row_is_not_found_and_nothing_shifts():
+    rows, expected = _t3_rows("2021", skip={"denied_process_info"})
+    found = understand(_doc(T2_2021, rows, T4))
+    assert _values(found, "t3") == expected
+    missing = {c.col for c in found.cells if c.row == "denied_process_info" and c.status == "not_found"}
+    assert missing == set(COLS)
+    assert any(i.rule == "STRUCT-02" and i.severity == "warn" for i in found.issues)
+
+
+def test_unpositioned_rows_map_from_the_right_end():
+    rows, expected = _t3_rows("2021")
+    found = understand(_doc(T2_2021, rows, T4, positioned=False))
+    assert _values(found, "t3") == expected
+
+
+def test_missing_table_4_is_not_found_with_an_error_issue():
+    rows, _ = _t3_rows("2021")
+    found = understand(_doc(T2_2021, rows))
+    assert {c.status for c in found.cells if c.table == "t4"} == {"not_found"}
+    assert any(i.rule == "STRUCT-02" and i.severity == "error" and "四" in i.message for i in found.issues)
+
+
+def test_format_decision():
+    assert decide_format("2019", "single", 2019) == "2019"
+    assert decide_format("2021", "single", 2024) == "2021_mixed"
+    assert decide_format("2021", "2021", 2022) == "2021"
+    assert decide_format(None, "single", 2020) == "2019"
+    assert decide_format(None, "2021", None) == "2021"
