@@ -6,7 +6,9 @@ XXGK_EXTRACT_MAX_BYTES.
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,10 +20,52 @@ class ExtractSettings(BaseSettings):
     max_memory_mb: int = Field(1536, ge=128, description="Address-space limit for the process parsing one file.")
 
 
+class StorageSettings(BaseSettings):
+    """How to reach S3-compatible object storage (AWS, MinIO, Ceph, SeaweedFS, vendors' S3 APIs).
+
+    Local folders need none of this. Credentials left unset fall back to boto3's default chain
+    (environment, shared config, instance/role credentials). Secrets are `SecretStr`: they never
+    appear in reprs or logs.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="XXGK_S3_", extra="ignore", populate_by_name=True)
+
+    endpoint_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("endpoint_url", "XXGK_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+        description="S3 endpoint, e.g. http://minio:9000; unset means AWS. Also read from AWS_ENDPOINT_URL(_S3).",
+    )
+    sqs_endpoint_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices(
+            "sqs_endpoint_url", "XXGK_S3_SQS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL"
+        ),
+        description="SQS endpoint for upload notifications; unset means AWS. Also read from AWS_ENDPOINT_URL(_SQS).",
+    )
+    region: str = Field(
+        "us-east-1",
+        min_length=1,
+        validation_alias=AliasChoices("region", "XXGK_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
+        description="Region name signed into requests (most S3-compatible servers accept any).",
+    )
+    access_key_id: SecretStr | None = Field(None, description="Access key id; unset means boto3's default chain.")
+    secret_access_key: SecretStr | None = Field(None, description="Secret access key; unset means default chain.")
+    session_token: SecretStr | None = Field(None, description="Session token for temporary credentials.")
+    addressing_style: Literal["auto", "path", "virtual"] = Field(
+        "auto", description="Bucket in the path or the host name; most self-hosted servers need 'path'."
+    )
+    max_attempts: int = Field(5, ge=1, le=20, description="Attempts per request, first included (botocore standard retries).")
+    connect_timeout_s: float = Field(5.0, gt=0, le=300, description="TCP connect timeout per attempt, in seconds.")
+    read_timeout_s: float = Field(30.0, gt=0, le=900, description="Socket read timeout per attempt, in seconds.")
+    list_page_size: int = Field(1000, ge=1, le=1000, description="Keys per ListObjectsV2 page.")
+    queue_url: str | None = Field(None, description="SQS queue receiving the bucket's ObjectCreated notifications.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XXGK_", extra="ignore")
 
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
 
 
 def get_settings() -> Settings:

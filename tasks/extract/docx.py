@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from tasks.errors import CorruptDocument, DocumentTooLarge, EncryptedDocument, XxgkError
-from tasks.extract.model import Block, Cell, Document, Paragraph, Table, TableRow
+from tasks.extract.model import Block, Cell, Document, Figure, Paragraph, Table, TableRow
 from tasks.extract.sniff import sniff
 
 log = logging.getLogger(__name__)
@@ -367,7 +367,19 @@ def _body_blocks(body: etree._Element) -> list[Block]:
             text = paragraph_text(el).strip()
             if text:
                 blocks.append(Paragraph(text=text))
+            if _has_picture(el):
+                blocks.append(Figure())
     return blocks
+
+
+def _has_picture(p: etree._Element) -> bool:
+    """An embedded image (DrawingML a:blip or VML v:imagedata) in the paragraph: a picture, possibly
+    of a table (V10). Text boxes, also drawings, are not pictures."""
+    for el in p.iter():
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag.endswith("}blip") or tag.endswith("}imagedata"):
+            return True
+    return False
 
 
 def read_docx(data: bytes, max_xml_bytes: int = MAX_XML_BYTES) -> Document:

@@ -31,7 +31,7 @@ import lxml.html
 from lxml import etree
 
 from tasks.errors import CorruptDocument
-from tasks.extract.model import Block, Cell, Document, Paragraph, Table, TableRow
+from tasks.extract.model import Block, Cell, Document, Figure, Paragraph, Table, TableRow
 from tasks.extract.sniff import decode_text
 
 log = logging.getLogger(__name__)
@@ -221,6 +221,15 @@ class _Blocks:
             self.blocks.append(table)
 
 
+def _is_picture(img: etree._Element) -> bool:
+    """An <img> big enough to hold a table (icons and spacers declare small sizes)."""
+    for attr in ("width", "height"):
+        value = (img.get(attr) or "").strip().removesuffix("px")
+        if value.isdigit() and int(value) < 64:
+            return False
+    return True
+
+
 def _walk(root: etree._Element) -> list[Block]:
     out = _Blocks()
     walker = etree.iterwalk(root, events=("start", "end", "comment"))
@@ -244,6 +253,9 @@ def _walk(root: etree._Element) -> list[Block]:
                 continue
             if tag == "br":
                 out.br()
+            elif tag == "img" and _is_picture(el):
+                out.flush()
+                out.blocks.append(Figure())
             elif tag in _BLOCK or tag == "table":
                 out.flush()
             if tag == "pre":

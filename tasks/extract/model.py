@@ -55,7 +55,15 @@ class Paragraph:
     page: int | None = None
 
 
-Block = Paragraph | Table
+@dataclass
+class Figure:
+    """A picture in the flow of the document: where a table printed as an image would be (V10)."""
+
+    page: int | None = None
+    bbox: BBox | None = None
+
+
+Block = Paragraph | Table | Figure
 
 
 @dataclass
@@ -64,7 +72,7 @@ class Document:
     blocks: list[Block] = field(default_factory=list)
     pages: int = 1
     image_pages: set[int] = field(default_factory=set)
-    """Pages that carry a picture but (almost) no text: where a table printed as an image would be."""
+    """Pages that carry a large picture and (almost) no text: scanned pages."""
 
     @property
     def text_chars(self) -> int:
@@ -72,6 +80,6 @@ class Document:
         for b in self.blocks:
             if isinstance(b, Paragraph):
                 n += len(b.text.strip())
-            else:
+            elif isinstance(b, Table):
                 n += sum(len(c.text.strip()) for r in b.rows for c in r.cells)
         return n

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from tasks.errors import CorruptDocument, EncryptedDocument, XxgkError
-from tasks.extract.model import Block, Cell, Document, Paragraph, Table, TableRow
+from tasks.extract.model import Block, Cell, Document, Figure, Paragraph, Table, TableRow
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,8 @@ MAX_RULING_EDGES = 3000
 """Above this many joined edges a page is a vector drawing, not a table page: rulings are ignored."""
 IMAGE_MIN_AREA_RATIO = 0.1
 """An image covering at least this share of the page can hold a table."""
+FIGURE_MIN_AREA_RATIO = 0.02
+"""Images at least this large are kept as Figure blocks (where a table printed as a picture sits)."""
 IMAGE_PAGE_MAX_CHARS = 120
 """A page with such an image and at most this many non-space characters is an image page."""
 
@@ -143,6 +145,7 @@ class PageContent:
     h_edges: list[Edge]
     v_edges: list[Edge]
     has_big_image: bool
+    figures: list[tuple[float, float, float, float]]
 
 
 # --- characters → lines → text ------------------------------------------------------------------
@@ -631,6 +634,7 @@ def _page_content(layout: object) -> PageContent:
     chars: list[Char] = []
     segments: list[tuple[float, float, float, float]] = []
     big_image = False
+    figures: list[tuple[float, float, float, float]] = []
     px0, py0, px1, py1 = layout.bbox  # type: ignore[attr-defined]
     page_area = max((px1 - px0) * (py1 - py0), 1.0)
 
@@ -650,12 +654,15 @@ def _page_content(layout: object) -> PageContent:
             pts = o.pts
             segments.extend((pts[i][0], pts[i][1], pts[i + 1][0], pts[i + 1][1]) for i in range(len(pts) - 1))
         elif isinstance(o, LTImage):
-            if (o.x1 - o.x0) * (o.y1 - o.y0) >= IMAGE_MIN_AREA_RATIO * page_area:
+            area = (o.x1 - o.x0) * (o.y1 - o.y0)
+            if area >= FIGURE_MIN_AREA_RATIO * page_area:
+                figures.append((o.x0, o.y0, o.x1, o.y1))
+            if area >= IMAGE_MIN_AREA_RATIO * page_area:
                 big_image = True
         elif isinstance(o, LTContainer):
             stack.extend(o)
     h, v = _segments_to_edges(segments)
-    return PageContent(chars, h, v, big_image)
+    return PageContent(chars, h, v, big_image, figures)
 
 
 def _iter_layouts(data: bytes) -> Iterator[object]:
@@ -711,6 +718,7 @@ def page_blocks(content: PageContent, page: int) -> list[Block]:
         free = content.chars
     keyed: list[tuple[float, Block]] = [(g.ys[-1], grid_to_table(g, page)) for g in grids]
     keyed.extend(text_blocks(make_text_lines(free), page))
+    keyed.extend((f[3], Figure(page=page, bbox=f)) for f in content.figures)
     keyed.sort(key=lambda kb: -kb[0])
     return [b for _, b in keyed]
 

@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from tasks.errors import NotAReport, ScannedDocument, TableNotFound
-from tasks.extract.model import Document, Paragraph, Table
+from tasks.extract.model import Document, Figure, Paragraph
 from tasks.extract.normalize import HEADING_PREFIX, norm
 from tasks.extract.result import CellRecord, Issue
 from tasks.extract.tables import Printed, T3Result, lines_of, read_t2, read_t3, read_t4
@@ -184,18 +184,16 @@ def decide_format(t2_format: str | None, t3_layout: str | None, year: int | None
 
 
 def _image_tables(doc: Document, headings: list[Heading]) -> set[str]:
-    """Tables whose section sits on a page that holds a picture and no text for the numbers (V10)."""
-    if not doc.image_pages:
-        return set()
+    """Tables whose section holds a picture in place of a table (V10): a Figure block between the
+    section's heading and the next one."""
     out: set[str] = set()
     by_section = {h.section: h for h in headings}
     for sec, table in ((2, "t2"), (3, "t3"), (4, "t4")):
         h = by_section.get(sec)
-        if h is None or h.page is None:
+        if h is None:
             continue
-        nxt = by_section.get(sec + 1)
-        last_page = nxt.page if nxt is not None and nxt.page is not None else h.page + 1
-        if any(p in doc.image_pages for p in range(h.page, last_page + 1)):
+        end = min((x.block for x in headings if x.section > sec), default=len(doc.blocks))
+        if any(isinstance(b, Figure) for b in doc.blocks[h.block : end]):
             out.add(table)
     return out
 

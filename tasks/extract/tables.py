@@ -14,6 +14,7 @@ with horizontal positions where the medium has them); this module
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from tasks.extract.model import BBox, Cell, Document, Table, TableRow
@@ -162,6 +163,54 @@ def _t3_candidates(lines: list[Line]) -> list[T3Row]:
                 row = _split_t3_row(line, None)
             if row is not None:
                 out.append(row)
+    return _join_page_splits(out)
+
+
+_ROW_MARK = re.compile(r"^(?:\(?[一二三四五六七八九十]{1,2}\)|[一二三四五六七八九十]{1,2}[、.]|\d{1,2}\.)")
+
+
+def _all_blank(row: T3Row) -> bool:
+    return all(v is None or not v.text.strip() for v in row.values)
+
+
+def _join_page_splits(rows: list[T3Row]) -> list[T3Row]:
+    """A row cut by a page break (V2/V3) comes as two rows: the second, first on its page, has a
+    label that does not start with a row marker and does not read as a row on its own. Make them
+    one row again: labels joined, and each value cell's two parts joined top to bottom (a number
+    wrapped inside its cell may be cut too: "326" / "3" is 3263)."""
+    out: list[T3Row] = []
+    for row in rows:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and row.line.table != prev.line.table
+            and row.line.row.page != prev.line.row.page
+            and not _ROW_MARK.match(row.leaf)
+            and (_all_blank(row) or _all_blank(prev) or _best_label_score(row.leaf) < CONTINUATION_SCORE)
+        ):
+            out[-1] = T3Row(prev.line, _join_values(prev.values, row.values), prev.leaf + row.leaf, prev.full + row.full)
+            continue
+        out.append(row)
+    return out
+
+
+CONTINUATION_SCORE = 0.8
+"""A label part scoring below this against every spec row is the tail of a row cut by a page break."""
+
+
+def _best_label_score(text: str) -> float:
+    return max(label_score(lbl, text) for _, lbl in _T3_SPEC)
+
+
+def _join_values(top: list[Cell | None], bottom: list[Cell | None]) -> list[Cell | None]:
+    out: list[Cell | None] = []
+    for a, b in zip(top, bottom):
+        if a is None or not a.text.strip():
+            out.append(b if b is not None and b.text.strip() else a)
+        elif b is None or not b.text.strip():
+            out.append(a)
+        else:
+            out.append(Cell(a.text + "\n" + b.text, a.x0, a.x1, a.page, a.bbox, a.rowspan))
     return out
 
 

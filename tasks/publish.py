@@ -1,0 +1,394 @@
+"""Parquet outputs: explicit Arrow schemas, `year=` partitions, bounded files, idempotent writes.
+
+Layout under the output root (a folder or an s3:// prefix, through `tasks.storage`):
+
+    parquet/<dataset>/year=<Y>/bucket-<NN>.parquet
+
+Every agency's rows of a year live in exactly one bucket file (chosen by a hash of its
+`agency_id`), so the number of files per partition is bounded by `buckets` and no
+compaction is needed. Publishing a batch rewrites each touched bucket file as a whole:
+read it, drop what the batch replaces, add the batch's rows, write it back in one atomic
+put. Hence:
+
+- a plain scan (pyarrow, DuckDB) never sees a partial file, and sees each current report
+  exactly once: a report and the version it supersedes are in the same file, swapped in
+  one replace;
+- the same bytes uploaded twice have the same `report_id` and change nothing;
+- a corrected report for the same agency and year supersedes the old one; the newer
+  upload by the object's LastModified wins, whatever the ingestion order;
+- rerunning an interrupted batch finishes it without duplicating a row.
+
+`reports` and `checks` keep superseded versions (flagged `is_current = false` in
+`reports`); `cells` and the wide views hold current reports only.
+
+Writers must not run concurrently on the same output root (the flows take a Prefect
+concurrency slot around `publish`; local roots are also file-locked).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tasks import schema
+from tasks.records import ReportMeta, Validated
+from tasks.spec import t3, t4
+
+if TYPE_CHECKING:
+    from tasks.storage import Store
+
+log = logging.getLogger(__name__)
+
+PIPELINE_VERSION = "0.1.0"
+PARQUET_ROOT = "parquet"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class Publishable:
+    """One extracted and validated report, ready to become rows."""
+
+    meta: ReportMeta
+    extraction: dict[str, Any]
+    validated: Validated
+    ingested_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def bucket_of(agency_id: str, buckets: int) -> int:
+    return int(hashlib.sha256(agency_id.encode()).hexdigest()[:8], 16) % buckets
+
+
+def bucket_key(dataset: str, year: int, bucket: int) -> str:
+    return f"{PARQUET_ROOT}/{dataset}/year={year}/bucket-{bucket:02d}.parquet"
+
+
+# --------------------------------------------------------------------------------------------
+# rows (pure)
+# --------------------------------------------------------------------------------------------
+
+
+def _decimal(v: Any) -> Decimal | None:
+    if v is None:
+        return None
+    return Decimal(str(v)).quantize(Decimal("0.0001"))
+
+
+def _int(v: Any) -> int | None:
+    if v is None:
+        return None
+    d = Decimal(str(v))
+    return int(d) if d == d.to_integral_value() else None
+
+
+def cell_rows(p: Publishable) -> list[dict[str, Any]]:
+    m, ex, v = p.meta, p.extraction, p.validated
+    out = []
+    for c in ex["cells"]:
+        key = (c["table"], c["row"], c["col"])
+        out.append(
+            {
+                "report_id": m.report_id,
+                "source": m.source,
+                "sha256": m.sha256,
+                "agency": m.agency,
+                "agency_id": m.agency_id,
+                "format_version": m.format_version,
+                "media": m.media,
+                "table": c["table"],
+                "block": c.get("block"),
+                "row": c["row"],
+                "col": c["col"],
+                "value": _decimal(c["value"]),
+                "status": c["status"],
+                "blank_reading": v.blank_readings.get(key) if c["status"] == "blank" else None,
+                "raw": c.get("raw"),
+                "unit": c.get("unit"),
+                "page": c.get("page"),
+                "bbox": c.get("bbox"),
+                "extractor_version": ex.get("extractor_version"),
+                "quality_status": v.status,
+            }
+        )
+    return out
+
+
+def _wide_head(p: Publishable) -> dict[str, Any]:
+    m = p.meta
+    return {
+        "report_id": m.report_id,
+        "agency": m.agency,
+        "agency_id": m.agency_id,
+        "format_version": m.format_version,
+        "quality_status": p.validated.status,
+    }
+
+
+def wide_rows(p: Publishable) -> dict[str, list[dict[str, Any]]]:
+    """The three wide views: t2 one row per (block, row), t3 and t4 one row per row key."""
+    head = _wide_head(p)
+    kinds = dict(schema.T2_COLUMNS)
+    rows: dict[str, dict[tuple[str, str], dict[str, Any]]] = {"t2": {}, "t3": {}, "t4": {}}
+    for c in p.extraction["cells"]:
+        table = c["table"]
+        r = rows[table].setdefault((c.get("block") or "", c["row"]), {**head, "row": c["row"]})
+        if table == "t2":
+            r["block"] = c.get("block")
+            r[c["col"]] = _decimal(c["value"]) if kinds.get(c["col"]) == "amount" else _int(c["value"])
+        else:
+            r[c["col"]] = _int(c["value"])
+    return {
+        "t2_active_disclosure": list(rows["t2"].values()),
+        "t3_applications": list(rows["t3"].values()),
+        "t4_review_litigation": list(rows["t4"].values()),
+    }
+
+
+def report_row(p: Publishable) -> dict[str, Any]:
+    m, v = p.meta, p.validated
+    failed = defaultdict(int)
+    for ch in v.checks:
+        if not ch.passed:
+            failed[ch.severity] += 1
+    return {
+        "report_id": m.report_id,
+        "source": m.source,
+        "sha256": m.sha256,
+        "media": m.media,
+        "agency": m.agency,
+        "agency_id": m.agency_id,
+        "format_version": m.format_version,
+        "status": v.status,
+        "failed_errors": failed["error"],
+        "failed_warnings": failed["warn"],
+        "failed_infos": failed["info"],
+        "pages": p.extraction.get("pages"),
+        "source_last_modified": m.last_modified,
+        "ingested_at": p.ingested_at,
+        "pipeline_version": PIPELINE_VERSION,
+        "is_current": True,
+        "superseded_by": None,
+    }
+
+
+def check_rows(p: Publishable) -> list[dict[str, Any]]:
+    m = p.meta
+    return [
+        {
+            "report_id": m.report_id,
+            "agency": m.agency,
+            "agency_id": m.agency_id,
+            "rule": ch.rule,
+            "severity": ch.severity,
+            "passed": ch.passed,
+            "message": ch.message,
+            "cells": json.dumps(ch.cells, ensure_ascii=False, default=str),
+            "origin": ch.origin,
+        }
+        for ch in p.validated.checks
+    ]
+
+
+def rows_by_dataset(p: Publishable) -> dict[str, list[dict[str, Any]]]:
+    return {"cells": cell_rows(p), "checks": check_rows(p), **wide_rows(p)}
+
+
+# --------------------------------------------------------------------------------------------
+# supersession (pure)
+# --------------------------------------------------------------------------------------------
+
+
+def _version_order(r: Mapping[str, Any]) -> tuple[datetime, str]:
+    """Newer upload wins: the source object's LastModified, then the report id as a tiebreak."""
+    lm = r.get("source_last_modified") or _EPOCH
+    return (lm, r["report_id"])
+
+
+def merge_reports(existing: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """All versions of every agency's report, once each, with `is_current` and `superseded_by` set."""
+    by_id = {r["report_id"]: dict(r) for r in existing}
+    for r in new:
+        by_id.setdefault(r["report_id"], dict(r))  # the same bytes again change nothing
+    by_agency: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in by_id.values():
+        by_agency[r["agency_id"]].append(r)
+    for versions in by_agency.values():
+        versions.sort(key=_version_order)
+        current = versions[-1]["report_id"]
+        for r in versions:
+            r["is_current"] = r["report_id"] == current
+            r["superseded_by"] = None if r["is_current"] else current
+    return sorted(by_id.values(), key=lambda r: (r["agency_id"], _version_order(r)))
+
+
+# --------------------------------------------------------------------------------------------
+# bucket files (I/O through a Store)
+# --------------------------------------------------------------------------------------------
+
+
+def _to_bytes(rows: list[dict[str, Any]], sch: pa.Schema) -> bytes:
+    table = pa.Table.from_pylist(rows, schema=sch)
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    return buf.getvalue()
+
+
+def read_rows(store: Store, key: str) -> list[dict[str, Any]]:
+    if store.head(key) is None:
+        return []
+    return pq.read_table(io.BytesIO(store.get(key))).to_pylist()
+
+
+@dataclass
+class PublishSummary:
+    published: list[str] = field(default_factory=list)  # report ids now current
+    unchanged: list[str] = field(default_factory=list)  # already published (same bytes)
+    superseded: list[str] = field(default_factory=list)  # report ids replaced by a newer upload
+    older: list[str] = field(default_factory=list)  # arrived after a newer version: history only
+    files_written: int = 0
+
+
+class DatasetWriter:
+    """Publishes batches of reports into the bucketed parquet datasets under a Store."""
+
+    def __init__(self, store: Store, buckets: int = 16) -> None:
+        self.store = store
+        self.buckets = buckets
+
+    def publish(self, items: Iterable[Publishable]) -> PublishSummary:
+        summary = PublishSummary()
+        groups: dict[tuple[int, int], list[Publishable]] = defaultdict(list)
+        for p in items:
+            if p.meta.year is None or p.meta.agency_id is None:
+                raise ValueError(f"report {p.meta.report_id} has no year or agency: quarantine it instead")
+            groups[(p.meta.year, bucket_of(p.meta.agency_id, self.buckets))].append(p)
+        for (year, bucket), group in sorted(groups.items()):
+            self._publish_bucket(year, bucket, group, summary)
+        return summary
+
+    def _publish_bucket(self, year: int, bucket: int, group: list[Publishable], summary: PublishSummary) -> None:
+        rkey = bucket_key("reports", year, bucket)
+        old_reports = read_rows(self.store, rkey)
+        known = {r["report_id"] for r in old_reports}
+        was_current = {r["report_id"] for r in old_reports if r["is_current"]}
+        merged = merge_reports(old_reports, [report_row(p) for p in group])
+        current = {r["report_id"] for r in merged if r["is_current"]}
+        fresh = {p.meta.report_id: p for p in group if p.meta.report_id not in known}
+
+        for p in group:
+            rid = p.meta.report_id
+            if rid in known:
+                summary.unchanged.append(rid)
+            elif rid in current:
+                summary.published.append(rid)
+            else:
+                summary.older.append(rid)
+        summary.superseded.extend(sorted(was_current - current))
+
+        # current-only datasets first, history last: an interrupted batch is finished by a rerun
+        for dataset in ("cells", "t2_active_disclosure", "t3_applications", "t4_review_litigation"):
+            self._rewrite(dataset, year, bucket, current, [p for rid, p in fresh.items() if rid in current], summary)
+        self._rewrite("checks", year, bucket, None, list(fresh.values()), summary)
+        if merged != old_reports:
+            self.store.put(rkey, _to_bytes(merged, schema.REPORTS))
+            summary.files_written += 1
+
+    def _rewrite(
+        self,
+        dataset: str,
+        year: int,
+        bucket: int,
+        keep: set[str] | None,
+        add: list[Publishable],
+        summary: PublishSummary,
+    ) -> None:
+        key = bucket_key(dataset, year, bucket)
+        rows = read_rows(self.store, key)
+        present = {r["report_id"] for r in rows}
+        kept = [r for r in rows if keep is None or r["report_id"] in keep]
+        added = [row for p in add if p.meta.report_id not in present for row in rows_by_dataset(p)[dataset]]
+        if len(kept) == len(rows) and not added:
+            return
+        out = sorted(kept + added, key=lambda r: (r["agency_id"], r["report_id"]))
+        self.store.put(key, _to_bytes(out, schema.DATASETS[dataset]))
+        summary.files_written += 1
+
+
+# --------------------------------------------------------------------------------------------
+# reading back (for cross-year checks and quality reports)
+# --------------------------------------------------------------------------------------------
+
+
+def agency_reports(store: Store, agency_id: str, years: Iterable[int], buckets: int = 16) -> list[dict[str, Any]]:
+    """Every version of an agency's reports in the given years, from the `reports` dataset."""
+    b = bucket_of(agency_id, buckets)
+    out: list[dict[str, Any]] = []
+    for y in years:
+        out.extend(dict(r, year=y) for r in read_rows(store, bucket_key("reports", y, b)) if r["agency_id"] == agency_id)
+    return out
+
+
+def agency_rows(store: Store, dataset: str, agency_id: str, year: int, buckets: int = 16) -> list[dict[str, Any]]:
+    b = bucket_of(agency_id, buckets)
+    return [r for r in read_rows(store, bucket_key(dataset, year, b)) if r["agency_id"] == agency_id]
+
+
+def published_years(store: Store, dataset: str = "reports") -> list[int]:
+    years = set()
+    for info in store.list(f"{PARQUET_ROOT}/{dataset}/"):
+        part = info.key.split("/")
+        for seg in part:
+            if seg.startswith("year="):
+                years.add(int(seg[5:]))
+    return sorted(years)
+
+
+def previous_extraction(store: Store, agency_id: str, year: int, buckets: int = 16) -> dict[str, Any] | None:
+    """The agency's current report of `year`, rebuilt as a §10-like dict from the cells dataset."""
+    rows = agency_rows(store, "cells", agency_id, year, buckets)
+    if not rows:
+        return None
+    first = rows[0]
+    return {
+        "report_id": first["report_id"],
+        "agency": first["agency"],
+        "agency_id": agency_id,
+        "year": year,
+        "format_version": first["format_version"],
+        "media": first["media"],
+        "cells": [
+            {
+                "table": r["table"],
+                "block": r["block"],
+                "row": r["row"],
+                "col": r["col"],
+                "value": _plain(r["value"]),
+                "status": r["status"],
+                "raw": r["raw"],
+                "page": r["page"],
+            }
+            for r in rows
+        ],
+        "issues": [],
+        "sections": {},
+    }
+
+
+def _plain(v: Decimal | None) -> int | float | None:
+    if v is None:
+        return None
+    return int(v) if v == v.to_integral_value() else float(v)
+
+
+T3_ROW_KEYS = tuple(r.key for r in t3.ROWS)
+T4_ROW_KEYS = tuple(r.key for r in t4.ROWS)

@@ -1,0 +1,132 @@
+"""Arrow schemas of every parquet dataset, derived from the table spec (never inferred).
+
+Datasets are Hive-partitioned by `year=` only; the partition column is not stored in the
+files, so each file schema below omits `year` and `PARTITIONING` names its type.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from tasks.spec import t2, t3, t4
+
+SCHEMA_VERSION = "1"
+PARTITIONING = pa.schema([("year", pa.int16())])
+AMOUNT = pa.decimal128(18, 4)
+"""Amounts (万元, 元) and the long `value` column: exact, four decimals."""
+
+_META = {b"xxgk.schema_version": SCHEMA_VERSION.encode()}
+
+
+def _schema(fields: list[pa.Field], dataset: str) -> pa.Schema:
+    return pa.schema(fields, metadata={**_META, b"xxgk.dataset": dataset.encode()})
+
+
+_REPORT_ID = [
+    pa.field("report_id", pa.string(), nullable=False),
+    pa.field("agency", pa.string()),
+    pa.field("agency_id", pa.string(), nullable=False),
+]
+
+CELLS = _schema(
+    [
+        *_REPORT_ID[:1],
+        pa.field("source", pa.string()),
+        pa.field("sha256", pa.string()),
+        *_REPORT_ID[1:],
+        pa.field("format_version", pa.string()),
+        pa.field("media", pa.string()),
+        pa.field("table", pa.string(), nullable=False),
+        pa.field("block", pa.string()),
+        pa.field("row", pa.string(), nullable=False),
+        pa.field("col", pa.string(), nullable=False),
+        pa.field("value", AMOUNT),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("blank_reading", pa.string()),
+        pa.field("raw", pa.string()),
+        pa.field("unit", pa.string()),
+        pa.field("page", pa.int16()),
+        pa.field("bbox", pa.list_(pa.float32(), 4)),
+        pa.field("extractor_version", pa.string()),
+        pa.field("quality_status", pa.string()),
+    ],
+    "cells",
+)
+
+REPORTS = _schema(
+    [
+        *_REPORT_ID[:1],
+        pa.field("source", pa.string()),
+        pa.field("sha256", pa.string()),
+        pa.field("media", pa.string()),
+        *_REPORT_ID[1:],
+        pa.field("format_version", pa.string()),
+        pa.field("status", pa.string()),
+        pa.field("failed_errors", pa.int32()),
+        pa.field("failed_warnings", pa.int32()),
+        pa.field("failed_infos", pa.int32()),
+        pa.field("pages", pa.int16()),
+        pa.field("source_last_modified", pa.timestamp("us", tz="UTC")),
+        pa.field("ingested_at", pa.timestamp("us", tz="UTC")),
+        pa.field("pipeline_version", pa.string()),
+        pa.field("is_current", pa.bool_()),
+        pa.field("superseded_by", pa.string()),
+    ],
+    "reports",
+)
+
+CHECKS = _schema(
+    [
+        *_REPORT_ID,
+        pa.field("rule", pa.string(), nullable=False),
+        pa.field("severity", pa.string()),
+        pa.field("passed", pa.bool_()),
+        pa.field("message", pa.string()),
+        pa.field("cells", pa.string()),  # JSON list of {table,row,col,page,value,suggested}
+        pa.field("origin", pa.string()),
+    ],
+    "checks",
+)
+
+
+def _value_type(kind: str) -> pa.DataType:
+    return AMOUNT if kind == "amount" else pa.int64()
+
+
+_WIDE_HEAD = [*_REPORT_ID, pa.field("format_version", pa.string()), pa.field("quality_status", pa.string())]
+
+T2_COLUMNS: list[tuple[str, str]] = []
+"""(col key, kind) of every table-2 value column across both formats, in spec order."""
+for _blk in t2.BLOCKS:
+    for _cols in _blk.columns.values():
+        for _c in _cols:
+            if _c.key not in {k for k, _ in T2_COLUMNS}:
+                T2_COLUMNS.append((_c.key, _c.kind))
+
+T2_WIDE = _schema(
+    [*_WIDE_HEAD, pa.field("block", pa.string()), pa.field("row", pa.string(), nullable=False)]
+    + [pa.field(k, _value_type(kind)) for k, kind in T2_COLUMNS],
+    "t2_active_disclosure",
+)
+T3_WIDE = _schema(
+    [*_WIDE_HEAD, pa.field("row", pa.string(), nullable=False)]
+    + [pa.field(c.key, pa.int64()) for c in t3.COLUMNS],
+    "t3_applications",
+)
+T4_WIDE = _schema(
+    [*_WIDE_HEAD, pa.field("row", pa.string(), nullable=False)]
+    + [pa.field(c.key, pa.int64()) for c in t4.COLUMNS],
+    "t4_review_litigation",
+)
+
+DATASETS: dict[str, pa.Schema] = {
+    "cells": CELLS,
+    "reports": REPORTS,
+    "checks": CHECKS,
+    "t2_active_disclosure": T2_WIDE,
+    "t3_applications": T3_WIDE,
+    "t4_review_litigation": T4_WIDE,
+}
+HISTORY_DATASETS = ("reports", "checks")
+"""Datasets that keep superseded versions (flagged); the others hold current reports only."""
+

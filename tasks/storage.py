@@ -1,0 +1,349 @@
+"""Object storage behind one interface: a local folder or any S3-compatible bucket.
+
+`open_store(uri)` picks the backend from the URI: ``s3://bucket/prefix`` gives an `S3Store`
+whose keys are relative to the prefix; anything else (a path, or ``file://path``) gives a
+`LocalStore` in which a directory is a bucket. The pipeline only reads uploaded objects; `put`
+and `delete` exist for outputs, checkpoints and tests.
+
+Keys are "/"-separated strings. Both stores refuse keys that could leave their scope (`UnsafeKey`);
+the local store also refuses backslashes, empty or hidden segments and anything that resolves,
+through symlinks, outside its root. Hidden names (a leading ".") are reserved for temporary files.
+
+ETags: S3 ETags are kept as the server gives them, without the quotes (multipart ones look like
+``"…-3"`` and are not an MD5). A local file's ETag is ``f"{size:x}-{mtime_ns:x}"``: cheap, and
+changing whenever the file is replaced, but not a content hash.
+
+This module and `tasks/events.py` are the only ones that import boto3.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    ClientError,
+    IncompleteReadError,
+    ReadTimeoutError,
+    ResponseStreamingError,
+)
+
+from tasks.records import ObjectInfo
+from tasks.settings import StorageSettings
+
+log = logging.getLogger(__name__)
+
+_NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+_STREAM_ERRORS = (IncompleteReadError, ReadTimeoutError, ResponseStreamingError)
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+class UnsafeKey(ValueError):
+    """The key could escape the store's scope (``..``, absolute, backslash, NUL, symlink out)."""
+
+
+class ObjectNotFound(FileNotFoundError):
+    """No object under that key."""
+
+
+class Store(Protocol):
+    uri: str
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def head(self, key: str) -> ObjectInfo | None: ...
+
+    def put(self, key: str, data: bytes, content_type: str | None = None) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def url(self, key: str) -> str: ...
+
+
+def open_store(uri: str, settings: StorageSettings | None = None) -> Store:
+    """``s3://bucket/prefix`` → `S3Store`; a path or ``file://path`` → `LocalStore`."""
+    if uri.startswith("s3://"):
+        bucket, _, prefix = uri[len("s3://") :].partition("/")
+        if not bucket:
+            raise ValueError(f"no bucket in {uri!r}")
+        return S3Store(bucket, prefix, settings or StorageSettings())
+    if uri.startswith("file://"):
+        uri = uri[len("file://") :]
+    return LocalStore(uri)
+
+
+# ---------------------------------------------------------------- keys
+
+
+def check_key(key: str) -> str:
+    """Refuse keys that could leave a store's scope: empty, NUL, absolute, ``.``/``..`` segments."""
+    if not key or "\x00" in key:
+        raise UnsafeKey(f"empty key or NUL in key {key!r}")
+    if key.startswith("/") or _DRIVE.match(key):
+        raise UnsafeKey(f"absolute key {key!r}")
+    if any(part in (".", "..") for part in key.split("/")):
+        raise UnsafeKey(f"'.' or '..' segment in key {key!r}")
+    return key
+
+
+def check_local_key(key: str) -> str:
+    """`check_key` plus the local rules: no backslash, no empty or hidden segments."""
+    check_key(key)
+    if "\\" in key:
+        raise UnsafeKey(f"backslash in key {key!r}")
+    if any(not part or part.startswith(".") for part in key.split("/")):
+        raise UnsafeKey(f"empty or hidden segment in key {key!r}")
+    return key
+
+
+def _check_prefix(prefix: str) -> str:
+    if "\x00" in prefix or prefix.startswith("/") or "\\" in prefix:
+        raise UnsafeKey(f"unsafe prefix {prefix!r}")
+    if any(part in (".", "..") for part in prefix.split("/")):
+        raise UnsafeKey(f"'.' or '..' segment in prefix {prefix!r}")
+    return prefix
+
+
+# ---------------------------------------------------------------- local folder
+
+
+def local_etag(st: os.stat_result) -> str:
+    """ETag of a local file: size and mtime in hex, changing whenever the file is replaced."""
+    return f"{st.st_size:x}-{st.st_mtime_ns:x}"
+
+
+def _stat_to_info(key: str, st: os.stat_result) -> ObjectInfo:
+    modified = datetime.fromtimestamp(st.st_mtime_ns / 1e9, tz=UTC)
+    return ObjectInfo(key=key, size=st.st_size, last_modified=modified, etag=local_etag(st))
+
+
+class LocalStore:
+    """A directory used as a bucket; created on the first `put`. Writes are atomic."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).absolute()
+        self.uri = str(self.root)
+
+    def __repr__(self) -> str:
+        return f"LocalStore({self.uri!r})"
+
+    def url(self, key: str) -> str:
+        return str(self.root / check_local_key(key))
+
+    def _path(self, key: str) -> Path:
+        """The file for `key`, refusing anything that resolves outside the root."""
+        path = self.root / check_local_key(key)
+        if not path.resolve().is_relative_to(self.root.resolve()):
+            raise UnsafeKey(f"key {key!r} resolves outside {self.uri}")
+        return path
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Files under the root whose key starts with `prefix`, sorted; skips hidden and temp files."""
+        _check_prefix(prefix)
+        start = self.root / prefix.rpartition("/")[0]
+        infos = [info for info in self._walk(start) if info.key.startswith(prefix)]
+        yield from sorted(infos, key=lambda info: info.key)
+
+    def _walk(self, start: Path) -> Iterator[ObjectInfo]:
+        if not start.is_dir() or not start.resolve().is_relative_to(self.root.resolve()):
+            return
+        for dirpath, dirnames, filenames in os.walk(start):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            for name in filenames:
+                info = self._file_info(Path(dirpath) / name)
+                if info is not None:
+                    yield info
+
+    def _file_info(self, path: Path) -> ObjectInfo | None:
+        if path.name.startswith(".") or path.is_symlink():
+            return None
+        try:
+            st = path.stat()
+        except FileNotFoundError:  # removed while listing
+            return None
+        return _stat_to_info(path.relative_to(self.root).as_posix(), st)
+
+    def get(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise ObjectNotFound(f"no object {path}") from exc
+
+    def head(self, key: str) -> ObjectInfo | None:
+        path = self._path(key)
+        try:
+            st = path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return _stat_to_info(key, st) if path.is_file() else None
+
+    def put(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        """Write atomically: a hidden temp file in the same directory, fsync, then `os.replace`."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            _write_all(fd, data)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        _fsync_dir(path.parent)
+        log.debug("wrote %s (%d bytes)", path, len(data))
+
+    def delete(self, key: str) -> None:
+        """Remove the file; a missing key is not an error (as on S3)."""
+        self._path(key).unlink(missing_ok=True)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------- S3
+
+
+def aws_client(service: str, settings: StorageSettings, endpoint_url: str | None = None, **config: Any) -> Any:
+    """A boto3 client from settings: standard retries (transient errors only) and timeouts.
+
+    Credentials left unset in `settings` fall back to boto3's default chain.
+    """
+    session = boto3.session.Session(
+        aws_access_key_id=_reveal(settings.access_key_id),
+        aws_secret_access_key=_reveal(settings.secret_access_key),
+        aws_session_token=_reveal(settings.session_token),
+        region_name=settings.region,
+    )
+    cfg = Config(
+        retries={"mode": "standard", "max_attempts": settings.max_attempts},
+        connect_timeout=settings.connect_timeout_s,
+        read_timeout=config.pop("read_timeout", settings.read_timeout_s),
+        **config,
+    )
+    log.debug("%s client: endpoint=%s region=%s", service, endpoint_url or "default", settings.region)
+    return session.client(service, endpoint_url=endpoint_url, config=cfg)
+
+
+def _reveal(secret: Any) -> str | None:
+    return None if secret is None else str(secret.get_secret_value())
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _strip_etag(etag: str | None) -> str | None:
+    return etag.strip('"') if etag else None
+
+
+class S3Store:
+    """A bucket, or a prefix inside one, through boto3; keys are relative to the prefix."""
+
+    def __init__(self, bucket: str, prefix: str = "", settings: StorageSettings | None = None) -> None:
+        self.settings = settings or StorageSettings()
+        self.bucket = bucket
+        self.prefix = _check_prefix(prefix.strip("/") + "/" if prefix.strip("/") else "")
+        self.uri = f"s3://{bucket}/{self.prefix}"
+        self._client = aws_client(
+            "s3",
+            self.settings,
+            endpoint_url=self.settings.endpoint_url,
+            s3={"addressing_style": self.settings.addressing_style},
+        )
+
+    def __repr__(self) -> str:
+        return f"S3Store({self.uri!r}, endpoint={self.settings.endpoint_url!r})"
+
+    def url(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self.prefix}{key}"
+
+    def _key(self, key: str) -> str:
+        return self.prefix + check_key(key)
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Objects whose key starts with `prefix`, in S3 order; "folder" markers (ending "/") skipped."""
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket,
+            Prefix=self.prefix + _check_prefix(prefix),
+            PaginationConfig={"PageSize": self.settings.list_page_size},
+        )
+        for page in pages:
+            for obj in page.get("Contents", []):
+                if not obj["Key"].endswith("/"):
+                    yield self._info(obj["Key"], obj["Size"], obj["LastModified"], obj.get("ETag"))
+
+    def _info(self, full_key: str, size: int, modified: datetime, etag: str | None) -> ObjectInfo:
+        return ObjectInfo(key=full_key[len(self.prefix) :], size=size, last_modified=modified, etag=_strip_etag(etag))
+
+    def get(self, key: str) -> bytes:
+        """The object's bytes. Requests are retried by botocore; a body cut off mid-stream is
+        fetched again here (botocore's retries end at the response headers)."""
+        return _retry_stream(lambda: self._get_once(key), self.settings.max_attempts)
+
+    def _get_once(self, key: str) -> Callable[[], bytes]:
+        try:
+            response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if _error_code(exc) in _NOT_FOUND_CODES:
+                raise ObjectNotFound(f"no object {self.url(key)}") from exc
+            raise
+        return lambda: bytes(response["Body"].read())
+
+    def head(self, key: str) -> ObjectInfo | None:
+        try:
+            response = self._client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if _error_code(exc) in _NOT_FOUND_CODES:
+                return None
+            raise
+        return self._info(self._key(key), response["ContentLength"], response["LastModified"], response.get("ETag"))
+
+    def put(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        extra = {"ContentType": content_type} if content_type else {}
+        self._client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **extra)
+        log.debug("put %s (%d bytes)", self.url(key), len(data))
+
+    def delete(self, key: str) -> None:
+        self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+
+def _retry_stream(request: Callable[[], Callable[[], bytes]], attempts: int) -> bytes:
+    """`request()` returns a body reader; a broken body is requested again, with backoff.
+
+    Errors from `request()` itself propagate: botocore has already retried those.
+    """
+    for attempt in range(1, attempts + 1):
+        read = request()
+        try:
+            return read()
+        except _STREAM_ERRORS as exc:
+            if attempt == attempts:
+                raise
+            delay = min(0.2 * 2**attempt, 5.0)
+            log.warning("response stream broken (%s); attempt %d of %d in %.1f s", exc, attempt + 1, attempts, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
