@@ -13,6 +13,7 @@ from tasks.errors import XxgkError
 from tasks.settings import get_settings
 
 EXIT_DOCUMENT_ERROR = 3
+EXIT_QUARANTINED = 4
 
 
 def _dump(obj: Any) -> str:
@@ -67,6 +68,27 @@ def cmd_samples(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Run the ingest flow once over SOURCE into DEST; a summary at the end; non-zero if anything was quarantined."""
+    from flows.ingest import ingest
+
+    result = ingest(source=args.source, output=args.output, prefix=args.prefix)
+    out = args.output
+    print()
+    print(
+        f"ingested: {result['published']} published, {result['unchanged']} unchanged, "
+        f"{result['superseded']} superseded, {result['older']} older versions kept as history, "
+        f"{len(result['quarantined'])} quarantined"
+    )
+    if result["statuses"]:
+        print("quality: " + ", ".join(f"{v} {k}" for k, v in sorted(result["statuses"].items())))
+    for q in result["quarantined"]:
+        print(f"  quarantined {q['source']}: {q['error']}: {q['message']}")
+    print(f"parquet:  {out}/parquet/  (cells, reports, checks, t2_active_disclosure, t3_applications, t4_review_litigation)")
+    print(f"quality:  {out}/quality/index.html")
+    return EXIT_QUARANTINED if result["quarantined"] else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xxgk", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -78,12 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder")
     p.add_argument("--output", default="output/extract")
     p.set_defaults(func=cmd_samples)
+    p = sub.add_parser("ingest", help="run the ingest flow once: SOURCE (folder or s3://bucket/prefix) into DEST")
+    p.add_argument("source")
+    p.add_argument("--output", "-o", required=True, help="a folder or s3://bucket/prefix")
+    p.add_argument("--prefix", default="", help="only keys under this prefix of SOURCE")
+    p.set_defaults(func=cmd_ingest)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
+    if args.verbose:  # Prefect configures its own console logging for the flow commands
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     try:
         return int(args.func(args))
     except BrokenPipeError:  # `xxgk extract … | head`

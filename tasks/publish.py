@@ -43,7 +43,6 @@ import pyarrow.parquet as pq
 
 from tasks import schema
 from tasks.records import ReportMeta, Validated
-from tasks.spec import t3, t4
 
 if TYPE_CHECKING:
     from tasks.storage import Store
@@ -255,15 +254,17 @@ class PublishSummary:
     unchanged: list[str] = field(default_factory=list)  # already published (same bytes)
     superseded: list[str] = field(default_factory=list)  # report ids replaced by a newer upload
     older: list[str] = field(default_factory=list)  # arrived after a newer version: history only
+    withheld: list[str] = field(default_factory=list)  # strict mode: failed, kept out of curated datasets
     files_written: int = 0
 
 
 class DatasetWriter:
     """Publishes batches of reports into the bucketed parquet datasets under a Store."""
 
-    def __init__(self, store: Store, buckets: int = 16) -> None:
+    def __init__(self, store: Store, buckets: int = 16, withhold_failed: bool = False) -> None:
         self.store = store
         self.buckets = buckets
+        self.withhold_failed = withhold_failed
 
     def publish(self, items: Iterable[Publishable]) -> PublishSummary:
         summary = PublishSummary()
@@ -283,17 +284,21 @@ class DatasetWriter:
         was_current = {r["report_id"] for r in old_reports if r["is_current"]}
         merged = merge_reports(old_reports, [report_row(p) for p in group])
         current = {r["report_id"] for r in merged if r["is_current"]}
+        if self.withhold_failed:  # strict: failed reports stay in reports/checks, out of the curated data
+            withheld = {r["report_id"] for r in merged if r["is_current"] and r["status"] == "failed"}
+            summary.withheld.extend(sorted(withheld & {p.meta.report_id for p in group}))
+            current -= withheld
         fresh = {p.meta.report_id: p for p in group if p.meta.report_id not in known}
 
         for p in group:
             rid = p.meta.report_id
             if rid in known:
                 summary.unchanged.append(rid)
-            elif rid in current:
+            elif rid in current or rid in summary.withheld:
                 summary.published.append(rid)
             else:
                 summary.older.append(rid)
-        summary.superseded.extend(sorted(was_current - current))
+        summary.superseded.extend(sorted(was_current - {r["report_id"] for r in merged if r["is_current"]}))
 
         # current-only datasets first, history last: an interrupted batch is finished by a rerun
         for dataset in ("cells", "t2_active_disclosure", "t3_applications", "t4_review_litigation"):
@@ -389,6 +394,3 @@ def _plain(v: Decimal | None) -> int | float | None:
         return None
     return int(v) if v == v.to_integral_value() else float(v)
 
-
-T3_ROW_KEYS = tuple(r.key for r in t3.ROWS)
-T4_ROW_KEYS = tuple(r.key for r in t4.ROWS)

@@ -169,6 +169,14 @@ def safe_source(source: str | None) -> str:
     return _URL_USERINFO.sub(r"\1", (source or "").split("?", 1)[0])
 
 
+_URL_IN_TEXT = re.compile(r"\b([A-Za-z][\w+.-]*://)(?:[^\s/@]*@)?([^\s?]*)\?\S*")
+
+
+def scrub(text: str | None) -> str:
+    """A message fit to publish: URLs inside it lose their query string and user:password@."""
+    return _URL_IN_TEXT.sub(r"\1\2", text or "")
+
+
 def _jsonable(x: Any) -> Any:
     if isinstance(x, Decimal):
         return int(x) if x == x.to_integral_value() else float(x)
@@ -188,8 +196,14 @@ def _jsonable(x: Any) -> Any:
 def _check_dict(c: CheckResult) -> dict[str, Any]:
     """A check as JSON; a passed one compactly (no cells, no origin)."""
     cells = [] if c.passed else _jsonable(c.cells)
-    return {"rule": c.rule, "severity": c.severity, "passed": c.passed, "message": c.message, "cells": cells,
-            "origin": None if c.passed else c.origin}  # fmt: skip
+    return {
+        "rule": c.rule,
+        "severity": c.severity,
+        "passed": c.passed,
+        "message": c.message,
+        "cells": cells,
+        "origin": None if c.passed else c.origin,
+    }
 
 
 def _counts(checks: Sequence[CheckResult]) -> dict[str, int]:
@@ -224,7 +238,7 @@ def _report_dict(e: ReportEntry) -> dict[str, Any]:
 
 
 def _quarantine_dict(q: Quarantined) -> dict[str, Any]:
-    return {**q.to_dict(), "source": safe_source(q.source)}
+    return {**q.to_dict(), "source": safe_source(q.source), "message": scrub(q.message)}
 
 
 def _summary(reports: list[dict[str, Any]], quarantine: list[dict[str, Any]]) -> dict[str, Any]:
@@ -295,6 +309,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 table.cells{margin:6px 0 0;font-size:12px}
 table.cells th{background:transparent;border-bottom:1px solid var(--line);padding:2px 6px}
 table.cells td{padding:2px 6px;border-bottom:1px dashed var(--line);background:transparent!important}
+table.cells code,.nowrap{white-space:nowrap;word-break:normal}
 code{font-family:"SFMono-Regular",Menlo,Consolas,"Liberation Mono",monospace;font-size:12px;color:#334e68;
 word-break:break-all}
 .rule{font-weight:700;white-space:nowrap}.desc{display:block;color:var(--muted);font-size:12px}
@@ -392,7 +407,11 @@ def _page(title: str, body: str) -> str:
 def _years_text(years: Sequence[int]) -> str:
     if not years:
         return "无"
-    span = f"{years[0]}" if len(years) == 1 else f"{years[0]}–{years[-1]}"
+    contiguous = years[-1] - years[0] == len(years) - 1
+    if len(years) == 1 or not contiguous and len(years) <= 8:
+        span = "、".join(map(str, years))
+    else:
+        span = f"{years[0]}–{years[-1]}"
     return f"{span}（{len(years)} 个年度）"
 
 
@@ -431,7 +450,7 @@ def _ticks(vmax: float) -> list[float]:
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
     step = max(step, 1.0)
-    return [i * step for i in range(int(math.ceil(vmax / step - 1e-9)) + 1)]
+    return [i * step for i in range(math.ceil(vmax / step - 1e-9) + 1)]
 
 
 def _series_path(points: list[tuple[float, float] | None]) -> str:
@@ -484,8 +503,10 @@ def _series_svg(s: _Series, years: list[int], sx: Any, sy: Any) -> list[str]:
     points = [None if v is None else (sx(i), sy(v)) for i, v in enumerate(s.values)]
     dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
     out = [
-        f'<path class="series" data-key="{_e(s.kt.name)}" d="{_series_path(points)}" fill="none" '
-        f'stroke="{s.color}" stroke-width="2.2" stroke-linejoin="round"{dash}/>'
+        (
+            f'<path class="series" data-key="{_e(s.kt.name)}" d="{_series_path(points)}" fill="none" '
+            f'stroke="{s.color}" stroke-width="2.2" stroke-linejoin="round"{dash}/>'
+        )
     ]
     for year, v, p in zip(years, s.values, points):
         if p is not None:
@@ -502,8 +523,10 @@ def _legend(x: float, y: float, width: float, series: list[_Series]) -> list[str
     for i, s in enumerate(series):
         lx, ly = x + (i % per_row) * 170, y + (i // per_row) * 20
         dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
-        out.append(f'<line x1="{lx:.0f}" y1="{ly:.0f}" x2="{lx + 22:.0f}" y2="{ly:.0f}" stroke="{s.color}" '
-                   f'stroke-width="2.5"{dash}/>')  # fmt: skip
+        out.append(
+            f'<line x1="{lx:.0f}" y1="{ly:.0f}" x2="{lx + 22:.0f}" y2="{ly:.0f}" stroke="{s.color}" '
+            f'stroke-width="2.5"{dash}/>'
+        )
         out.append(f'<text x="{lx + 28:.0f}" y="{ly + 4:.0f}">{_e(s.kt.caption)}</text>')
     return out
 
@@ -565,10 +588,19 @@ def _cells_table(cells: Sequence[Mapping[str, Any]], fmt: str | None) -> str:
             label += f"（{c['year']}）"
         printed = "空白" if c.get("value") is None and "value" in c else _fmt_num(c.get("value"))
         sugg = c.get("suggested")
-        sugg_html = "—" if sugg is None else f'<span class="sugg" title="{_e(SUGGESTION_NOTE)}">{_e(_fmt_num(sugg))}*</span>'
-        page = "—" if c.get("page") is None else f"第 {_e(c['page'])} 页"
-        rows.append([_e(label), f"<code>{_e(cell_key(c))}</code>", page,
-                     f'<span class="printed">{_e(printed)}</span>', sugg_html])  # fmt: skip
+        sugg_html = (
+            "—" if sugg is None else f'<span class="sugg" title="{_e(SUGGESTION_NOTE)}">{_e(_fmt_num(sugg))}*</span>'
+        )
+        page = "—" if c.get("page") is None else f'<span class="nowrap">第 {_e(c["page"])} 页</span>'
+        rows.append(
+            [
+                _e(label),
+                f"<code>{_e(cell_key(c))}</code>",
+                page,
+                f'<span class="printed">{_e(printed)}</span>',
+                sugg_html,
+            ]
+        )
     return _table(["单元格", "键", "页码", "#印刷值", "#建议值*"], rows, "cells")
 
 
@@ -577,10 +609,18 @@ def _issue_row(check: Mapping[str, Any], fmt: str | None) -> list[str]:
     desc = RULES_BY_ID[rule].description if rule in RULES_BY_ID else ""
     cells = check.get("cells") or []
     origin = check.get("origin")
-    origin_html = "—" if not origin else f"{_e(_ORIGIN.get(origin, origin))}<br><code>{_e(origin)}</code>"
+    origin_html = (
+        "—"
+        if not origin
+        else f'<span class="nowrap">{_e(_ORIGIN.get(origin, origin))}</span><br><code>{_e(origin)}</code>'
+    )
     msg = f'<span class="msg">{_e(check.get("message"))}</span>' + (_cells_table(cells, fmt) if cells else "")
-    return [f'<span class="rule">{_e(rule)}</span><span class="desc">{_e(desc)}</span>',
-            _sev(str(check.get("severity", ""))), msg, origin_html]  # fmt: skip
+    return [
+        f'<span class="rule">{_e(rule)}</span><span class="desc">{_e(desc)}</span>',
+        _sev(str(check.get("severity", ""))),
+        msg,
+        origin_html,
+    ]
 
 
 def _issues(report: Mapping[str, Any]) -> str:
@@ -598,8 +638,9 @@ def _passed_rules(report: Mapping[str, Any]) -> str:
     passed = sorted({str(c.get("rule")) for c in report.get("checks", []) if c.get("passed")})
     if not passed:
         return ""
-    items = "".join(f"<li><b>{_e(r)}</b> {_e(RULES_BY_ID[r].description if r in RULES_BY_ID else '')}</li>"
-                    for r in passed)  # fmt: skip
+    items = "".join(
+        f"<li><b>{_e(r)}</b> {_e(RULES_BY_ID[r].description if r in RULES_BY_ID else '')}</li>" for r in passed
+    )
     return f"<details><summary>已通过 {len(passed)} 条规则</summary><ul>{items}</ul></details>"
 
 
@@ -619,12 +660,17 @@ def _history(old: Sequence[Mapping[str, Any]]) -> str:
     if not old:
         return ""
     rows = [
-        [f"<code>{_e(r.get('report_id'))}</code>", f'<span class="src">{_e(r.get("source"))}</span>',
-         _e(_fmt_time(r.get("last_modified"))), _badge(r.get("status")),
-         _e(r.get("counts", {}).get("failed_errors", 0)), _e(r.get("counts", {}).get("warnings", 0))]
+        [
+            f"<code>{_e(r.get('report_id'))}</code>",
+            f'<span class="src">{_e(r.get("source"))}</span>',
+            _e(_fmt_time(r.get("last_modified"))),
+            _badge(r.get("status")),
+            _e(r.get("counts", {}).get("failed_errors", 0)),
+            _e(r.get("counts", {}).get("warnings", 0)),
+        ]
         for r in old
-    ]  # fmt: skip
-    return "<h3>历史版本<span class=\"en\">superseded</span></h3>" + _table(
+    ]
+    return '<h3>历史版本<span class="en">superseded</span></h3>' + _table(
         ["报告编号", "来源", "上传时间", "当时状态", "#错误", "#警告"], rows
     )
 
@@ -642,7 +688,7 @@ def _year_section(year: int | None, reports: Sequence[Mapping[str, Any]]) -> str
         parts.append(f"<h2>{_e(title)} {_badge(r.get('status'))}</h2>{_facts(r)}")
         parts.append(_issues(r) + _passed_rules(r))
     if not current:
-        parts.append(f"<h2>{_e(title)} {_badge('superseded')}</h2><p class=\"empty\">本年度没有现行版本。</p>")
+        parts.append(f'<h2>{_e(title)} {_badge("superseded")}</h2><p class="empty">本年度没有现行版本。</p>')
     parts.append(_history(old))
     return f'<section class="card" id="{_year_anchor(year)}">{"".join(parts)}</section>'
 
@@ -651,12 +697,16 @@ def _quarantine_section(items: Sequence[Mapping[str, Any]]) -> str:
     if not items:
         return ""
     rows = [
-        [f'<span class="src">{_e(q.get("source"))}</span>', f"<code>{_e(q.get('error_type'))}</code>",
-         f'<span class="msg">{_e(q.get("message"))}</span>',
-         f'<code title="{_e(q.get("sha256"))}">{_e(str(q.get("sha256") or "")[:12])}…</code>',
-         _e(_fmt_time(q.get("at"))), _e(q.get("pipeline_version"))]
+        [
+            f'<span class="src">{_e(q.get("source"))}</span>',
+            f"<code>{_e(q.get('error_type'))}</code>",
+            f'<span class="msg">{_e(q.get("message"))}</span>',
+            f'<code title="{_e(q.get("sha256"))}">{_e(str(q.get("sha256") or "")[:12])}…</code>',
+            _e(_fmt_time(q.get("at"))),
+            _e(q.get("pipeline_version")),
+        ]
         for q in items
-    ]  # fmt: skip
+    ]
     return (
         f'<section class="card" id="quarantine"><h2>未能发布的文件 {_badge("quarantined")}'
         f'<span class="en">quarantine · {len(items)}</span></h2>'
@@ -666,17 +716,26 @@ def _quarantine_section(items: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _current_totals(reports: Sequence[Mapping[str, Any]]) -> dict[int, Mapping[str, Any]]:
-    return {r["year"]: r.get("key_totals") or {} for r in reports if not r.get("superseded") and r.get("year") is not None}
+    return {
+        r["year"]: r.get("key_totals") or {} for r in reports if not r.get("superseded") and r.get("year") is not None
+    }
 
 
 def _chips(summary: Mapping[str, Any]) -> str:
     items = [
-        ("reports", "份现行报告"), ("passed", "通过"), ("warned", "有警告"), ("failed", "未通过"),
-        ("failed_errors", "项错误"), ("superseded", "个历史版本"), ("quarantined", "个隔离文件"),
-    ]  # fmt: skip
-    return '<div class="chips">' + "".join(
-        f'<span class="chip"><b>{_e(summary.get(k, 0))}</b>{v}</span>' for k, v in items
-    ) + "</div>"
+        ("reports", "份现行报告"),
+        ("passed", "通过"),
+        ("warned", "有警告"),
+        ("failed", "未通过"),
+        ("failed_errors", "项错误"),
+        ("superseded", "个历史版本"),
+        ("quarantined", "个隔离文件"),
+    ]
+    return (
+        '<div class="chips">'
+        + "".join(f'<span class="chip"><b>{_e(summary.get(k, 0))}</b>{v}</span>' for k, v in items)
+        + "</div>"
+    )
 
 
 def _group_by_year(reports: Sequence[Mapping[str, Any]]) -> dict[int | None, list[Mapping[str, Any]]]:
@@ -700,18 +759,20 @@ def agency_html(doc: Mapping[str, Any]) -> str:
     header = (
         f'<header class="page"><p class="kicker">政府信息公开工作年度报告 · 质量报告</p><h1>{_e(name)}</h1>'
         f'<p class="meta">机关编号 <code>{_e(doc.get("agency_id"))}</code> · 覆盖年度 {_e(_years_text(years))}'
-        f" · 生成于 {_e(_fmt_time(doc.get('generated_at')))} · <a href=\"index.html\">全部机关</a></p>"
+        f' · 生成于 {_e(_fmt_time(doc.get("generated_at")))} · <a href="index.html">全部机关</a></p>'
         f'{_chips(summary)}<ul class="toc">{toc}</ul></header>'
     )
     totals = _current_totals(reports)
     chart = (
         '<section class="card" id="totals"><h2>关键总数年度走势<span class="en">key totals across years</span></h2>'
         f"{_chart_svg(years, totals)}{_totals_table(years, totals)}</section>"
+        if years
+        else ""
     )
     body = "".join(_year_section(y, g) for y, g in groups.items())
     if not reports:
         body = '<section class="card"><p class="empty">没有可发布的报告。</p></section>'
-    footer = f'<footer>{_e(SUGGESTION_NOTE)}</footer>'
+    footer = f"<footer>{_e(SUGGESTION_NOTE)}</footer>"
     title = f"质量报告 · {name}"
     return _page(title, header + chart + body + _quarantine_section(doc.get("quarantine", [])) + footer)
 
@@ -778,8 +839,17 @@ def _year_rates(stats: Sequence[_AgencyStats]) -> str:
     for y in years:
         statuses = [s.by_year[y] for s in stats if y in s.by_year]
         n = {k: statuses.count(k) for k in ("passed", "warned", "failed")}
-        rows.append([str(y), str(len(statuses)), str(n["passed"]), str(n["warned"]), str(n["failed"]),
-                     _rate_cell(n["passed"], len(statuses)), _rate_cell(n["passed"] + n["warned"], len(statuses))])
+        rows.append(
+            [
+                str(y),
+                str(len(statuses)),
+                str(n["passed"]),
+                str(n["warned"]),
+                str(n["failed"]),
+                _rate_cell(n["passed"], len(statuses)),
+                _rate_cell(n["passed"] + n["warned"], len(statuses)),
+            ]
+        )
     heads = ["年度", "#报告", "#通过", "#有警告", "#未通过", "通过率", "无错误率（通过 + 有警告）"]
     return _table(heads, rows)
 
@@ -789,10 +859,17 @@ def _offenders_table(stats: Sequence[_AgencyStats]) -> str:
     if not worst:
         return '<p class="empty">没有未通过的报告。</p>'
     rows = [
-        [str(i), _agency_link(s), f"<code>{_e(s.agency_id)}</code>", str(s.failed_errors), str(s.statuses["failed"]),
-         str(s.warnings), _e(", ".join(str(y) for y, st in sorted(s.by_year.items()) if st == "failed") or "—")]
+        [
+            str(i),
+            _agency_link(s),
+            f"<code>{_e(s.agency_id)}</code>",
+            str(s.failed_errors),
+            str(s.statuses["failed"]),
+            str(s.warnings),
+            _e(", ".join(str(y) for y, st in sorted(s.by_year.items()) if st == "failed") or "—"),
+        ]
         for i, s in enumerate(worst, 1)
-    ]  # fmt: skip
+    ]
     return _table(["#", "机关", "编号", "#错误检查", "#未通过报告", "#警告", "未通过年度"], rows, "offenders")
 
 
@@ -809,11 +886,18 @@ def _missing_table(stats: Sequence[_AgencyStats], expected: Sequence[int]) -> st
 
 def _agencies_table(stats: Sequence[_AgencyStats]) -> str:
     rows = [
-        [_agency_link(s), f"<code>{_e(s.agency_id)}</code>", _e(_years_text(s.years)), str(s.statuses["passed"]),
-         str(s.statuses["warned"]), str(s.statuses["failed"]), str(s.quarantined),
-         _badge(s.by_year[max(s.by_year)]) if s.by_year else _badge("quarantined" if s.quarantined else None)]
+        [
+            _agency_link(s),
+            f"<code>{_e(s.agency_id)}</code>",
+            _e(_years_text(s.years)),
+            str(s.statuses["passed"]),
+            str(s.statuses["warned"]),
+            str(s.statuses["failed"]),
+            str(s.quarantined),
+            _badge(s.by_year[max(s.by_year)]) if s.by_year else _badge("quarantined" if s.quarantined else None),
+        ]
         for s in sorted(stats, key=lambda s: (s.agency, s.agency_id))
-    ]  # fmt: skip
+    ]
     return _table(["机关", "编号", "年度", "#通过", "#有警告", "#未通过", "#隔离", "最新年度"], rows)
 
 
@@ -826,10 +910,22 @@ def index_html(
     stats = [_stats(d) for d in agencies]
     expected = sorted(set(expected_years or [y for s in stats for y in s.years]))
     total = {k: sum(s.statuses[k] for s in stats) for k in ("passed", "warned", "failed")}
-    summary = {"agencies": len(stats), "reports": sum(total.values()), **total,
-               "failed_errors": sum(s.failed_errors for s in stats), "quarantined": sum(s.quarantined for s in stats)}  # fmt: skip
-    chips = [("agencies", "个机关"), ("reports", "份现行报告"), ("passed", "通过"), ("warned", "有警告"),
-             ("failed", "未通过"), ("failed_errors", "项错误"), ("quarantined", "个隔离文件")]  # fmt: skip
+    summary = {
+        "agencies": len(stats),
+        "reports": sum(total.values()),
+        **total,
+        "failed_errors": sum(s.failed_errors for s in stats),
+        "quarantined": sum(s.quarantined for s in stats),
+    }
+    chips = [
+        ("agencies", "个机关"),
+        ("reports", "份现行报告"),
+        ("passed", "通过"),
+        ("warned", "有警告"),
+        ("failed", "未通过"),
+        ("failed_errors", "项错误"),
+        ("quarantined", "个隔离文件"),
+    ]
     chip_html = "".join(f'<span class="chip"><b>{summary[k]}</b>{v}</span>' for k, v in chips)
     when = f" · 生成于 {_e(_fmt_time(generated_at.isoformat()))}" if generated_at else ""
     header = (
@@ -842,7 +938,9 @@ def index_html(
         ("缺失年度", "missing years", _missing_table(stats, expected)),
         ("全部机关", "all agencies", _agencies_table(stats) if stats else '<p class="empty">没有机关。</p>'),
     ]
-    body = "".join(f'<section class="card"><h2>{t}<span class="en">{en}</span></h2>{c}</section>' for t, en, c in sections)
+    body = "".join(
+        f'<section class="card"><h2>{t}<span class="en">{en}</span></h2>{c}</section>' for t, en, c in sections
+    )
     return _page("质量总览 · 政府信息公开工作年度报告", header + body)
 
 
@@ -867,14 +965,31 @@ def _summary_rows(agencies: Sequence[Mapping[str, Any]], quarantined: Sequence[Q
             if r.get("superseded"):
                 continue
             counts = r.get("counts") or {}
-            rows.append({"agency": doc.get("agency"), "agency_id": doc.get("agency_id"), "year": r.get("year"),
-                         "status": r.get("status"), "failed_errors": int(counts.get("failed_errors", 0)),
-                         "warnings": int(counts.get("warnings", 0)), "source": safe_source(r.get("source")),
-                         "note": ""})  # fmt: skip
+            rows.append(
+                {
+                    "agency": doc.get("agency"),
+                    "agency_id": doc.get("agency_id"),
+                    "year": r.get("year"),
+                    "status": r.get("status"),
+                    "failed_errors": int(counts.get("failed_errors", 0)),
+                    "warnings": int(counts.get("warnings", 0)),
+                    "source": safe_source(r.get("source")),
+                    "note": "",
+                }
+            )
     for q in quarantined:
-        rows.append({"agency": q.agency_hint, "agency_id": None, "year": None, "status": "quarantined",
-                     "failed_errors": None, "warnings": None, "source": safe_source(q.source),
-                     "note": f"{q.error_type}: {' '.join(q.message.split())[:300]}"})  # fmt: skip
+        rows.append(
+            {
+                "agency": q.agency_hint,
+                "agency_id": None,
+                "year": None,
+                "status": "quarantined",
+                "failed_errors": None,
+                "warnings": None,
+                "source": safe_source(q.source),
+                "note": f"{q.error_type}: {' '.join(scrub(q.message).split())[:300]}",
+            }
+        )
     return rows
 
 
@@ -887,18 +1002,31 @@ def run_summary(agencies: list[dict[str, Any]], quarantined: list[Quarantined]) 
     lines = [
         "# 年报质量汇总 (quality summary)",
         "",
-        f"- agencies: **{len(stats)}**; current reports: **{len(reports)}** "
-        f"(passed {n['passed']}, warned {n['warned']}, failed {n['failed']})",
-        f"- failed error checks: **{sum(r['failed_errors'] for r in reports)}**; "
-        f"warnings: **{sum(r['warnings'] for r in reports)}**",
+        (
+            f"- agencies: **{len(stats)}**; current reports: **{len(reports)}** "
+            f"(passed {n['passed']}, warned {n['warned']}, failed {n['failed']})"
+        ),
+        (
+            f"- failed error checks: **{sum(r['failed_errors'] for r in reports)}**; "
+            f"warnings: **{sum(r['warnings'] for r in reports)}**"
+        ),
         f"- quarantined files: **{len(quarantined)}**",
     ]
     worst = _offenders(stats, limit=10)
     if worst:
-        lines += ["", "## Worst offenders", "", "| agency | agency_id | failed error checks | failed reports |",
-                  "|---|---|---:|---:|"]  # fmt: skip
-        lines += [f"| {_md(s.agency)} | {_md(s.agency_id)} | {s.failed_errors} | {s.statuses['failed']} |" for s in worst]
+        lines += [
+            "",
+            "## Worst offenders",
+            "",
+            "| agency | agency_id | failed error checks | failed reports |",
+            "|---|---|---:|---:|",
+        ]
+        lines += [
+            f"| {_md(s.agency)} | {_md(s.agency_id)} | {s.failed_errors} | {s.statuses['failed']} |" for s in worst
+        ]
     if quarantined:
         lines += ["", "## Quarantined", "", "| source | error | message |", "|---|---|---|"]
-        lines += [f"| {_md(safe_source(q.source))} | {_md(q.error_type)} | {_md(q.message)} |" for q in quarantined]
+        lines += [
+            f"| {_md(safe_source(q.source))} | {_md(q.error_type)} | {_md(scrub(q.message))} |" for q in quarantined
+        ]
     return "\n".join(lines) + "\n", rows

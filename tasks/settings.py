@@ -61,11 +61,32 @@ class StorageSettings(BaseSettings):
     queue_url: str | None = Field(None, description="SQS queue receiving the bucket's ObjectCreated notifications.")
 
 
+class PipelineSettings(BaseSettings):
+    """The ingest pipeline: where reports come from and go to, batching, parallelism, policy."""
+
+    model_config = SettingsConfigDict(env_prefix="XXGK_", extra="ignore")
+
+    source: str = Field(
+        "xxgk-output/bucket", description="Where uploads are read: a folder or s3://bucket/prefix. Never written."
+    )
+    output: str = Field("xxgk-output/out", description="Where outputs go: a folder or s3://bucket/prefix.")
+    workers: int = Field(0, ge=0, le=256, description="Extraction processes per flow run; 0 means one per core.")
+    batch_size: int = Field(200, ge=1, le=5000, description="Reports per batch (one GX run and one publish each).")
+    batch_seconds: float = Field(30.0, gt=0, le=3600, description="The watcher starts a batch after this long.")
+    buckets: int = Field(16, ge=1, le=256, description="Parquet files per year partition of each dataset.")
+    strict: bool = Field(False, description="Withhold reports whose quality status is failed from the curated data.")
+    agency_aliases: str | None = Field(None, description="Extra alias CSV (alias,canonical) for agency names.")
+    poll_seconds: float = Field(10.0, gt=0, le=3600, description="Polling interval for stores without notifications.")
+    sweep_minutes: int = Field(5, ge=1, le=1440, description="Interval of the sweep deployment.")
+    work_pool: str = Field("xxgk-process", description="Prefect work pool the deployments run on.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XXGK_", extra="ignore")
 
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
 
 
 def get_settings() -> Settings:

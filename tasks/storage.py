@@ -56,6 +56,9 @@ class ObjectNotFound(FileNotFoundError):
 
 
 class Store(Protocol):
+    """What the pipeline needs from storage. `list` order is the backend's: key order on local
+    folders and AWS S3, but some S3-compatible servers (SeaweedFS) list folder by folder."""
+
     uri: str
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]: ...
@@ -239,7 +242,7 @@ def aws_client(service: str, settings: StorageSettings, endpoint_url: str | None
         region_name=settings.region,
     )
     cfg = Config(
-        retries={"mode": "standard", "max_attempts": settings.max_attempts},
+        retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
         connect_timeout=settings.connect_timeout_s,
         read_timeout=config.pop("read_timeout", settings.read_timeout_s),
         **config,

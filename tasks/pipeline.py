@@ -1,0 +1,341 @@
+"""The pipeline's steps as plain functions over stores: discover, extract, prepare, publish,
+quarantine, quality, ledger. No Prefect here (the @task wrappers are in `tasks/steps.py`),
+so every step runs and is tested without an orchestrator.
+
+Outputs under the output store:
+
+    parquet/<dataset>/year=<Y>/bucket-<NN>.parquet   see tasks/publish.py
+    quality/<agency_id>.json|.html, quality/index.html
+    quarantine/<sha256[:2]>/<sha256>.json            one record per file content that could not be published
+    state/ledger/<batch>.parquet                     which (source url, etag) were ingested, and how
+
+The ledger is written last in a batch: an upload is "ingested" only once its rows, its
+quarantine record and its quality report are durable. The sweep ingests every listed object
+whose (url, etag) is not in the ledger, so a lost event costs latency, never data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tasks import publish, quality
+from tasks.agency import agency_id as make_agency_id
+from tasks.agency import load_aliases, report_id as make_report_id
+from tasks.records import CheckResult, ObjectInfo, Quarantined, ReportMeta, Validated
+
+if TYPE_CHECKING:
+    from tasks.sandbox import ExtractorPool
+    from tasks.storage import Store
+
+log = logging.getLogger(__name__)
+
+LEDGER_PREFIX = "state/ledger/"
+QUARANTINE_PREFIX = "quarantine/"
+QUALITY_PREFIX = "quality/"
+LEDGER_SCHEMA = pa.schema(
+    [
+        ("url", pa.string()),
+        ("etag", pa.string()),
+        ("size", pa.int64()),
+        ("last_modified", pa.timestamp("us", tz="UTC")),
+        ("sha256", pa.string()),
+        ("report_id", pa.string()),
+        ("agency_id", pa.string()),
+        ("outcome", pa.string()),  # published | unchanged | superseded | older | quarantined | withheld
+        ("error_type", pa.string()),
+        ("at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+# --------------------------------------------------------------------------------------------
+# discovery
+# --------------------------------------------------------------------------------------------
+
+
+def read_ledger(output: Store) -> set[tuple[str, str | None]]:
+    seen: set[tuple[str, str | None]] = set()
+    for info in output.list(LEDGER_PREFIX):
+        if not info.key.endswith(".parquet"):
+            continue
+        t = pq.read_table(io.BytesIO(output.get(info.key)), columns=["url", "etag"])
+        seen.update(zip(t.column("url").to_pylist(), t.column("etag").to_pylist()))
+    return seen
+
+
+def pending(source: Store, output: Store, keys: Iterable[str] | None = None, prefix: str = "") -> list[ObjectInfo]:
+    """Uploads not yet ingested: the given keys (looked up), or everything listed under `prefix`."""
+    if keys is None:
+        listed = list(source.list(prefix))
+    else:
+        listed = [i for i in (source.head(k) for k in dict.fromkeys(keys)) if i is not None]
+    done = read_ledger(output)
+    return [i for i in listed if (source.url(i.key), i.etag) not in done]
+
+
+def batches(items: list[ObjectInfo], size: int) -> list[list[ObjectInfo]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def batch_id(infos: Iterable[ObjectInfo]) -> str:
+    h = hashlib.sha256()
+    for i in sorted(infos, key=lambda i: i.key):
+        h.update(f"{i.key}\0{i.etag}\n".encode())
+    return h.hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------------------------
+# extraction
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Extracted:
+    info: ObjectInfo
+    url: str
+    sha256: str
+    outcome: dict[str, Any]  # the §10 dict, or {"error": {...}}
+
+    @property
+    def error(self) -> dict[str, str] | None:
+        return self.outcome.get("error")
+
+
+def extract_one(source: Store, info: ObjectInfo, pool: ExtractorPool) -> Extracted:
+    data = source.get(info.key)
+    url = source.url(info.key)
+    outcome = pool.run(data, source=url)
+    return Extracted(info, url, hashlib.sha256(data).hexdigest(), outcome)
+
+
+# --------------------------------------------------------------------------------------------
+# preparing reports for validation, and quarantine
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    reports: list[tuple[ReportMeta, dict[str, Any]]] = field(default_factory=list)
+    quarantined: list[tuple[Extracted, Quarantined]] = field(default_factory=list)
+
+
+def _agency_hint(key: str) -> str | None:
+    """A folder name in the key that is not a year, e.g. incoming/2024/洪泽区人民政府/report.pdf."""
+    parts = key.split("/")[:-1]
+    names = [p for p in parts if p and not p.isdigit() and not p.startswith(("incoming", "uploads", "reports"))]
+    return names[-1] if names else None
+
+
+def quarantine_record(e: Extracted, error_type: str, message: str) -> Quarantined:
+    return Quarantined(
+        source=e.url,
+        sha256=e.sha256,
+        error_type=error_type,
+        message=message,
+        at=datetime.now(UTC),
+        pipeline_version=publish.PIPELINE_VERSION,
+        agency_hint=_agency_hint(e.info.key),
+    )
+
+
+def prepare(extracted: Iterable[Extracted], alias_file: str | None = None) -> Prepared:
+    aliases = load_aliases(alias_file)
+    out = Prepared()
+    for e in extracted:
+        if e.error is not None:
+            out.quarantined.append((e, quarantine_record(e, e.error["type"], e.error["message"])))
+            continue
+        ex = e.outcome
+        if ex.get("year") is None or not ex.get("agency"):
+            missing = "year" if ex.get("year") is None else "agency"
+            out.quarantined.append(
+                (e, quarantine_record(e, "MetadataNotFound", f"the report's {missing} could not be read from its title"))
+            )
+            continue
+        aid = make_agency_id(ex["agency"], aliases)
+        meta = ReportMeta(
+            report_id=make_report_id(e.sha256),
+            source=e.url,
+            sha256=e.sha256,
+            media=ex["media"],
+            agency=ex["agency"],
+            agency_id=aid,
+            year=int(ex["year"]),
+            format_version=ex["format_version"],
+            last_modified=e.info.last_modified,
+        )
+        out.reports.append((meta, {**ex, "report_id": meta.report_id, "agency_id": aid}))
+    return out
+
+
+def previous_years(output: Store, metas: Iterable[ReportMeta], buckets: int) -> dict[str, dict[str, Any]]:
+    """report_id → the same agency's current report of the previous year, where published."""
+    out: dict[str, dict[str, Any]] = {}
+    for m in metas:
+        if m.agency_id is None or m.year is None:
+            continue
+        prev = publish.previous_extraction(output, m.agency_id, m.year - 1, buckets)
+        if prev is not None:
+            out[m.report_id] = prev
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# writing: quarantine, parquet, quality, ledger
+# --------------------------------------------------------------------------------------------
+
+
+def quarantine_key(sha256: str) -> str:
+    return f"{QUARANTINE_PREFIX}{sha256[:2]}/{sha256}.json"
+
+
+def write_quarantine(output: Store, records: Iterable[Quarantined]) -> int:
+    n = 0
+    for q in records:
+        output.put(quarantine_key(q.sha256), json.dumps(q.to_dict(), ensure_ascii=False, indent=2).encode(), "application/json")
+        n += 1
+    return n
+
+
+def read_quarantine(output: Store) -> list[Quarantined]:
+    out = []
+    for info in output.list(QUARANTINE_PREFIX):
+        if info.key.endswith(".json"):
+            d = json.loads(output.get(info.key))
+            d["at"] = datetime.fromisoformat(d["at"])
+            out.append(Quarantined(**d))
+    return out
+
+
+def publish_batch(
+    output: Store, items: list[publish.Publishable], buckets: int, strict: bool
+) -> publish.PublishSummary:
+    return publish.DatasetWriter(output, buckets=buckets, withhold_failed=strict).publish(items)
+
+
+def _checks_from_rows(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[CheckResult]]:
+    out: dict[str, list[CheckResult]] = defaultdict(list)
+    for r in rows:
+        out[r["report_id"]].append(
+            CheckResult(r["rule"], r["severity"], bool(r["passed"]), r["message"], json.loads(r["cells"] or "[]"), r["origin"])
+        )
+    return out
+
+
+def agency_document(output: Store, agency_id: str, quarantined: list[Quarantined], buckets: int) -> dict[str, Any]:
+    """The quality document of one agency, rebuilt from the published datasets."""
+    years = publish.published_years(output)
+    versions = publish.agency_reports(output, agency_id, years, buckets)
+    entries: list[quality.ReportEntry] = []
+    agency = None
+    for year in sorted({v["year"] for v in versions}):
+        checks = _checks_from_rows(publish.agency_rows(output, "checks", agency_id, year, buckets))
+        cells = publish.agency_rows(output, "cells", agency_id, year, buckets)
+        for v in (x for x in versions if x["year"] == year):
+            agency = v["agency"] or agency
+            own = [c for c in cells if c["report_id"] == v["report_id"]]
+            entries.append(
+                quality.ReportEntry(
+                    year=year,
+                    report_id=v["report_id"],
+                    source=v["source"],
+                    status=v["status"],
+                    format_version=v["format_version"],
+                    media=v["media"],
+                    agency=v["agency"],
+                    last_modified=v["source_last_modified"],
+                    superseded=not v["is_current"],
+                    checks=checks.get(v["report_id"], []),
+                    key_totals=quality.key_totals(_plain_cells(own)),
+                )
+            )
+    return quality.agency_quality(agency, agency_id, entries, quarantined, datetime.now(UTC))
+
+
+def _plain_cells(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [{**r, "value": None if r["value"] is None else float(r["value"])} for r in rows]
+
+
+def write_quality(output: Store, agency_ids: Iterable[str], quarantined: list[Quarantined], buckets: int) -> list[dict[str, Any]]:
+    docs = []
+    for aid in sorted(set(agency_ids)):
+        own = [q for q in quarantined if q.agency_hint and make_agency_id(q.agency_hint) == aid]
+        doc = agency_document(output, aid, own, buckets)
+        output.put(f"{QUALITY_PREFIX}{aid}.json", json.dumps(doc, ensure_ascii=False, indent=2).encode(), "application/json")
+        output.put(f"{QUALITY_PREFIX}{aid}.html", quality.agency_html(doc).encode(), "text/html; charset=utf-8")
+        docs.append(doc)
+    return docs
+
+
+def write_index(output: Store) -> list[dict[str, Any]]:
+    """quality/index.html across every agency with a quality document."""
+    docs = [
+        json.loads(output.get(i.key))
+        for i in output.list(QUALITY_PREFIX)
+        if i.key.endswith(".json") and i.key.count("/") == 1
+    ]
+    orphans = [q for q in read_quarantine(output)]
+    page = quality.index_html(docs + ([_orphan_doc(orphans)] if orphans else []), generated_at=datetime.now(UTC))
+    output.put(f"{QUALITY_PREFIX}index.html", page.encode(), "text/html; charset=utf-8")
+    return docs
+
+
+def _orphan_doc(records: list[Quarantined]) -> dict[str, Any]:
+    """Quarantined files listed in the index under one pseudo-agency (their agency is unknown)."""
+    return quality.agency_quality("（未能识别机关的隔离文件）", "quarantine", [], records, datetime.now(UTC))
+
+
+def write_ledger(output: Store, bid: str, rows: list[dict[str, Any]]) -> str:
+    key = f"{LEDGER_PREFIX}{bid}.parquet"
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows, schema=LEDGER_SCHEMA), buf)
+    output.put(key, buf.getvalue())
+    return key
+
+
+def ledger_rows(
+    extracted: list[Extracted], prepared: Prepared, summary: publish.PublishSummary, withheld: set[str]
+) -> list[dict[str, Any]]:
+    now = datetime.now(UTC)
+    by_sha = {m.sha256: m for m, _ in prepared.reports}
+    quarantined = {e.url: q for e, q in prepared.quarantined}
+    outcome_of = {
+        **{r: "published" for r in summary.published},
+        **{r: "unchanged" for r in summary.unchanged},
+        **{r: "older" for r in summary.older},
+        **{r: "withheld" for r in withheld},
+    }
+    rows = []
+    for e in extracted:
+        meta = by_sha.get(e.sha256)
+        q = quarantined.get(e.url)
+        rows.append(
+            {
+                "url": e.url,
+                "etag": e.info.etag,
+                "size": e.info.size,
+                "last_modified": e.info.last_modified,
+                "sha256": e.sha256,
+                "report_id": meta.report_id if meta else None,
+                "agency_id": meta.agency_id if meta else None,
+                "outcome": "quarantined" if q else outcome_of.get(meta.report_id, "published") if meta else "quarantined",
+                "error_type": q.error_type if q else None,
+                "at": now,
+            }
+        )
+    return rows
+
+
+def publishables(prepared: Prepared, validated: Mapping[str, Validated]) -> list[publish.Publishable]:
+    return [publish.Publishable(meta, ex, validated[meta.report_id]) for meta, ex in prepared.reports]

@@ -1,0 +1,185 @@
+"""The @task wrappers the flows call: the only Prefect import under tasks/.
+
+Each task is one observable, retryable step named after the work. Retries are for transient
+I/O only (object-store reads and writes); parsing is deterministic and never retried.
+"""
+
+from __future__ import annotations
+
+import atexit
+import fcntl
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.concurrency.sync import concurrency
+
+from tasks import pipeline, quality
+from tasks.records import ObjectInfo, Quarantined
+from tasks.sandbox import ExtractorPool
+from tasks.settings import get_settings
+from tasks.storage import LocalStore, Store, open_store
+
+log = logging.getLogger(__name__)
+
+_POOL: ExtractorPool | None = None
+_POOL_LOCK = threading.Lock()
+TRANSIENT_RETRIES = 3
+
+
+def extractor_pool() -> ExtractorPool:
+    """One pool of extraction processes per Python process, sized from settings (0 = cores)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            s = get_settings()
+            workers = s.pipeline.workers or os.cpu_count() or 1
+            _POOL = ExtractorPool(
+                workers,
+                timeout_s=s.extract.timeout_s,
+                max_memory_mb=s.extract.max_memory_mb,
+                max_bytes=s.extract.max_bytes,
+            )
+            atexit.register(_POOL.close)
+        return _POOL
+
+
+def store(uri: str) -> Store:
+    return open_store(uri, get_settings().storage)
+
+
+@task(name="discover", task_run_name="discover uploads in {source}", retries=TRANSIENT_RETRIES, retry_delay_seconds=2)
+def discover(source: str, output: str, keys: list[str] | None = None, prefix: str = "") -> list[ObjectInfo]:
+    found = pipeline.pending(store(source), store(output), keys, prefix)
+    get_run_logger().info("%d upload(s) not yet ingested", len(found))
+    return found
+
+
+@task(name="extract", task_run_name="extract {key}")
+def extract_report(source: str, key: str, info: ObjectInfo) -> pipeline.Extracted:
+    e = pipeline.extract_one(store(source), info, extractor_pool())
+    _rename_after_extraction(e, key)
+    return e
+
+
+def _rename_after_extraction(e: pipeline.Extracted, key: str) -> None:
+    """Once the agency and year are known, the task run is named after them in the UI."""
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import task_run
+
+    if e.error:
+        name = f"extract {key} → {e.error['type']}"
+    else:
+        name = f"extract {e.outcome.get('agency') or '?'} {e.outcome.get('year') or '?'} ({key})"
+    try:
+        with get_client(sync_client=True) as client:
+            client.set_task_run_name(task_run.id, name[:200])
+    except Exception:  # noqa: BLE001 - a cosmetic rename never fails the report
+        log.debug("could not rename task run", exc_info=True)
+
+
+@dataclass
+class BatchResult:
+    label: str
+    published: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)
+    older: list[str] = field(default_factory=list)
+    withheld: list[str] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
+    agencies: list[str] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+@task(name="validate", task_run_name="validate {label}")
+def validate_batch(label: str, prepared: pipeline.Prepared, output: str) -> dict[str, Any]:
+    from tasks.checks import validate_batch as run_suites
+
+    s = get_settings().pipeline
+    previous = pipeline.previous_years(store(output), (m for m, _ in prepared.reports), s.buckets)
+    return run_suites([ex for _, ex in prepared.reports], previous)
+
+
+@contextmanager
+def publish_lock(output: str) -> Iterator[None]:
+    """One publisher per output root: a Prefect concurrency slot across workers and machines,
+    plus a file lock for local roots (which also covers runs with no Prefect server)."""
+    name = "xxgk-publish-" + hashlib.sha256(output.encode()).hexdigest()[:12]
+    _ensure_limit(name)
+    dest = store(output)
+    with concurrency(name, occupy=1, timeout_seconds=3600):
+        if isinstance(dest, LocalStore):
+            root = Path(dest.root)
+            root.mkdir(parents=True, exist_ok=True)
+            with open(root / ".publish.lock", "a+") as fh:
+                fcntl.flock(fh, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+        else:
+            yield
+
+
+def _ensure_limit(name: str) -> None:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+        except Exception:  # noqa: BLE001 - missing: create it (one slot)
+            from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+            try:
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+            except Exception:  # noqa: BLE001 - created concurrently by another run
+                log.debug("concurrency limit %s already exists", name)
+
+
+@task(name="publish", task_run_name="publish {label}", retries=TRANSIENT_RETRIES, retry_delay_seconds=2)
+def publish_batch(
+    label: str, output: str, extracted: list[pipeline.Extracted], prepared: pipeline.Prepared, validated: dict[str, Any]
+) -> BatchResult:
+    s = get_settings().pipeline
+    dest = store(output)
+    items = pipeline.publishables(prepared, validated)
+    with publish_lock(output):
+        summary = pipeline.publish_batch(dest, items, s.buckets, s.strict)
+        records = [q for _, q in prepared.quarantined]
+        pipeline.write_quarantine(dest, records)
+        agencies = sorted({p.meta.agency_id for p in items if p.meta.agency_id})
+        pipeline.write_quality(dest, agencies, pipeline.read_quarantine(dest), s.buckets)
+        rows = pipeline.ledger_rows(extracted, prepared, summary, set(summary.withheld))
+        pipeline.write_ledger(dest, pipeline.batch_id(e.info for e in extracted), rows)
+    statuses: dict[str, int] = {}
+    for v in validated.values():
+        statuses[v.status] = statuses.get(v.status, 0) + 1
+    get_run_logger().info(
+        "%s: %d published, %d unchanged, %d superseded, %d quarantined",
+        label, len(summary.published), len(summary.unchanged), len(summary.superseded), len(records),
+    )
+    return BatchResult(
+        label, summary.published, summary.unchanged, summary.superseded, summary.older, summary.withheld,
+        records, agencies, statuses,
+    )
+
+
+@task(name="quality index", task_run_name="quality index and run summary", retries=TRANSIENT_RETRIES)
+def summarise(output: str, results: list[BatchResult]) -> str:
+    dest = store(output)
+    docs = pipeline.write_index(dest)
+    touched = {a for r in results for a in r.agencies}
+    quarantined = [q for r in results for q in r.quarantined]
+    markdown, rows = quality.run_summary([d for d in docs if d["agency_id"] in touched], quarantined)
+    create_markdown_artifact(key="xxgk-quality-summary", markdown=markdown, description="Quality of this run")
+    if rows:
+        create_table_artifact(key="xxgk-quality-reports", table=rows, description="One row per report or quarantined file")
+    return markdown
