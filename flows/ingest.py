@@ -35,12 +35,16 @@ def _workers() -> int:
 def ingest(
     source: str | None = None,
     output: str | None = None,
-    keys: list[str] | None = None,
+    keys: list[str] | str | None = None,
     prefix: str = "",
     label: str | None = None,
 ) -> dict[str, Any]:
-    """Ingest the given object keys (or everything not yet ingested under `prefix`) from `source` into `output`."""
+    """Ingest the given object keys (or everything not yet ingested under `prefix`) from `source` into `output`.
+
+    `keys` may arrive as text from an event trigger's template (a JSON or Python list literal).
+    """
     settings = get_settings().pipeline
+    keys = parse_keys(keys)
     source = source or settings.source
     output = output or settings.output
     todo = steps.discover(source, output, keys, prefix)
@@ -54,6 +58,21 @@ def ingest(
         results.append(steps.publish_batch(name, output, extracted, prepared, validated))
     steps.summarise(output, results)
     return summarize(results)
+
+
+def parse_keys(keys: list[str] | str | None) -> list[str] | None:
+    if keys is None or isinstance(keys, list):
+        return keys
+    import ast
+    import json
+
+    try:
+        value = json.loads(keys)
+    except ValueError:
+        value = ast.literal_eval(keys)
+    if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
+        raise ValueError("keys must be a list of object keys")
+    return value
 
 
 def summarize(results: list[steps.BatchResult]) -> dict[str, Any]:

@@ -89,6 +89,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return EXIT_QUARANTINED if result["quarantined"] else 0
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Watch SOURCE for uploads (SQS notifications with --queue, else polling) and ingest them in batches."""
+    import signal
+    import threading
+
+    from flows.watch import watch
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    queue = args.queue or get_settings().storage.queue_url
+    n = watch(args.source, args.output, queue_url=queue, prefix=args.prefix, stop=stop, max_batches=args.max_batches)
+    print(f"watcher stopped after {n} batch(es)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xxgk", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -105,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", required=True, help="a folder or s3://bucket/prefix")
     p.add_argument("--prefix", default="", help="only keys under this prefix of SOURCE")
     p.set_defaults(func=cmd_ingest)
+    p = sub.add_parser("watch", help="turn uploads into batched ingest runs (SQS notifications or polling)")
+    p.add_argument("source", help="a folder or s3://bucket/prefix")
+    p.add_argument("--output", "-o", required=True, help="a folder or s3://bucket/prefix")
+    p.add_argument("--queue", help="SQS queue URL receiving the bucket's ObjectCreated notifications")
+    p.add_argument("--prefix", default="", help="only keys under this prefix of SOURCE (polling)")
+    p.add_argument("--max-batches", type=int, default=None, help="stop after this many batches (default: run until stopped)")
+    p.set_defaults(func=cmd_watch)
     return parser
 
 

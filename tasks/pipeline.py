@@ -339,3 +339,38 @@ def ledger_rows(
 
 def publishables(prepared: Prepared, validated: Mapping[str, Validated]) -> list[publish.Publishable]:
     return [publish.Publishable(meta, ex, validated[meta.report_id]) for meta, ex in prepared.reports]
+
+
+def coverage(output: Store, year: int, buckets: int) -> dict[str, Any]:
+    """Which agencies known to the dataset (a report in any year) have no current report for `year`."""
+    known: dict[str, str | None] = {}
+    have: set[str] = set()
+    for y in publish.published_years(output):
+        for b in range(buckets):
+            for r in publish.read_rows(output, publish.bucket_key("reports", y, b)):
+                known.setdefault(r["agency_id"], r["agency"])
+                if y == year and r["is_current"]:
+                    have.add(r["agency_id"])
+    missing = sorted((aid for aid in known if aid not in have), key=lambda a: (known[a] or "", a))
+    doc = {
+        "year": year,
+        "agencies_known": len(known),
+        "with_report": len(have),
+        "missing": [{"agency_id": a, "agency": known[a]} for a in missing],
+        "generated_at": datetime.now(UTC).isoformat(),
+    }
+    output.put(f"{QUALITY_PREFIX}coverage-{year}.json", json.dumps(doc, ensure_ascii=False, indent=2).encode(), "application/json")
+    return doc
+
+
+def coverage_markdown(doc: dict[str, Any]) -> str:
+    lines = [
+        f"# Coverage {doc['year']}",
+        "",
+        f"{doc['with_report']} of {doc['agencies_known']} known agencies have a report for {doc['year']}; "
+        f"{len(doc['missing'])} missing.",
+    ]
+    if doc["missing"]:
+        lines += ["", "| agency | agency_id |", "|---|---|"]
+        lines += [f"| {m['agency'] or '?'} | `{m['agency_id']}` |" for m in doc["missing"][:200]]
+    return "\n".join(lines)

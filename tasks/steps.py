@@ -183,3 +183,12 @@ def summarise(output: str, results: list[BatchResult]) -> str:
     if rows:
         create_table_artifact(key="xxgk-quality-reports", table=rows, description="One row per report or quarantined file")
     return markdown
+
+
+@task(name="coverage", task_run_name="coverage {year}", retries=TRANSIENT_RETRIES)
+def coverage(output: str, year: int) -> dict[str, Any]:
+    """Agencies already known to the dataset that have no current report for `year`."""
+    dest = store(output)
+    doc = pipeline.coverage(dest, year, get_settings().pipeline.buckets)
+    create_markdown_artifact(key="xxgk-coverage", markdown=pipeline.coverage_markdown(doc), description=f"Coverage {year}")
+    return doc

@@ -1,0 +1,235 @@
+"""The watcher: turns uploads into batched ingest runs.
+
+Uploads are discovered from S3 event notifications on an SQS queue (long polling) or, for
+stores without notifications and for local folders, by polling with a durable checkpoint.
+Each discovered upload is posted as a Prefect event `xxgk.report.uploaded` (resource: the
+object), visible in the UI's event feed. Uploads are gathered into batches of up to
+`XXGK_BATCH_SIZE` keys or `XXGK_BATCH_SECONDS` seconds, and each batch is handed off:
+
+- to the `xxgk-ingest/on-upload` deployment, when the configured Prefect server has it: one
+  `xxgk.batch.ready` event per batch, which its trigger turns into one flow run on a worker;
+- otherwise (no server, or no deployment) by running the ingest flow in this process.
+
+Only once the hand-off is durable (the server accepted the event, or the in-process run
+published) are the SQS messages deleted or the poll checkpoint advanced: a crash before that
+re-delivers the batch, and the ledger makes the re-delivery harmless.
+
+The watcher is a long-running process, not a flow run: it starts flow runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from tasks.events import Delivery, Poller, SqsSource
+from tasks.records import ObjectInfo
+from tasks.settings import get_settings
+from tasks.storage import S3Store, Store, open_store
+
+log = logging.getLogger("xxgk.watch")
+
+UPLOAD_EVENT = "xxgk.report.uploaded"
+BATCH_EVENT = "xxgk.batch.ready"
+DEPLOYMENT = "xxgk-ingest/on-upload"
+CHECKPOINT_KEY = "state/poll-checkpoint.json.gz"
+
+
+@dataclass
+class Found:
+    keys: list[str] = field(default_factory=list)
+    tokens: list[Any] = field(default_factory=list)  # what to acknowledge once handed off
+
+
+class Feed(Protocol):
+    def next(self, wait_s: float) -> Found: ...
+    def ack(self, tokens: list[Any]) -> None: ...
+
+
+class SqsFeed:
+    """Upload keys from S3 notifications, relative to the source store's bucket and prefix."""
+
+    def __init__(self, queue: SqsSource, source: Store) -> None:
+        self.queue = queue
+        self.bucket = source.bucket if isinstance(source, S3Store) else None
+        self.prefix = source.prefix if isinstance(source, S3Store) else ""
+
+    def next(self, wait_s: float) -> Found:
+        found = Found()
+        for d in self.queue.receive(max_messages=10, wait_seconds=int(max(0, min(20, wait_s)))):
+            found.tokens.append(d)
+            for key in self._keys(d):
+                found.keys.append(key)
+        return found
+
+    def _keys(self, d: Delivery) -> list[str]:
+        if d.error:
+            log.warning("malformed notification %s dropped: %s", d.message_id, d.error)
+        out = []
+        for ev in d.events:
+            if self.bucket is not None and ev.bucket != self.bucket:
+                log.warning("notification for bucket %s ignored (watching %s)", ev.bucket, self.bucket)
+                continue
+            if not ev.key.startswith(self.prefix):
+                continue
+            out.append(ev.key[len(self.prefix) :])
+        return out
+
+    def ack(self, tokens: list[Any]) -> None:
+        for d in tokens:
+            self.queue.ack(d)
+
+
+class PollFeed:
+    """New or changed objects by listing, with the checkpoint kept in the output store."""
+
+    def __init__(self, poller: Poller, interval_s: float) -> None:
+        self.poller = poller
+        self.interval_s = interval_s
+        self._last = 0.0
+
+    def next(self, wait_s: float) -> Found:
+        delay = self._last + self.interval_s - time.monotonic()
+        if delay > 0:
+            time.sleep(min(delay, wait_s))
+            if self._last + self.interval_s > time.monotonic():
+                return Found()
+        self._last = time.monotonic()
+        infos: list[ObjectInfo] = self.poller.poll()
+        return Found([i.key for i in infos], [infos])
+
+    def ack(self, tokens: list[Any]) -> None:
+        for infos in tokens:
+            self.poller.commit(infos)
+
+
+class Handoff(Protocol):
+    def __call__(self, keys: list[str], label: str) -> None: ...
+
+
+def _server_deployment() -> Any | None:
+    """The on-upload deployment on the configured Prefect server, if there is both."""
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        return None
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            return client.read_deployment_by_name(DEPLOYMENT)
+    except Exception:  # noqa: BLE001 - no deployment (or no server): run in-process
+        return None
+
+
+def post_events(events: list[dict[str, Any]]) -> None:
+    """POST events to the server's events API and wait for it to accept them (204)."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        response = client._client.post("/events", json=events)  # noqa: SLF001 - the SDK's emitter is fire-and-forget
+        response.raise_for_status()
+
+
+def _event(name: str, resource: dict[str, str], payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "occurred": datetime.now(UTC).isoformat(),
+        "event": name,
+        "resource": resource,
+        "payload": payload,
+    }
+
+
+def upload_events(source: Store, keys: list[str]) -> list[dict[str, Any]]:
+    return [
+        _event(UPLOAD_EVENT, {"prefect.resource.id": f"xxgk.object.{source.url(k)}", "xxgk.key": k}, {"source": source.uri})
+        for k in keys
+    ]
+
+
+def make_handoff(source_uri: str, output_uri: str, source: Store) -> tuple[Handoff, bool]:
+    """(hand-off, via_server): events to the deployment when it exists, else an in-process run."""
+    if _server_deployment() is not None:
+
+        def via_events(keys: list[str], label: str) -> None:
+            batch = _event(
+                BATCH_EVENT,
+                {"prefect.resource.id": f"xxgk.batch.{uuid.uuid4()}", "xxgk.source": source_uri},
+                {"source": source_uri, "output": output_uri, "keys": keys, "label": label},
+            )
+            post_events(upload_events(source, keys) + [batch])
+
+        return via_events, True
+
+    from flows.ingest import ingest
+
+    def in_process(keys: list[str], label: str) -> None:
+        ingest(source=source_uri, output=output_uri, keys=keys, label=label)
+
+    return in_process, False
+
+
+def make_feed(source: Store, output: Store, queue_url: str | None, prefix: str = "") -> Feed:
+    s = get_settings()
+    if queue_url:
+        return SqsFeed(SqsSource(queue_url, s.storage), source)
+    return PollFeed(Poller(source, prefix, output, CHECKPOINT_KEY), s.pipeline.poll_seconds)
+
+
+def watch(
+    source_uri: str,
+    output_uri: str,
+    queue_url: str | None = None,
+    prefix: str = "",
+    stop: threading.Event | None = None,
+    max_batches: int | None = None,
+    handoff: Handoff | None = None,
+) -> int:
+    """Run until `stop` is set (or `max_batches` batches were handed off); returns the batch count."""
+    s = get_settings().pipeline
+    source, output = open_store(source_uri, get_settings().storage), open_store(output_uri, get_settings().storage)
+    feed = make_feed(source, output, queue_url, prefix)
+    via_server = False
+    if handoff is None:
+        handoff, via_server = make_handoff(source_uri, output_uri, source)
+    log.info("watching %s (%s) → %s; hand-off: %s", source_uri, "SQS" if queue_url else "polling", output_uri,
+             "Prefect deployment " + DEPLOYMENT if via_server else "ingest runs in this process")
+    stop = stop or threading.Event()
+    done = 0
+    while not stop.is_set() and (max_batches is None or done < max_batches):
+        keys, tokens = _gather(feed, s.batch_size, s.batch_seconds, stop)
+        if not tokens:
+            continue
+        unique = list(dict.fromkeys(keys))
+        if unique:
+            label = f"watch batch {datetime.now(UTC):%Y-%m-%d %H:%M:%S} ({len(unique)} uploads)"
+            log.info("handing off %d upload(s)", len(unique))
+            handoff(unique, label)
+            done += 1
+        feed.ack(tokens)
+    return done
+
+
+def _gather(feed: Feed, size: int, seconds: float, stop: threading.Event) -> tuple[list[str], list[Any]]:
+    """Up to `size` keys, or whatever arrived within `seconds` of the first one."""
+    keys: list[str] = []
+    tokens: list[Any] = []
+    deadline: float | None = None
+    while not stop.is_set() and len(keys) < size:
+        wait = 20.0 if deadline is None else max(0.0, deadline - time.monotonic())
+        if deadline is not None and wait <= 0:
+            break
+        found = feed.next(min(wait, 20.0))
+        tokens.extend(found.tokens)
+        keys.extend(found.keys)
+        if found.tokens and deadline is None:
+            deadline = time.monotonic() + seconds
+        if not found.tokens and deadline is None and tokens:
+            break
+    return keys, tokens
