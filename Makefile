@@ -12,8 +12,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Embedded defaults: a local folder is the bucket, outputs go to xxgk-output/out, Prefect keeps its
+# database in xxgk-output/prefect (so `xxgk server` later shows these runs in its UI).
+RUN_ENV := PREFECT_HOME=$(CURDIR)/xxgk-output/prefect PREFECT_SERVER_ANALYTICS_ENABLED=false \
+	PREFECT_LOGGING_LEVEL=INFO GX_ANALYTICS_ENABLED=false
+
 run: $(STAMP)
-	$(VENV)/bin/xxgk extract-all tests/fixtures/samples --output output/extract
+	$(RUN_ENV) $(VENV)/bin/xxgk run
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -25,4 +30,4 @@ fixtures: $(STAMP)
 	$(PY) tests/fixtures/generate.py
 
 clean:
-	rm -rf output .pytest_cache .hypothesis
+	rm -rf output xxgk-output .pytest_cache .hypothesis

@@ -106,6 +106,30 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """The main job on embedded defaults: seed a local bucket folder with the sample reports, ingest it."""
+    import shutil
+
+    settings = get_settings().pipeline
+    bucket = Path(settings.source)
+    incoming = bucket / "incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    seeded = 0
+    for src in sorted(Path(args.seed).glob("*/source.*")):
+        dst = incoming / f"{src.parent.name}{src.suffix}"
+        if not dst.exists():
+            shutil.copyfile(src, dst)
+            seeded += 1
+    print(f"local bucket {bucket}/: {seeded} sample report(s) uploaded, {len(list(incoming.iterdir()))} in incoming/")
+    args.source, args.output, args.prefix = str(bucket), settings.output, ""
+    code = cmd_ingest(args)
+    print(
+        "\nTo watch runs in the Prefect UI: `.venv/bin/xxgk server` (a local server on this run's database; the\n"
+        "temporary server used by this command stopped with it), then open the address it prints."
+    )
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xxgk", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -122,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", required=True, help="a folder or s3://bucket/prefix")
     p.add_argument("--prefix", default="", help="only keys under this prefix of SOURCE")
     p.set_defaults(func=cmd_ingest)
+    p = sub.add_parser("run", help="the main job on embedded defaults: seed a local bucket with the samples, ingest it")
+    p.add_argument("--seed", default="tests/fixtures/samples", help="folder of sample reports (*/source.*)")
+    p.set_defaults(func=cmd_run)
     p = sub.add_parser("watch", help="turn uploads into batched ingest runs (SQS notifications or polling)")
     p.add_argument("source", help="a folder or s3://bucket/prefix")
     p.add_argument("--output", "-o", required=True, help="a folder or s3://bucket/prefix")
