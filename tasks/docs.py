@@ -1,0 +1,168 @@
+"""The data dictionary, generated from the table spec and the Arrow schemas.
+
+    python -m tasks.docs            # writes docs/data-dictionary.md
+
+A test regenerates it in memory and fails, naming this command, when the committed file drifts.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+
+from tasks import schema
+from tasks.spec import RULES, t2, t3, t4
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "data-dictionary.md"
+
+COLUMN_DOCS: dict[str, str] = {
+    "report_id": "Id of one report version: `r` + the first 24 hex digits of the file's SHA-256. Same bytes, same id.",
+    "source": "Where the report was read from: the object URL (`s3://bucket/key`) or file path.",
+    "sha256": "SHA-256 of the uploaded bytes.",
+    "agency": "The issuing agency as printed in the report's title.",
+    "agency_id": "Stable ASCII id of the agency (`ag` + 12 hex digits of the canonical name's SHA-256; aliases mapped first).",
+    "year": "Statistics year (the year the report is about, not when it was published). Hive partition column.",
+    "format_version": "`2021`, `2019` or `2021_mixed` (the 2021 layout with （六）其他处理 printed as one row).",
+    "media": "`pdf`, `html`, `docx` or `text`, sniffed from the bytes.",
+    "table": "`t2` (section 二), `t3` (section 三) or `t4` (section 四).",
+    "block": "Table 2 block (`art20_1`, `art20_5`, `art20_6`, `art20_8`, `art20_9`); null for t3/t4.",
+    "row": "Canonical row key (see the key tables below).",
+    "col": "Canonical column key (see the key tables below).",
+    "value": "The number as printed (decimal, 4 places); null when nothing numeric is printed (see `status`).",
+    "status": "`reported`, `blank` (printed empty: not 0), `dash`, `text`, `not_found`, `image_only`.",
+    "blank_reading": "For blank cells: `zero_confirmed` when every identity holds reading it as 0, else `unknown` (BLANK-01).",
+    "raw": "The cell's text exactly as read.",
+    "unit": "`件`, `项`, `万元` or `元`.",
+    "page": "1-based page of the cell (PDF); null for HTML, DOCX and text.",
+    "bbox": "[x0, y0, x1, y1] of the cell in PDF points (y up); null where the medium has no geometry.",
+    "extractor_version": "Version of the extraction code that read the cell.",
+    "quality_status": "The report's quality status: `passed`, `warned` or `failed` (failed error-severity rule).",
+    "status@reports": "The report's quality status: `passed`, `warned`, `failed`.",
+    "failed_errors": "Number of failed checks of severity `error`.",
+    "failed_warnings": "Number of failed checks of severity `warn`.",
+    "failed_infos": "Number of failed checks of severity `info`.",
+    "pages": "Pages in the document (1 for HTML, DOCX, text).",
+    "source_last_modified": "The uploaded object's LastModified: the newer upload of an agency and year is current.",
+    "ingested_at": "When this version was published.",
+    "pipeline_version": "Version of the pipeline that published the row.",
+    "is_current": "True for the agency's current report of the year; false for superseded versions (history).",
+    "superseded_by": "For a superseded version, the report_id that replaced it.",
+    "rule": "Rule id of the format spec §6 (e.g. `T3-H1`).",
+    "severity": "`error`, `warn` or `info`.",
+    "passed": "Whether the rule held for the report.",
+    "message": "What the check found, in words.",
+    "cells": "JSON list of the cells concerned: {table, row, col, page, value, suggested?}. A suggestion is never applied.",
+    "origin": "For a failure: `source` (the document disagrees with itself) or `extraction` (a reading problem is likelier).",
+}
+
+DATASET_DOCS = {
+    "cells": "One row per cell of each current report: the long fact table, the source of truth.",
+    "reports": "One row per report version, current and superseded (history).",
+    "checks": "One row per (report version, rule): every rule applied, passed or not.",
+    "t2_active_disclosure": "Wide view of table 2: one row per (report, block row), one column per value key.",
+    "t3_applications": "Wide view of table 3: one row per (report, row key), the seven applicant columns.",
+    "t4_review_litigation": "Wide view of table 4: one row per (report, block), the five result columns.",
+}
+
+
+def _type(t: pa.DataType) -> str:
+    return str(t)
+
+
+def _dataset_section(name: str, sch: pa.Schema) -> list[str]:
+    lines = [f"### `{name}/`", "", DATASET_DOCS[name], "", "| column | type | meaning |", "|---|---|---|"]
+    lines.append("| `year` | int16 (partition) | " + COLUMN_DOCS["year"] + " |")
+    for f in sch:
+        doc = COLUMN_DOCS.get(f"{f.name}@{name}") or COLUMN_DOCS.get(f.name)
+        if doc is None and name.startswith("t"):
+            doc = _value_doc(name, f.name)
+        lines.append(f"| `{f.name}` | {_type(f.type)} | {doc or ''} |")
+    return lines + [""]
+
+
+def _value_doc(dataset: str, col: str) -> str:
+    labels = {c.key: c.label for blk in t2.BLOCKS for cols in blk.columns.values() for c in cols}
+    labels.update({c.key: c.label for c in t3.COLUMNS} if dataset == "t3_applications" else {})
+    labels.update({c.key: c.label for c in t4.COLUMNS} if dataset == "t4_review_litigation" else {})
+    return f"Printed value of column {labels.get(col, col)}; null when not a number (see `cells.status`)."
+
+
+def render() -> str:
+    out = [
+        "# Data dictionary",
+        "",
+        "Generated from `tasks/spec/` and `tasks/schema.py` by `python -m tasks.docs`; do not edit by hand.",
+        "",
+        "Outputs under the output root (a folder or an `s3://` prefix): `parquet/<dataset>/year=<Y>/bucket-<NN>.parquet`,",
+        "`quality/<agency_id>.json|.html`, `quality/index.html`, `quarantine/<sha256[:2]>/<sha256>.json`.",
+        f"Every parquet file carries its Arrow schema and `xxgk.schema_version` = `{schema.SCHEMA_VERSION}` in its metadata.",
+        "`cells` and the wide views hold current reports only (each exactly once); `reports` and `checks` keep",
+        "superseded versions too.",
+        "",
+        "## Reading the data",
+        "",
+        "DuckDB:",
+        "",
+        "```sql",
+        "-- every current report's table 3 totals, one row per report",
+        "SELECT year, agency, \"row\", total",
+        "FROM read_parquet('out/parquet/t3_applications/**/*.parquet', hive_partitioning = true)",
+        "WHERE \"row\" IN ('new_received', 'total_processed') ORDER BY year, agency;",
+        "",
+        "-- printed blanks are not zeros: count them by how validation read them",
+        "SELECT blank_reading, count(*) FROM read_parquet('out/parquet/cells/**/*.parquet', hive_partitioning = true)",
+        "WHERE status = 'blank' GROUP BY ALL;",
+        "```",
+        "",
+        "pandas / pyarrow:",
+        "",
+        "```python",
+        "import pyarrow.dataset as ds",
+        "cells = ds.dataset('out/parquet/cells', format='parquet', partitioning='hive').to_table(",
+        "    filter=(ds.field('year') == 2024) & (ds.field('table') == 't4')).to_pandas()",
+        "reports = ds.dataset('out/parquet/reports', format='parquet', partitioning='hive').to_table().to_pandas()",
+        "failed = reports[reports.is_current & (reports.status == 'failed')]",
+        "```",
+        "",
+        "## Datasets",
+        "",
+    ]
+    for name, sch in schema.DATASETS.items():
+        out += _dataset_section(name, sch)
+    out += _keys()
+    out += ["## Validation rules", "", "| rule | severity | meaning |", "|---|---|---|"]
+    out += [f"| `{r.id}` | {r.severity} | {r.description} |" for r in RULES]
+    return "\n".join(out) + "\n"
+
+
+def _keys() -> list[str]:
+    out = ["## Canonical keys", "", "### Table 2 (section 二, 主动公开)", ""]
+    out += ["| block | caption | row | label | format | columns (key: label, unit) |", "|---|---|---|---|---|---|"]
+    for blk in t2.BLOCKS:
+        for row in blk.rows:
+            for fmt in row.formats:
+                cols = ", ".join(f"`{c.key}`: {c.label} ({c.unit})" for c in blk.columns.get(fmt, ()))  # type: ignore[call-overload]
+                if cols:
+                    labels = " / ".join(row.labels)
+                    out.append(f"| `{blk.key}` | {blk.caption} | `{row.key}` | {labels} | {fmt} | {cols} |")
+    out += ["", "### Table 3 (section 三, 收到和处理申请)", "", "| row | label | group | formats |", "|---|---|---|---|"]
+    out += [f"| `{r.key}` | {r.label} | {r.group or ''} | {', '.join(r.formats)} |" for r in t3.ROWS]
+    out += ["", "Columns: " + ", ".join(f"`{c.key}` {c.label}" for c in t3.COLUMNS) + " (件).", ""]
+    out += ["In `2021_mixed` reports `other_total` is printed and the three `other_*` leaves are `not_found`.", ""]
+    out += ["### Table 4 (section 四, 行政复议、行政诉讼)", "", "| row | label |", "|---|---|"]
+    out += [f"| `{r.key}` | {(r.group + ' / ') if r.group else ''}{r.label} |" for r in t4.ROWS]
+    out += ["", "Columns: " + ", ".join(f"`{c.key}` {c.label}" for c in t4.COLUMNS) + " (件).", ""]
+    return out
+
+
+def main() -> int:
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(render(), "utf-8")
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
