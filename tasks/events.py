@@ -219,7 +219,7 @@ class Poller:
         listed = list(self.store.list(self.prefix))
         self._listed = {info.key for info in listed}
         fresh = [info for info in listed if seen.get(info.key) != fingerprint(info)]
-        log.info("polled %s%s: %d objects, %d new or changed", self.store.uri, self.prefix, len(listed), len(fresh))
+        log.info("polled %s prefix %r: %d objects, %d new or changed", self.store.uri, self.prefix, len(listed), len(fresh))
         return fresh
 
     def commit(self, infos: Iterable[ObjectInfo]) -> None:

@@ -106,6 +106,7 @@ class Extracted:
     url: str
     sha256: str
     outcome: dict[str, Any]  # the §10 dict, or {"error": {...}}
+    retry_later: bool = False  # the object could not be fetched (transient): no record, the sweep retries
 
     @property
     def error(self) -> dict[str, str] | None:
@@ -113,10 +114,33 @@ class Extracted:
 
 
 def extract_one(source: Store, info: ObjectInfo, pool: ExtractorPool) -> Extracted:
-    data = source.get(info.key)
-    url = source.url(info.key)
+    """Fetch and extract one upload. Never raises for a bad object: an unsafe key or a vanished
+    object gets a typed error (quarantined); a fetch that still fails after the store's retries is
+    left for the next sweep (no ledger entry)."""
+    from tasks.storage import ObjectNotFound, UnsafeKey
+
+    try:
+        url = source.url(info.key)
+    except UnsafeKey as exc:
+        return Extracted(info, info.key, _key_digest(info.key), {"error": {"type": "UnsafeKey", "message": str(exc)}})
+    try:
+        data = source.get(info.key)
+    except UnsafeKey as exc:
+        return Extracted(info, url, _key_digest(info.key), {"error": {"type": "UnsafeKey", "message": str(exc)}})
+    except ObjectNotFound:
+        msg = "the object was deleted after it was listed"
+        return Extracted(info, url, _key_digest(info.key), {"error": {"type": "ObjectNotFound", "message": msg}})
+    except Exception as exc:  # noqa: BLE001 - transient after retries: try again at the next sweep
+        log.warning("could not fetch %s (%s): left for the next sweep", url, type(exc).__name__)
+        msg = f"fetch failed: {type(exc).__name__}"
+        return Extracted(info, url, "", {"error": {"type": "FetchFailed", "message": msg}}, retry_later=True)
     outcome = pool.run(data, source=url)
     return Extracted(info, url, hashlib.sha256(data).hexdigest(), outcome)
+
+
+def _key_digest(key: str) -> str:
+    """Stands in for the content hash of an object that could not be read (quarantine records need one)."""
+    return hashlib.sha256(b"key:" + key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,6 +177,8 @@ def prepare(extracted: Iterable[Extracted], alias_file: str | None = None) -> Pr
     aliases = load_aliases(alias_file)
     out = Prepared()
     for e in extracted:
+        if e.retry_later:
+            continue
         if e.error is not None:
             out.quarantined.append((e, quarantine_record(e, e.error["type"], e.error["message"])))
             continue
@@ -318,6 +344,8 @@ def ledger_rows(
     }
     rows = []
     for e in extracted:
+        if e.retry_later:
+            continue
         meta = by_sha.get(e.sha256)
         q = quarantined.get(e.url)
         rows.append(

@@ -6,6 +6,7 @@ XXGK_EXTRACT_MAX_BYTES.
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -32,20 +33,18 @@ class StorageSettings(BaseSettings):
 
     endpoint_url: str | None = Field(
         None,
-        validation_alias=AliasChoices("endpoint_url", "XXGK_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+        validation_alias=AliasChoices("XXGK_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
         description="S3 endpoint, e.g. http://minio:9000; unset means AWS. Also read from AWS_ENDPOINT_URL(_S3).",
     )
     sqs_endpoint_url: str | None = Field(
         None,
-        validation_alias=AliasChoices(
-            "sqs_endpoint_url", "XXGK_S3_SQS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL"
-        ),
+        validation_alias=AliasChoices("XXGK_S3_SQS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL"),
         description="SQS endpoint for upload notifications; unset means AWS. Also read from AWS_ENDPOINT_URL(_SQS).",
     )
     region: str = Field(
         "us-east-1",
         min_length=1,
-        validation_alias=AliasChoices("region", "XXGK_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
+        validation_alias=AliasChoices("XXGK_S3_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
         description="Region name signed into requests (most S3-compatible servers accept any).",
     )
     access_key_id: SecretStr | None = Field(None, description="Access key id; unset means boto3's default chain.")
@@ -79,6 +78,24 @@ class PipelineSettings(BaseSettings):
     poll_seconds: float = Field(10.0, gt=0, le=3600, description="Polling interval for stores without notifications.")
     sweep_minutes: int = Field(5, ge=1, le=1440, description="Interval of the sweep deployment.")
     work_pool: str = Field("xxgk-process", description="Prefect work pool the deployments run on.")
+    flow_runs: int = Field(
+        2, ge=1, le=64, description="Ingest flow runs at a time: the on-upload deployment's concurrency limit."
+    )
+
+
+class ServerSettings(BaseSettings):
+    """`xxgk server` and `xxgk worker`: a local Prefect server (with its UI) and a process worker."""
+
+    model_config = SettingsConfigDict(env_prefix="XXGK_SERVER_", extra="ignore")
+
+    host: str = Field("127.0.0.1", min_length=1, description="Interface the server binds (PREFECT_SERVER_API_HOST).")
+    port: int = Field(4200, ge=1, le=65535, description="Port of the API and UI (PREFECT_SERVER_API_PORT).")
+    home: str = Field("xxgk-output/prefect", description="PREFECT_HOME of the server and worker: database, logs.")
+    health_timeout_s: float = Field(90.0, gt=0, le=900, description="How long to wait for /api/health at start.")
+    worker_limit: int = Field(0, ge=0, le=64, description="Flow runs one worker runs at a time; 0 means flow_runs.")
+    worker_poll_seconds: float = Field(
+        5.0, ge=1, le=300, description="How often a worker asks for scheduled runs (PREFECT_WORKER_QUERY_SECONDS)."
+    )
 
 
 class Settings(BaseSettings):
@@ -87,7 +104,13 @@ class Settings(BaseSettings):
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
 
 def get_settings() -> Settings:
     return Settings()
+
+
+def child_env(overrides: dict[str, str]) -> dict[str, str]:
+    """The environment for a child process (a Prefect server or worker): this one's plus `overrides`."""
+    return {**os.environ, **overrides}

@@ -171,11 +171,16 @@ class LocalStore:
     def _file_info(self, path: Path) -> ObjectInfo | None:
         if path.name.startswith(".") or path.is_symlink():
             return None
+        key = path.relative_to(self.root).as_posix()
         try:
+            check_local_key(key)
             st = path.stat()
+        except UnsafeKey:
+            log.warning("skipping %s: its name is not a safe key", path)
+            return None
         except FileNotFoundError:  # removed while listing
             return None
-        return _stat_to_info(path.relative_to(self.root).as_posix(), st)
+        return _stat_to_info(key, st)
 
     def get(self, key: str) -> bytes:
         path = self._path(key)
