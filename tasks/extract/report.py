@@ -34,8 +34,14 @@ def _paragraph_texts(doc: Document) -> list[tuple[str, int | None]]:
     return [(b.text, b.page) for b in doc.blocks if isinstance(b, Paragraph) and b.text.strip()]
 
 
+_CN_DIGITS = str.maketrans("〇零○ＯO一二三四五六七八九", "00000123456789")
+_CN_YEAR = re.compile(r"[〇零○一二三四五六七八九ＯO]{4}(?=年)")
+
+
 def _clean(s: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", s).split())
+    """No whitespace, width-folded, and years in Chinese numerals (二〇二一年) as digits."""
+    s = "".join(unicodedata.normalize("NFKC", s).split())
+    return _CN_YEAR.sub(lambda m: m.group(0).translate(_CN_DIGITS), s) if "年" in s else s
 
 
 def find_title(doc: Document) -> tuple[str | None, int | None]:
@@ -57,6 +63,9 @@ def find_title(doc: Document) -> tuple[str | None, int | None]:
             if i > 0 and (not head or _YEAR.fullmatch(head)) and len(paras[i - 1]) <= 40 and not TITLE.search(paras[i - 1]):
                 head = paras[i - 1] + head
             agency, year = _split_title(head)
+            if year is None:  # "…年度报告（2021年度）"
+                tail = _YEAR.search(text[m.end() : m.end() + 14])
+                year = int(tail.group(1)) if tail else None
             if agency is not None and not _looks_like_agency(agency):
                 agency = None
             if agency and year:
