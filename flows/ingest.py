@@ -38,8 +38,12 @@ def ingest(
     keys: list[str] | str | None = None,
     prefix: str = "",
     label: str | None = None,
+    index: bool = True,
 ) -> dict[str, Any]:
     """Ingest the given object keys (or everything not yet ingested under `prefix`) from `source` into `output`.
+
+    Up to `XXGK_BATCH_SIZE` uploads are one batch in this flow run; more are split into child flow
+    runs of one batch each. `index=False` skips rebuilding quality/index.html (the parent does it).
 
     `keys` may arrive as text from an event trigger's template (a JSON or Python list literal).
     """
@@ -49,15 +53,41 @@ def ingest(
     output = output or settings.output
     todo = steps.discover(source, output, keys, prefix)
     chunks = pipeline.batches(todo, settings.batch_size)
-    results = []
-    for n, chunk in enumerate(chunks, 1):
-        name = f"batch {n}/{len(chunks)} ({len(chunk)} reports)"
-        extracted = [f.result() for f in steps.extract_report.map(unmapped(source), [i.key for i in chunk], chunk)]
-        prepared = pipeline.prepare(extracted, settings.agency_aliases)
-        validated = steps.validate_batch(name, prepared, output)
-        results.append(steps.publish_batch(name, output, extracted, prepared, validated))
+    if len(chunks) > 1:  # a flood: one child flow run per batch keeps every run's task count bounded
+        children = [
+            ingest(source=source, output=output, keys=[i.key for i in chunk], label=f"batch {n}/{len(chunks)}", index=False)
+            for n, chunk in enumerate(chunks, 1)
+        ]
+        steps.write_index(output)
+        return merge_summaries(children)
+    results = [run_batch(source, output, chunk, label or "batch") for chunk in chunks]
+    if index:
+        steps.write_index(output)
     steps.summarise(output, results)
     return summarize(results)
+
+
+def run_batch(source: str, output: str, chunk: list, name: str) -> steps.BatchResult:
+    """One batch: a task run per report, then one validation and one publish for all of them."""
+    name = f"{name} ({len(chunk)} reports)"
+    extracted = [f.result() for f in steps.extract_report.map(unmapped(source), [i.key for i in chunk], chunk)]
+    prepared = pipeline.prepare(extracted, get_settings().pipeline.agency_aliases)
+    validated = steps.validate_batch(name, prepared, output)
+    return steps.publish_batch(name, output, extracted, prepared, validated)
+
+
+def merge_summaries(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"batches": 0, "statuses": {}, "quarantined": []}
+    for p in parts:
+        out["batches"] += p["batches"]
+        out["quarantined"] += p["quarantined"]
+        for k in ("published", "unchanged", "superseded", "older", "withheld"):
+            out[k] = out.get(k, 0) + p.get(k, 0)
+        for k, v in p["statuses"].items():
+            out["statuses"][k] = out["statuses"].get(k, 0) + v
+    for k in ("published", "unchanged", "superseded", "older", "withheld"):
+        out.setdefault(k, 0)
+    return out
 
 
 def parse_keys(keys: list[str] | str | None) -> list[str] | None:

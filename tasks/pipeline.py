@@ -304,6 +304,13 @@ def write_quality(output: Store, agency_ids: Iterable[str], quarantined: list[Qu
     return docs
 
 
+def read_quality(output: Store, agency_id: str) -> dict[str, Any] | None:
+    try:
+        return json.loads(output.get(f"{QUALITY_PREFIX}{agency_id}.json"))
+    except FileNotFoundError:
+        return None
+
+
 def write_index(output: Store) -> list[dict[str, Any]]:
     """quality/index.html across every agency with a quality document."""
     docs = [

@@ -172,13 +172,19 @@ def publish_batch(
     )
 
 
-@task(name="quality index", task_run_name="quality index and run summary", retries=TRANSIENT_RETRIES)
+@task(name="quality index", task_run_name="quality index", retries=TRANSIENT_RETRIES)
+def write_index(output: str) -> int:
+    return len(pipeline.write_index(store(output)))
+
+
+@task(name="run summary", task_run_name="run summary", retries=TRANSIENT_RETRIES)
 def summarise(output: str, results: list[BatchResult]) -> str:
+    """The run's Prefect artifacts: the quality of the reports it touched and its quarantined files."""
     dest = store(output)
-    docs = pipeline.write_index(dest)
-    touched = {a for r in results for a in r.agencies}
+    touched = sorted({a for r in results for a in r.agencies})
+    docs = [pipeline.read_quality(dest, aid) for aid in touched]
     quarantined = [q for r in results for q in r.quarantined]
-    markdown, rows = quality.run_summary([d for d in docs if d["agency_id"] in touched], quarantined)
+    markdown, rows = quality.run_summary([d for d in docs if d is not None], quarantined)
     create_markdown_artifact(key="xxgk-quality-summary", markdown=markdown, description="Quality of this run")
     if rows:
         create_table_artifact(key="xxgk-quality-reports", table=rows, description="One row per report or quarantined file")
