@@ -72,6 +72,9 @@ def _dom01(rep: Report, found: list[Finding]) -> CheckResult:
             cells += [cell_ref(rep, k) for k, v in rep.values.items()
                       if k[0] == f.table and k[1] == f.key and v is not None and not float(v).is_integer()
                       and not (k[0] == "t2" and k[2] in ("fee_amount", "procurement_amount"))]
+        elif f.column == "row_min":
+            cells += [cell_ref(rep, k) for k, v in rep.values.items()
+                      if k[0] == f.table and k[1] == f.key and v is not None and v < 0 and k[2] != "items_change"]
         else:
             cells.append(cell_ref(rep, (str(f.table), f.key, f.column)))
     msg = "; ".join(f"{c['table']}.{c['row']}.{c['col']} = {c['value']}" for c in cells)

@@ -96,9 +96,14 @@ def t2_frame(reports: list[Report], fmt: str) -> pd.DataFrame:
 
 
 def _with_fraction(df: pd.DataFrame, cols: tuple[str, ...], fmt: str | None) -> pd.DataFrame:
-    """`fraction`: the fractional part of the row's count cells, expected 0 (DOM-01 integers)."""
-    counts = [c for c in cols if _kind(c, fmt) != "amount"]
-    df["fraction"] = (df[counts].fillna(0) % 1).abs().sum(axis=1) if len(df) else pd.Series(dtype=float)
+    """Derived DOM-01 columns, one expectation each instead of one per cell column:
+    `fraction` (fractional part of the row's count cells, expected 0) and `row_min` (smallest
+    value of the row's unsigned cells, expected ≥ 0)."""
+    counts = [c for c in cols if _kind(c, fmt) == "count"]
+    unsigned = [c for c in cols if _kind(c, fmt) != "signed"]
+    empty = pd.Series(dtype=float)
+    df["fraction"] = (df[counts].fillna(0) % 1).abs().sum(axis=1) if len(df) else empty
+    df["row_min"] = df[unsigned].min(axis=1) if len(df) else empty
     return df
 
 
