@@ -10,11 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, unmapped
-from prefect.runtime import flow_run
+from prefect.runtime import deployment, flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from tasks import pipeline, steps
 from tasks.settings import get_settings
+
+
+ON_UPLOAD = "xxgk-ingest/on-upload"
 
 
 def _run_name() -> str:
@@ -54,17 +57,25 @@ def ingest(
     todo = steps.discover(source, output, keys, prefix)
     chunks = pipeline.batches(todo, settings.batch_size)
     if len(chunks) > 1:  # a flood: one child flow run per batch keeps every run's task count bounded
-        children = [
-            ingest(source=source, output=output, keys=[i.key for i in chunk], label=f"batch {n}/{len(chunks)}", index=False)
-            for n, chunk in enumerate(chunks, 1)
-        ]
+        summary = fan_out(source, output, chunks)
         steps.write_index(output)
-        return merge_summaries(children)
+        return summary
     results = [run_batch(source, output, chunk, label or "batch") for chunk in chunks]
     if index:
         steps.write_index(output)
     steps.summarise(output, results)
     return summarize(results)
+
+
+def fan_out(source: str, output: str, chunks: list[list[Any]]) -> dict[str, Any]:
+    """One child flow run per batch. Running as a deployment on a worker, the children are runs of
+    the on-upload deployment, picked up by every worker of the pool (that is how a yearly run or a
+    backfill spreads over machines); otherwise they are subflows in this process."""
+    batches = [([i.key for i in chunk], f"batch {n}/{len(chunks)}") for n, chunk in enumerate(chunks, 1)]
+    if deployment.id and steps.deployment_exists(ON_UPLOAD):
+        return steps.run_batches_on_workers(ON_UPLOAD, source, output, batches)
+    children = [ingest(source=source, output=output, keys=keys, label=label, index=False) for keys, label in batches]
+    return merge_summaries(children)
 
 
 def run_batch(source: str, output: str, chunk: list, name: str) -> steps.BatchResult:

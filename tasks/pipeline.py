@@ -409,3 +409,25 @@ def coverage_markdown(doc: dict[str, Any]) -> str:
         lines += ["", "| agency | agency_id |", "|---|---|"]
         lines += [f"| {m['agency'] or '?'} | `{m['agency_id']}` |" for m in doc["missing"][:200]]
     return "\n".join(lines)
+
+
+def ledger_summary(output: Store, urls: set[str]) -> dict[str, Any]:
+    """What became of these uploads, from the ledger (used when batches ran in other processes)."""
+    out: dict[str, Any] = {"batches": 0, "statuses": {}, "quarantined": []}
+    for k in ("published", "unchanged", "superseded", "older", "withheld"):
+        out[k] = 0
+    records = {q.source: q for q in read_quarantine(output)}
+    for info in output.list(LEDGER_PREFIX):
+        if not info.key.endswith(".parquet"):
+            continue
+        for row in pq.read_table(io.BytesIO(output.get(info.key))).to_pylist():
+            if row["url"] not in urls:
+                continue
+            if row["outcome"] == "quarantined":
+                q = records.get(row["url"])
+                out["quarantined"].append(
+                    {"source": row["url"], "error": row["error_type"], "message": q.message if q else ""}
+                )
+            elif row["outcome"] in out:
+                out[row["outcome"]] += 1
+    return out

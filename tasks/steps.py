@@ -198,3 +198,47 @@ def coverage(output: str, year: int) -> dict[str, Any]:
     doc = pipeline.coverage(dest, year, get_settings().pipeline.buckets)
     create_markdown_artifact(key="xxgk-coverage", markdown=pipeline.coverage_markdown(doc), description=f"Coverage {year}")
     return doc
+
+
+def deployment_exists(name: str) -> bool:
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            client.read_deployment_by_name(name)
+        return True
+    except Exception:  # noqa: BLE001 - missing deployment or no server
+        return False
+
+
+def run_batches_on_workers(name: str, source: str, output: str, batches: list[tuple[list[str], str]]) -> dict[str, Any]:
+    """Start one deployment run per batch (any worker of the pool may take it), wait for all, and
+    summarise what they did from the ledger (the record of what was durably ingested)."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    runs = [
+        run_deployment(
+            name,
+            parameters={"source": source, "output": output, "keys": keys, "label": label, "index": False},
+            flow_run_name=f"ingest {label}",
+            timeout=0,
+            as_subflow=True,
+        )
+        for keys, label in batches
+    ]
+    logger = get_run_logger()
+    logger.info("%d batch run(s) started on the work pool", len(runs))
+    pending = {r.id for r in runs}
+    with get_client(sync_client=True) as client:
+        while pending:
+            time.sleep(5)
+            for rid in list(pending):
+                state = client.read_flow_run(rid).state
+                if state is not None and state.is_final():
+                    pending.discard(rid)
+    src = store(source)
+    urls = {src.url(k) for keys, _ in batches for k in keys}
+    return pipeline.ledger_summary(store(output), urls)
