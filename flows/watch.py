@@ -25,6 +25,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from tasks.events import Delivery, Poller, SqsSource
@@ -153,8 +154,16 @@ def upload_events(source: Store, keys: list[str]) -> list[dict[str, Any]]:
     ]
 
 
+def absolute(uri: str) -> str:
+    """A local path made absolute: a flow run on a worker starts in another directory."""
+    if "://" in uri and not uri.startswith("file://"):
+        return uri
+    return str(Path(uri.removeprefix("file://")).absolute())
+
+
 def make_handoff(source_uri: str, output_uri: str, source: Store) -> tuple[Handoff, bool]:
     """(hand-off, via_server): events to the deployment when it exists, else an in-process run."""
+    source_uri, output_uri = absolute(source_uri), absolute(output_uri)
     if _server_deployment() is not None:
 
         def via_events(keys: list[str], label: str) -> None:

@@ -27,18 +27,34 @@ def _dump(obj: Any) -> str:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from tasks.extract import extract_path
+    """Extract one file in a worker process under the XXGK_EXTRACT_* time and memory limits, so a
+    hostile file (a decompression bomb, a PDF that loops) ends in a typed error, never a hang."""
+    from tasks.errors import DocumentTooLarge
+    from tasks.sandbox import ExtractorPool
 
-    settings = get_settings()
+    limits = get_settings().extract
+    path = Path(args.path)
     try:
-        result = extract_path(args.path, max_bytes=settings.extract.max_bytes)
+        size = path.stat().st_size
+        if size > limits.max_bytes:
+            raise DocumentTooLarge(f"{path.name} is {size:,} bytes, over the limit of {limits.max_bytes:,} bytes")
+        data = path.read_bytes()
     except XxgkError as exc:
         print(_dump({"error": exc.to_dict(), "source": args.path}))
         return EXIT_DOCUMENT_ERROR
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         print(_dump({"error": {"type": "FileNotFound", "message": f"no such file: {args.path}"}}))
         return EXIT_DOCUMENT_ERROR
-    print(_dump(result.to_dict()))
+    except PermissionError:
+        print(_dump({"error": {"type": "FileNotReadable", "message": f"permission denied reading {args.path}"}}))
+        return EXIT_DOCUMENT_ERROR
+    with ExtractorPool(1, timeout_s=limits.timeout_s, max_memory_mb=limits.max_memory_mb,
+                       max_bytes=limits.max_bytes) as pool:  # fmt: skip
+        result = pool.run(data, source=args.path)
+    if "error" in result:
+        print(_dump({"error": result["error"], "source": args.path}))
+        return EXIT_DOCUMENT_ERROR
+    print(_dump(result))
     return 0
 
 
@@ -68,10 +84,49 @@ def cmd_samples(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+EPHEMERAL_STARTUP_TIMEOUT_S = 120
+
+
+def _start_ephemeral_server() -> Any:
+    """Boot Prefect's temporary server (when no PREFECT_API_URL is set) in a thread, so its start-up
+    (4–10 s in a subprocess) overlaps our imports and the extraction workers' start instead of
+    preceding them. Prefect's default wait of 20 s is too short on a loaded machine: at least
+    `EPHEMERAL_STARTUP_TIMEOUT_S`. The flow's own client then finds the server already running."""
+    import threading
+
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_SERVER_EPHEMERAL_ENABLED,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+    )
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return None
+    timeout = max(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), EPHEMERAL_STARTUP_TIMEOUT_S)
+    from prefect.server.api.server import SubprocessASGIServer  # imported here: never two threads importing at once
+
+    def boot() -> None:
+        try:
+            SubprocessASGIServer().start(timeout=timeout)
+        except Exception:  # noqa: BLE001 - the flow's client retries the start and reports the error
+            logging.getLogger(__name__).debug("early start of the temporary server failed", exc_info=True)
+
+    thread = threading.Thread(target=boot, name="xxgk-prefect-server", daemon=True)
+    thread.start()
+    return thread
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Run the ingest flow once over SOURCE into DEST; a summary at the end; non-zero if anything was quarantined."""
+    server = _start_ephemeral_server()
     from flows.ingest import ingest
+    from tasks.steps import extractor_pool
 
+    extractor_pool()  # the workers import the extraction code while the server boots
+    if server is not None:
+        import tasks.checks.gx  # noqa: F401 - 2–4 s of imports, paid while the server boots rather than later
+
+        server.join()
     result = ingest(source=args.source, output=args.output, prefix=args.prefix)
     out = args.output
     print()
@@ -130,6 +185,182 @@ def cmd_run(args: argparse.Namespace) -> int:
     return code
 
 
+def _absolute(location: str) -> str:
+    """Local folders as absolute paths: flow runs on a worker start in the code directory, not here."""
+    return location if "://" in location else str(Path(location).resolve())
+
+
+def _prefect(*args: str) -> list[str]:
+    return [sys.executable, "-m", "prefect", *args]
+
+
+def _start(command: list[str], env: dict[str, str], log: Path | None = None) -> Any:
+    """A child in its own process group, so Ctrl-C reaches us and we stop it in order."""
+    import subprocess
+
+    out = log.open("ab") if log else None
+    try:
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
+                                stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    finally:
+        if out:
+            out.close()  # the child has its own copy
+
+
+def _stop(proc: Any, grace_s: float = 6.0) -> None:
+    """SIGTERM the child's process group (its id is the child's pid), then SIGKILL after `grace_s`.
+
+    A Prefect worker takes SIGTERM as "drain": it stops taking runs but waits for running ones, so
+    the grace is short: Ctrl-C on a local server means stop now (an interrupted run is retried by
+    the sweep; the ledger makes that harmless)."""
+    import os
+    import signal
+    import subprocess
+
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _wait_healthy(url: str, proc: Any, timeout_s: float) -> bool:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.read().strip() == b"true":
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def _worker_env(api_url: str, home: Path | None, source: str | None, output: str | None) -> dict[str, str]:
+    from flows.deploy import REPO
+    from tasks.settings import child_env
+
+    s = get_settings()
+    env = {
+        "PREFECT_API_URL": api_url,
+        "PREFECT_WORKER_QUERY_SECONDS": str(s.server.worker_poll_seconds),
+        "XXGK_CODE_DIR": s.pipeline.code_dir or str(REPO),
+    }
+    env.update({k: v for k, v in (("XXGK_SOURCE", source), ("XXGK_OUTPUT", output)) if v})
+    if home:
+        env["PREFECT_HOME"] = str(home)
+    return child_env(env)
+
+
+def _worker_command(pool: str, limit: int) -> list[str]:
+    return _prefect("worker", "start", "--pool", pool, "--limit", str(limit))
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    """A local Prefect server (API + UI), the deployments registered on it and one process worker, until Ctrl-C."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.deploy import register
+    from tasks.settings import child_env
+
+    s = get_settings()
+    port, home = args.port or s.server.port, Path(s.server.home).resolve()
+    source, output = _absolute(args.source or s.pipeline.source), _absolute(args.output or s.pipeline.output)
+    if _port_in_use(s.server.host, port):
+        print(f"port {port} is already in use on {s.server.host}; choose another with --port", file=sys.stderr)
+        return 2
+    home.mkdir(parents=True, exist_ok=True)
+    api = f"http://{s.server.host}:{port}/api"
+    server_env = child_env({
+        "PREFECT_HOME": str(home), "PREFECT_SERVER_API_HOST": s.server.host, "PREFECT_SERVER_API_PORT": str(port),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_API_URL": api,
+    })  # fmt: skip
+    print(f"starting the Prefect server on port {port} (PREFECT_HOME={home}; log: {home / 'server.log'}) …", flush=True)
+    server = _start(_prefect("server", "start"), server_env, home / "server.log")
+    children = [server]
+    try:
+        if not _wait_healthy(api, server, s.server.health_timeout_s):
+            print(f"the server did not become healthy; see {home / 'server.log'}", file=sys.stderr)
+            return 1
+        with temporary_settings(updates={PREFECT_API_URL: api}):
+            names = register(source, output)
+        limit = s.server.worker_limit or s.pipeline.flow_runs
+        children.append(_start(_worker_command(s.pipeline.work_pool, limit), _worker_env(api, home, source, output)))
+        _print_next_steps(api, names, source, output)
+        return _supervise(children)
+    finally:
+        for proc in reversed(children):
+            _stop(proc)
+
+
+def _print_next_steps(api: str, names: list[str], source: str, output: str) -> None:
+    ui = api.removesuffix("/api")
+    print(f"""
+Prefect UI:   {ui}
+deployments:  {", ".join(names)}  (work pool {get_settings().pipeline.work_pool}, one worker running)
+source:       {source}
+output:       {output}
+
+Feed it uploads (each batch becomes one flow run of xxgk-ingest/on-upload):
+  PREFECT_API_URL={api} xxgk watch {source} --output {output}
+Backfill a year:
+  PREFECT_API_URL={api} prefect deployment run 'xxgk-yearly/yearly' --param year=2023
+More workers (here or on other machines that can reach the API and the storage):
+  PREFECT_API_URL={api} xxgk worker
+
+Ctrl-C stops the worker and the server.""", flush=True)
+
+
+def _supervise(children: list[Any]) -> int:
+    """Wait for Ctrl-C (or SIGTERM); 1 if a child exits on its own first."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        for proc in children:
+            if proc.poll() is not None:
+                print(f"{' '.join(proc.args[3:5])} exited with code {proc.returncode}; stopping", file=sys.stderr)
+                return 1
+    print("stopping …", flush=True)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """A Prefect worker for the pool, against the configured PREFECT_API_URL, until Ctrl-C."""
+    from prefect.settings import PREFECT_API_URL
+
+    api = PREFECT_API_URL.value()
+    if not api:
+        print("no Prefect server configured: set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api, "
+              "as printed by `xxgk server`)", file=sys.stderr)  # fmt: skip
+        return 2
+    s = get_settings()
+    limit = args.limit or s.server.worker_limit or s.pipeline.flow_runs
+    proc = _start(_worker_command(args.pool or s.pipeline.work_pool, limit), _worker_env(api, None, None, None))
+    try:
+        return _supervise([proc])
+    finally:
+        _stop(proc)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xxgk", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -156,6 +387,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefix", default="", help="only keys under this prefix of SOURCE (polling)")
     p.add_argument("--max-batches", type=int, default=None, help="stop after this many batches (default: run until stopped)")
     p.set_defaults(func=cmd_watch)
+    p = sub.add_parser("server", help="a local Prefect server with its UI, the deployments and a worker, until Ctrl-C")
+    p.add_argument("--port", type=int, default=None, help="API and UI port (default 4200, XXGK_SERVER_PORT)")
+    p.add_argument("--source", help="a folder or s3://bucket/prefix (default XXGK_SOURCE)")
+    p.add_argument("--output", "-o", help="a folder or s3://bucket/prefix (default XXGK_OUTPUT)")
+    p.set_defaults(func=cmd_server)
+    p = sub.add_parser("worker", help="a Prefect worker running the deployments' flow runs (needs PREFECT_API_URL)")
+    p.add_argument("--pool", default=None, help="work pool (default xxgk-process, XXGK_WORK_POOL)")
+    p.add_argument("--limit", type=int, default=None, help="flow runs at a time (default XXGK_FLOW_RUNS, 2)")
+    p.set_defaults(func=cmd_worker)
     return parser
 
 

@@ -78,6 +78,9 @@ class PipelineSettings(BaseSettings):
     poll_seconds: float = Field(10.0, gt=0, le=3600, description="Polling interval for stores without notifications.")
     sweep_minutes: int = Field(5, ge=1, le=1440, description="Interval of the sweep deployment.")
     work_pool: str = Field("xxgk-process", description="Prefect work pool the deployments run on.")
+    code_dir: str | None = Field(
+        None, description="Folder holding flows/ where workers run (prefect.yaml's pull step); unset: this checkout."
+    )
     flow_runs: int = Field(
         2, ge=1, le=64, description="Ingest flow runs at a time: the on-upload deployment's concurrency limit."
     )
