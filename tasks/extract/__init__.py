@@ -11,7 +11,7 @@ import hashlib
 import logging
 from pathlib import Path
 
-from tasks.errors import CorruptDocument, DocumentTooLarge, XxgkError
+from tasks.errors import CorruptDocument, DocumentTooLarge, ResourceLimitExceeded, XxgkError
 from tasks.extract.model import Document
 from tasks.extract.report import understand
 from tasks.extract.result import Extraction
@@ -53,6 +53,8 @@ def extract_bytes(data: bytes, source: str | None = None, max_bytes: int = DEFAU
         raise
     except RecursionError as exc:
         raise CorruptDocument("the document's structure nests or loops too deeply to parse") from exc
+    except MemoryError as exc:  # a decompression bomb, or a memory limit set by the caller (tasks.sandbox)
+        raise ResourceLimitExceeded("parsing the file ran out of memory (a decompression bomb or a huge page)") from exc
     return Extraction(
         agency=found.agency,
         year=found.year,

@@ -135,7 +135,12 @@ def _read_member(zf: zipfile.ZipFile, name: str, limits: _Limits) -> bytes:
 # --------------------------------------------------------------------------- XML
 
 
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+
+
 def _parse_xml(xml: bytes) -> etree._Element:
+    if _DOCTYPE.search(xml[:65536]):  # refused before parsing: no entity is ever declared, let alone expanded
+        raise CorruptDocument("word/document.xml declares a DTD (entities are not allowed in DOCX); refused")
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,

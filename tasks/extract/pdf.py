@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from tasks.errors import CorruptDocument, EncryptedDocument, XxgkError
+from tasks.spec.sections import SECTIONS
 from tasks.extract.model import Block, Cell, Document, Figure, Paragraph, Table, TableRow
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,10 @@ SPACE_GAP_EM = 0.3
 CJK_SPACE_GAP_EM = 0.5
 """Next to a CJK character a wider gap is needed: Word/LibreOffice autospace adds ~0.25 em."""
 FRAGMENT_GAP_EM = 1.0
+LABEL_REACH = 1.5
+"""A label-only line attaches to a value row within this many line heights (V9)."""
+OPENER_REACH = 3.0
+"""…and a line opening a row label ("1.本机关…") to one within this many: a long label may wrap twice above its numbers."""
 """In an unruled table, text fragments (cells) are separated by gaps wider than this (in ems)."""
 MIN_TABLE_CELLS = 2
 """A ruled grid with fewer cells is a frame around text, not a table."""
@@ -72,6 +77,12 @@ IMAGE_PAGE_MAX_CHARS = 120
 """A page with such an image and at most this many non-space characters is an image page."""
 
 _HEADING = re.compile(r"^\s*[一二三四五六七八九十]+\s*、")
+_SECTION_WORDS = tuple(words for sec in SECTIONS for words in sec.keywords)
+
+
+def _is_section_heading(text: str) -> bool:
+    """"三、收到和处理…" is a heading; "一、本年新收…申请数" (a table-3 label wrapped off its numbers) is not."""
+    return bool(_HEADING.match(text)) and any(all(w in text for w in words) for words in _SECTION_WORDS)
 """A section heading (三、收到和处理…) never belongs to an unruled table: it bounds one."""
 _NUMERIC = re.compile(r"^[+\-]?\d[\d,]*(?:\.\d+)?%?$")
 
@@ -468,11 +479,18 @@ def _split_on_space(frag: list[Char]) -> list[list[Char]]:
     return parts
 
 
+_VALUE_MARK = re.compile(r"^(?:[-—–―/／]+|[+\-]?\d[\d,]*(?:\.\d+)?(?:%|元|万元|件|项)?)$")
+
+
 def _numeric_count(frags: list[list[Char]]) -> int:
+    """Numbers in the run of value fragments that ends the line: a table row's values come last,
+    while prose interleaves its numbers with words ("2023 年 1 月 1 日起")."""
     n = 0
-    for f in frags:
+    for f in reversed(frags):
         tokens = line_text(f).split()
-        n += sum(1 for t in tokens if _NUMERIC.match(t))
+        if not tokens or not all(_VALUE_MARK.match(t) for t in tokens):
+            break
+        n += sum(1 for t in tokens if _NUMERIC.match(t) or t[:1].isdigit() or t[:1] in "+-" and t[1:2].isdigit())
     return n
 
 
@@ -505,7 +523,7 @@ def _group_lines(lines: Sequence[TextLine]) -> list[list[TextLine]]:
     groups: list[list[TextLine]] = []
     after_heading = False
     for ln in lines:
-        heading = ln.numeric == 0 and len(ln.frags) == 1 and bool(_HEADING.match(line_text(ln.chars)))
+        heading = ln.numeric == 0 and len(ln.frags) == 1 and _is_section_heading(line_text(ln.chars))
         if groups and not heading and not after_heading:
             prev = groups[-1][-1]
             h = max(min(prev.height, ln.height), 1.0)
@@ -524,11 +542,17 @@ def _looks_like_table(group: Sequence[TextLine]) -> bool:
     return multi >= UNRULED_MIN_ROWS or (rows >= UNRULED_MIN_ROWS and multi >= 1) or wide
 
 
-def _attach_labels(group: Sequence[TextLine]) -> tuple[list[TextLine], dict[int, list[TextLine]], list[TextLine]]:
-    """Value rows; label-only lines attached to a value row (keyed by its id); the other lines.
+_ROW_OPENER = re.compile(r"^\s*(?:[（(][一二三四五六七八九十]{1,2}[)）]|[一二三四五六七八九十]{1,2}[、.．]|\d{1,2}[.、．])")
 
-    A label-only line attaches to the nearest value row when it lies entirely left of the numeric
-    columns and within 1.5 line heights of that row (V9: a two-line label around its numbers)."""
+
+def _attach_labels(group: Sequence[TextLine]) -> tuple[list[TextLine], dict[int, list[TextLine]], list[TextLine]]:
+    """Value rows; label-only pieces attached to a value row (keyed by its id); the other lines.
+
+    Each fragment of a label-only line (a group label and a leaf label side by side are two
+    fragments) attaches to the nearest value row when it lies entirely left of the numeric
+    columns and within 1.5 line heights of that row (V9: a two-line label around its numbers).
+    A fragment that opens a row label ("1.本机关…", "（四）…") prefers a value row with no text of
+    its own in that column over a neighbour at the same distance that has some."""
     value_rows = [ln for ln in group if _is_value_row(ln)]
     first_value_x0 = {
         id(ln): min((min(c.x0 for c in f) for f in ln.frags if _numeric_count([f])), default=float("inf"))
@@ -539,19 +563,43 @@ def _attach_labels(group: Sequence[TextLine]) -> tuple[list[TextLine], dict[int,
     for ln in group:
         if _is_value_row(ln):
             continue
-        right = max(c.x1 for f in ln.frags for c in f)
-        best: TextLine | None = None
-        if ln.numeric == 0:
-            dist = float("inf")
-            for vr in value_rows:
-                d = abs(vr.cy - ln.cy)
-                if d < dist and d <= max(vr.height, ln.height) * 1.5 and right <= first_value_x0[id(vr)] + SNAP_TOL:
-                    best, dist = vr, d
-        if best is None:
+        if ln.numeric:
             standalone.append(ln)
-        else:
-            attached[id(best)].append(ln)
+            continue
+        pieces = [_piece(f) for f in ln.frags] if len(ln.frags) > 1 else [ln]
+        homes = [_label_home(piece, value_rows, first_value_x0) for piece in pieces]
+        if any(h is None for h in homes):
+            standalone.append(ln)
+            continue
+        for piece, home in zip(pieces, homes):
+            attached[id(home)].append(piece)
     return value_rows, attached, standalone
+
+
+def _piece(frag: list[Char]) -> TextLine:
+    visible = [c for c in frag if c.text.strip()] or frag
+    return TextLine(frag, [frag], max(c.y1 for c in visible), min(c.y0 for c in visible), 0)
+
+
+def _label_home(piece: TextLine, value_rows: Sequence[TextLine], first_value_x0: dict[int, float]) -> TextLine | None:
+    x0 = min(c.x0 for c in piece.chars)
+    right = max(c.x1 for c in piece.chars)
+    opens_row = bool(_ROW_OPENER.match(line_text(piece.chars)))
+    best: TextLine | None = None
+    dist = float("inf")
+    for vr in value_rows:
+        h = max(vr.height, piece.height)
+        d = abs(vr.cy - piece.cy)
+        if d > h * (OPENER_REACH if opens_row else LABEL_REACH) or right > first_value_x0[id(vr)] + SNAP_TOL:
+            continue
+        if opens_row:  # a row's label starts above (or beside) its numbers, never below them
+            if vr.cy > piece.cy:
+                d += h
+            if any(c.text.strip() and c.x1 > x0 and c.x0 < right for c in vr.chars):
+                d += 2 * h  # that row already has its own label in this column
+        if d < dist:
+            best, dist = vr, d
+    return best
 
 
 def unruled_table(group: Sequence[TextLine], page: int) -> Table:
@@ -665,39 +713,75 @@ def _page_content(layout: object) -> PageContent:
     return PageContent(chars, h, v, big_image, figures)
 
 
+def _safe_document(parser: object) -> object:
+    """A pdfminer PDFDocument whose object lookups refuse reference loops (`4 0 obj 4 0 R endobj`,
+    or 4 → 5 → 4): pdfminer's `resolve1` would follow such a chain forever."""
+    from pdfminer.pdfdocument import PDFDocument
+    from pdfminer.pdftypes import PDFObjRef
+
+    class SafeDocument(PDFDocument):
+        def getobj(self, objid: int) -> object:
+            obj = super().getobj(objid)
+            seen = {objid}
+            while isinstance(obj, PDFObjRef):
+                if obj.objid in seen:
+                    raise CorruptDocument(
+                        f"the PDF is damaged: object {objid} refers to itself through a loop of references"
+                    )
+                seen.add(obj.objid)
+                obj = super().getobj(obj.objid)
+            return obj
+
+    return SafeDocument(parser)
+
+
+def _damage(data: bytes, exc: Exception) -> str:
+    """Why pdfminer failed, in an operator's words (a truncated upload is the common case)."""
+    if isinstance(exc, RecursionError):
+        what = "its objects or cross-reference tables loop or nest too deeply"
+    else:
+        what = f"{type(exc).__name__}: {exc}"
+    if b"%%EOF" not in data[-2048:]:
+        return f"the PDF is truncated or damaged (no %%EOF marker at its end; upload the complete file again): {what}"
+    return f"the PDF is damaged and cannot be parsed ({what})"
+
+
 def _iter_layouts(data: bytes) -> Iterator[object]:
-    """Yield one pdfminer LTPage per page (no layout analysis); map pdfminer errors to ours."""
+    """Yield one pdfminer LTPage per page (no layout analysis); map pdfminer errors to ours.
+
+    MemoryError is not a property of the file's format: it propagates (the caller reports the
+    resource limit)."""
     from pdfminer.converter import PDFPageAggregator
-    from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
+    from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
     from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
     from pdfminer.pdfpage import PDFPage
     from pdfminer.pdfparser import PDFParser
 
     try:
         parser = PDFParser(io.BytesIO(data))
-        doc = PDFDocument(parser)
+        doc = _safe_document(parser)
     except PDFPasswordIncorrect as exc:
         raise EncryptedDocument("the PDF is password protected: it cannot be opened without its password") from exc
     except PDFEncryptionError as exc:
         raise EncryptedDocument(f"the PDF is password protected with an unsupported encryption: {exc}") from exc
-    except XxgkError:
+    except (XxgkError, MemoryError):
         raise
     except Exception as exc:  # noqa: BLE001 - any parser failure on bad bytes is a corrupt document
-        raise CorruptDocument(f"the PDF cannot be parsed ({type(exc).__name__}: {exc})") from exc
+        raise CorruptDocument(_damage(data, exc)) from exc
 
     rsrc = PDFResourceManager(caching=True)
     device = PDFPageAggregator(rsrc, laparams=None)
     interpreter = PDFPageInterpreter(rsrc, device)
     try:
-        for page in PDFPage.create_pages(doc):
+        for page in PDFPage.create_pages(doc):  # type: ignore[arg-type]
             interpreter.process_page(page)
             yield device.get_result()
-    except XxgkError:
+    except (XxgkError, MemoryError):
         raise
     except PDFPasswordIncorrect as exc:
         raise EncryptedDocument("the PDF is password protected: it cannot be opened without its password") from exc
     except Exception as exc:  # noqa: BLE001
-        raise CorruptDocument(f"the PDF cannot be read ({type(exc).__name__}: {exc})") from exc
+        raise CorruptDocument(_damage(data, exc)) from exc
 
 
 def page_blocks(content: PageContent, page: int) -> list[Block]:
@@ -737,7 +821,7 @@ def read_pdf(data: bytes) -> Document:
         try:
             content = _page_content(layout)
             doc.blocks.extend(page_blocks(content, n))
-        except XxgkError:
+        except (XxgkError, MemoryError):
             raise
         except Exception as exc:  # noqa: BLE001 - geometry of a damaged page
             raise CorruptDocument(f"page {n} of the PDF cannot be read ({type(exc).__name__}: {exc})") from exc

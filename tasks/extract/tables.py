@@ -17,7 +17,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from tasks.extract.model import BBox, Cell, Document, Table, TableRow
+from tasks.extract.model import BBox, Cell, Document, Paragraph, Table, TableRow
 from tasks.extract.normalize import label_score, norm
 from tasks.extract.values import is_value_like
 from tasks.spec import t2, t3, t4
@@ -52,11 +52,35 @@ class Line:
 
 
 def lines_of(doc: Document) -> list[Line]:
+    """Every table row in document order; a paragraph laid out like a row ("规章   0   0   0": fields
+    separated by runs of spaces or tabs, ending in values) counts as a one-row table of its own."""
     out: list[Line] = []
-    tables = [b for b in doc.blocks if isinstance(b, Table)]
-    for i, tbl in enumerate(tables):
-        out.extend(Line(i, r, tbl.positioned) for r in tbl.rows)
+    n = 0
+    for b in doc.blocks:
+        if isinstance(b, Table):
+            out.extend(Line(n, r, b.positioned) for r in b.rows)
+            n += 1
+        elif isinstance(b, Paragraph) and (row := _row_from_text(b)) is not None:
+            out.append(Line(n, row, False))
+            n += 1
     return out
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_FIELD_GAP = re.compile(r"\t+| {2,}|\u3000+")
+
+
+def _row_from_text(p: Paragraph) -> TableRow | None:
+    fields = [f.strip() for f in _FIELD_GAP.split(p.text.strip())]
+    if len(fields) < 2:  # "规章 0 0 0": a CJK label, then values separated by single spaces
+        fields = p.text.split()
+        if not _CJK.search(fields[0] if fields else ""):
+            return None
+    if len(fields) < 2 or not fields[0] or not all(fields):
+        return None
+    if not all(is_value_like(f) for f in fields[1:]) or is_value_like(fields[0]):
+        return None
+    return TableRow([Cell(f, page=p.page) for f in fields], page=p.page)
 
 
 def printed(cell: Cell, row: TableRow) -> Printed:
@@ -337,6 +361,20 @@ def read_t4(lines: list[Line]) -> dict[tuple[str, str], Printed]:
         run = _value_run(body, len(keys))
         if run is not None:
             return {k: printed(c, row) for k, (c, row) in zip(keys, run)}
+    return _read_t4_headerless(by_table)
+
+
+def _read_t4_headerless(by_table: dict[int, list[Line]]) -> dict[tuple[str, str], Printed]:
+    """Header words scattered beyond recognition (one character per line, converted text): the
+    first row of fifteen values in a table that speaks of 复议 or 诉讼."""
+    keys = [(b, c.key) for b, _ in _T4_BLOCKS for c in t4.COLUMNS]
+    for _, rows in sorted(by_table.items()):
+        if not any("复议" in c.text or "诉讼" in c.text for line in rows for c in line.cells):
+            continue
+        for line in rows:
+            cells = line.cells
+            if len(cells) == len(keys) and all(is_value_like(c.text) for c in cells) and any(c.text.strip() for c in cells):
+                return {k: printed(c, line.row) for k, c in zip(keys, cells)}
     return {}
 
 
@@ -439,6 +477,10 @@ def read_t2(lines: list[Line], used: set[int]) -> T2Result:
             continue
         label_at = next(i for i, c in enumerate(line.cells) if c.text.strip())
         values = line.cells[label_at + 1 :]
+        expected = list(blk.columns.get(fmt or "2021", ()))  # type: ignore[call-overload]
+        printed_values = [c for c in values if c.text.strip() and is_value_like(c.text)]
+        if len(values) != len(cols) and len(printed_values) == len(expected):
+            cols = expected  # header words run together or missing: the block's columns, in order
         picked = _t2_pick(values, head, cols, line.positioned)
         for col, cell in zip(cols, picked):
             if cell is not None and (row.key, col.key) not in cells:
@@ -465,7 +507,7 @@ def _t2_pick(values: list[Cell], head: list[tuple[str, Cell]], cols: list[Column
         picked = _assign_by_position(values, [(c.x0, c.x1) for _, c in head])
         if picked is not None:
             return picked
-    nonempty = [c for c in values if c.text.strip()]
+    nonempty = [c for c in values if c.text.strip() and is_value_like(c.text)]
     if len(nonempty) == len(cols):
         return nonempty
     return [None] * len(cols)

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from tasks.errors import UnsupportedFormat
+from tasks.extract.layout_text import looks_like_layout_text, read_layout_text
 from tasks.extract.model import Block, Cell, Document, Paragraph, Table, TableRow
 from tasks.extract.normalize import norm
 from tasks.extract.sniff import decode_text
@@ -479,6 +480,8 @@ def read_text(data: bytes) -> Document:
     text = text.lstrip("\ufeff")
     if not text.strip(_EDGE_WS):
         raise UnsupportedFormat("empty document")
+    if looks_like_layout_text(text):  # pdftotext -layout and the like: columns aligned by spaces
+        return read_layout_text(text)
     lines = _tabs_from_indent(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
     blocks = _blocks(_resolve(_parse(lines)))
     n_tables = sum(isinstance(b, Table) for b in blocks)
