@@ -27,9 +27,21 @@ _ALIGNED_ROW = re.compile(r"\S\s{2,}[+-]?\d[\d,.]*(?:\s{2,}[+-]?\d[\d,.]*){2,}\s
 MIN_ALIGNED_ROWS = 5
 
 
+_INDENTED = re.compile(r"^ {6,}\S")
+_BARE_VALUES = re.compile(r"^\s{6,}[+-]?\d[\d,.]*(?:\s+[+-]?\d[\d,.]*){2,}\s*$")
+
+
 def looks_like_layout_text(text: str) -> bool:
-    """Several lines end in three or more numbers separated by runs of spaces."""
-    return sum(1 for line in text.splitlines() if _ALIGNED_ROW.search(line)) >= MIN_ALIGNED_ROWS
+    """A page laid out in character columns: several lines end in three or more numbers separated by
+    runs of spaces, and the layout shows through (form feeds between pages, value rows whose labels
+    wrapped onto other lines, or much of the text indented by spaces). Plain aligned rows, one per
+    line, are left to the text reader."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if sum(1 for line in lines if _ALIGNED_ROW.search(line)) < MIN_ALIGNED_ROWS:
+        return False
+    bare = sum(1 for line in lines if _BARE_VALUES.match(line))
+    indented = sum(1 for line in lines if _INDENTED.match(line))
+    return "\f" in text or bare >= 2 or indented >= 0.2 * len(lines)
 
 
 def _wide(ch: str) -> bool:

@@ -11,7 +11,7 @@ from tasks.errors import NotAReport, ScannedDocument, TableNotFound
 from tasks.extract.model import Document, Figure, Paragraph
 from tasks.extract.normalize import HEADING_PREFIX, norm
 from tasks.extract.result import CellRecord, Issue
-from tasks.extract.tables import Printed, T3Result, lines_of, read_t2, read_t3, read_t4
+from tasks.extract.tables import Printed, T3Result, lines_of, read_t2, read_t3, read_t4, read_t4_headerless
 from tasks.extract.values import parse_value
 from tasks.spec import SECTIONS, CellKey, cell_keys
 
@@ -225,7 +225,7 @@ def understand(doc: Document) -> Understood:
 
     lines = lines_of(doc)
     t3r = read_t3(lines)
-    t4c = read_t4(lines)
+    t4c = read_t4(lines) or read_t4_headerless(doc)
     used = {id(row.line.row) for row in []}  # t2 rows never share a row with t3/t4 matches
     t2r = read_t2(lines, used)
     fmt = decide_format(t2r.format, t3r.layout, year)

@@ -78,7 +78,9 @@ def _row_from_text(p: Paragraph) -> TableRow | None:
             return None
     if len(fields) < 2 or not fields[0] or not all(fields):
         return None
-    if not all(is_value_like(f) for f in fields[1:]) or is_value_like(fields[0]):
+    if not all(is_value_like(f) for f in fields[1:]):
+        return None
+    if is_value_like(fields[0]) and len(fields) < len(t4.COLUMNS):  # prose starting with a number
         return None
     return TableRow([Cell(f, page=p.page) for f in fields], page=p.page)
 
@@ -361,21 +363,42 @@ def read_t4(lines: list[Line]) -> dict[tuple[str, str], Printed]:
         run = _value_run(body, len(keys))
         if run is not None:
             return {k: printed(c, row) for k, (c, row) in zip(keys, run)}
-    return _read_t4_headerless(by_table)
-
-
-def _read_t4_headerless(by_table: dict[int, list[Line]]) -> dict[tuple[str, str], Printed]:
-    """Header words scattered beyond recognition (one character per line, converted text): the
-    first row of fifteen values in a table that speaks of 复议 or 诉讼."""
-    keys = [(b, c.key) for b, _ in _T4_BLOCKS for c in t4.COLUMNS]
-    for _, rows in sorted(by_table.items()):
-        if not any("复议" in c.text or "诉讼" in c.text for line in rows for c in line.cells):
-            continue
-        for line in rows:
-            cells = line.cells
-            if len(cells) == len(keys) and all(is_value_like(c.text) for c in cells) and any(c.text.strip() for c in cells):
-                return {k: printed(c, line.row) for k, c in zip(keys, cells)}
     return {}
+
+
+def read_t4_headerless(doc: Document) -> dict[tuple[str, str], Printed]:
+    """Header words scattered beyond recognition (one character per line, converted text): the
+    first row of fifteen values within a few blocks after a mention of 复议 or 诉讼."""
+    keys = [(b, c.key) for b, _ in _T4_BLOCKS for c in t4.COLUMNS]
+    since: int | None = None
+    for block in doc.blocks:
+        if isinstance(block, Paragraph):
+            rows = [r] if (r := _row_from_text(block)) is not None else []
+            mention = "复议" in block.text or "诉讼" in block.text
+        elif isinstance(block, Table):
+            rows = block.rows
+            mention = False
+        else:
+            continue
+        for row in rows:
+            cells = row.cells
+            if any("复议" in c.text or "诉讼" in c.text for c in cells):
+                since = 0
+                continue
+            if since is not None and len(cells) == len(keys) and all(is_value_like(c.text) for c in cells):
+                if any(c.text.strip() for c in cells):
+                    return {k: printed(c, row) for k, c in zip(keys, cells)}
+        if mention:
+            since = 0
+        elif since is not None:
+            since += 1
+            if since > T4_HEADERLESS_WINDOW:
+                since = None
+    return {}
+
+
+T4_HEADERLESS_WINDOW = 12
+"""Blocks after a mention of 复议/诉讼 in which a headerless table 4's value row is looked for."""
 
 
 def _read_t4_transposed(rows: list[Line]) -> dict[tuple[str, str], Printed]:
