@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from tasks.extract.model import BBox, Cell, Document, Paragraph, Table, TableRow
 from tasks.extract.normalize import label_score, norm
-from tasks.extract.values import is_value_like
+from tasks.extract.values import is_value_like, parse_value
 from tasks.spec import t2, t3, t4
 from tasks.spec.model import Column
 
@@ -140,6 +140,24 @@ def _t3_header_spans(rows: list[Line]) -> list[tuple[float, float]] | None:
     return spans
 
 
+def _t3_value_spans(rows: list[Line]) -> list[tuple[float, float]] | None:
+    """Column spans learned from complete rows (seven numbers at the end), for tables whose header
+    could not be read (words split over lines): blank cells that left no trace in the text then
+    keep their columns."""
+    ncol = len(t3.COLUMNS)
+    complete = [
+        line.cells[-ncol:]
+        for line in rows
+        if len(line.cells) > ncol and all(parse_value(c.text)[1] == "reported" for c in line.cells[-ncol:])
+    ]
+    if len(complete) < 2:
+        return None
+    spans = [(min(r[i].x0 for r in complete), max(r[i].x1 for r in complete)) for i in range(ncol)]
+    if any(b[0] < a[1] for a, b in zip(spans, spans[1:])):  # columns overlap: not one grid
+        return None
+    return spans
+
+
 @dataclass
 class T3Row:
     line: Line
@@ -158,6 +176,11 @@ def _split_t3_row(line: Line, spans: list[tuple[float, float]] | None) -> T3Row 
         values = _assign_by_position(value_cells, spans)
         if values is None:
             return None
+        if any(v is not None and v.text.strip() for v in values):
+            # nothing printed under a column of a row that prints values (no cell at all where the
+            # medium draws none: borderless PDFs, converted text) is a printed blank
+            page = line.row.page
+            values = [v if v is not None else Cell("", sp[0], sp[1], page) for v, sp in zip(values, spans)]
     else:
         if len(cells) < ncol + 1:
             return None
@@ -180,7 +203,7 @@ def _t3_candidates(lines: list[Line]) -> list[T3Row]:
     for line in lines:
         by_table.setdefault(line.table, []).append(line)
     for _, rows in sorted(by_table.items()):
-        own = _t3_header_spans(rows) if rows[0].positioned else None
+        own = _t3_header_spans(rows) or _t3_value_spans(rows) if rows[0].positioned else None
         if own is not None:
             spans = own
         for line in rows:
