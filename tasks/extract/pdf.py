@@ -56,7 +56,7 @@ CJK_SPACE_GAP_EM = 0.5
 FRAGMENT_GAP_EM = 1.0
 LABEL_REACH = 1.5
 """A label-only line attaches to a value row within this many line heights (V9)."""
-OPENER_REACH = 3.0
+OPENER_REACH = 4.5
 """…and a line opening a row label ("1.本机关…") to one within this many: a long label may wrap twice above its numbers."""
 """In an unruled table, text fragments (cells) are separated by gaps wider than this (in ems)."""
 MIN_TABLE_CELLS = 2
