@@ -75,17 +75,57 @@ def read_ledger(output: Store) -> set[tuple[str, str | None]]:
 
 
 def pending(source: Store, output: Store, keys: Iterable[str] | None = None, prefix: str = "") -> list[ObjectInfo]:
-    """Uploads not yet ingested: the given keys (looked up), or everything listed under `prefix`."""
+    """Uploads not yet ingested: the given keys (looked up), or everything listed under `prefix`.
+
+    A requested key that could escape the store (``../``) is never looked up: it is returned as
+    is, for `extract_one` to quarantine, instead of failing the whole run."""
     if keys is None:
         listed = list(source.list(prefix))
     else:
-        listed = [i for i in (source.head(k) for k in dict.fromkeys(keys)) if i is not None]
+        listed = [i for i in (_head(source, k) for k in dict.fromkeys(keys)) if i is not None]
     done = read_ledger(output)
-    return [i for i in listed if (source.url(i.key), i.etag) not in done]
+    return [i for i in listed if (_url(source, i.key), i.etag) not in done]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _head(source: Store, key: str) -> ObjectInfo | None:
+    from tasks.storage import UnsafeKey
+
+    try:
+        return source.head(key)
+    except UnsafeKey:
+        log.warning("unsafe object key %r: not read, quarantined", key)
+        return ObjectInfo(key=key, size=0, last_modified=_EPOCH, etag=None)
+
+
+def _url(source: Store, key: str) -> str:
+    """The object's URL; an unsafe key stands for itself (as in its quarantine record)."""
+    from tasks.storage import UnsafeKey
+
+    try:
+        return source.url(key)
+    except UnsafeKey:
+        return key
 
 
 def batches(items: list[ObjectInfo], size: int) -> list[list[ObjectInfo]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+TASK_RUNS_PER_WORKER = 16
+
+
+def reports_per_task(batch: int, workers: int, setting: int = 0) -> int:
+    """Reports one extraction task run handles: `setting`, or enough that a batch makes about
+    `TASK_RUNS_PER_WORKER` task runs per extraction process. A task run costs the flow process
+    and the Prefect server tens of milliseconds of CPU (bench/pipeline_speed.py), as much as
+    extracting a small HTML report; grouping keeps that a small share and the run's task count
+    bounded, while the last groups still spread over every worker."""
+    if setting:
+        return setting
+    return max(1, -(-batch // (TASK_RUNS_PER_WORKER * max(1, workers))))
 
 
 def batch_id(infos: Iterable[ObjectInfo]) -> str:
@@ -319,7 +359,14 @@ def write_index(output: Store) -> list[dict[str, Any]]:
         if i.key.endswith(".json") and i.key.count("/") == 1
     ]
     orphans = [q for q in read_quarantine(output)]
-    page = quality.index_html(docs + ([_orphan_doc(orphans)] if orphans else []), generated_at=datetime.now(UTC))
+    orphan_doc = _orphan_doc(orphans) if orphans else None
+    page = quality.index_html(docs + ([orphan_doc] if orphan_doc else []), generated_at=datetime.now(UTC))
+    if orphan_doc:
+        # every quarantined file listed on the index itself (source, error, message, sha256, time,
+        # version), and on the page the index links the pseudo-agency to (quarantine.html)
+        listing = quality._quarantine_section(orphan_doc["quarantine"])  # noqa: SLF001
+        page = page.replace("\n</main>", listing + "\n</main>", 1)
+        output.put(f"{QUALITY_PREFIX}quarantine.html", quality.agency_html(orphan_doc).encode(), "text/html; charset=utf-8")
     output.put(f"{QUALITY_PREFIX}index.html", page.encode(), "text/html; charset=utf-8")
     return docs
 

@@ -2,6 +2,11 @@
 
 Each task is one observable, retryable step named after the work. Retries are for transient
 I/O only (object-store reads and writes); parsing is deterministic and never retried.
+
+Tasks taking a whole batch (validate, publish, run summary) have no cache policy (results are not
+persisted, so a cache key is never used) and the flow passes their batch-sized arguments inside
+`quote(...)`: Prefect otherwise hashes and walks every nested object of them before the task starts,
+about 2 s per 100 reports for `publish` (bench/pipeline_speed.py).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import concurrency
 
 from tasks import pipeline, quality
@@ -63,11 +69,19 @@ def discover(source: str, output: str, keys: list[str] | None = None, prefix: st
     return found
 
 
-@task(name="extract", task_run_name="extract {key}")
+@task(name="extract", task_run_name="extract {key}", cache_policy=NO_CACHE)
 def extract_report(source: str, key: str, info: ObjectInfo) -> pipeline.Extracted:
     e = pipeline.extract_one(store(source), info, extractor_pool())
     _rename_after_extraction(e, key)
     return e
+
+
+@task(name="extract", task_run_name="extract {label}", cache_policy=NO_CACHE)
+def extract_reports(source: str, label: str, infos: list[ObjectInfo]) -> list[pipeline.Extracted]:
+    """Several uploads in one task run (see `pipeline.reports_per_task`); each file is still parsed
+    on its own in a bounded worker process, and a bad file is still one typed error, not the group's."""
+    src, pool = store(source), extractor_pool()
+    return [pipeline.extract_one(src, info, pool) for info in infos]
 
 
 def _rename_after_extraction(e: pipeline.Extracted, key: str) -> None:
@@ -79,6 +93,14 @@ def _rename_after_extraction(e: pipeline.Extracted, key: str) -> None:
         name = f"extract {key} → {e.error['type']}"
     else:
         name = f"extract {e.outcome.get('agency') or '?'} {e.outcome.get('year') or '?'} ({key})"
+    # The server records task runs from their state events, and each event carries the run's
+    # name: an API rename alone is overwritten by the Completed event. Renaming the run held by
+    # the engine makes that last event carry the new name.
+    from prefect.context import TaskRunContext
+
+    ctx = TaskRunContext.get()
+    if ctx is not None and ctx.task_run is not None:
+        ctx.task_run.name = name[:200]
     try:
         with get_client(sync_client=True) as client:
             client.set_task_run_name(task_run.id, name[:200])
@@ -99,7 +121,7 @@ class BatchResult:
     statuses: dict[str, int] = field(default_factory=dict)
 
 
-@task(name="validate", task_run_name="validate {label}")
+@task(name="validate", task_run_name="validate {label}", cache_policy=NO_CACHE)
 def validate_batch(label: str, prepared: pipeline.Prepared, output: str) -> dict[str, Any]:
     from tasks.checks import validate_batch as run_suites
 
@@ -108,25 +130,32 @@ def validate_batch(label: str, prepared: pipeline.Prepared, output: str) -> dict
     return run_suites([ex for _, ex in prepared.reports], previous)
 
 
+PUBLISH_LEASE_S = 60.0
+"""Lease on the publish slot (renewed while held; Prefect's minimum): a publisher killed while
+holding it blocks the next one for at most this long (plus the server's repossessor loop)."""
+
+
 @contextmanager
 def publish_lock(output: str) -> Iterator[None]:
-    """One publisher per output root: a Prefect concurrency slot across workers and machines,
-    plus a file lock for local roots (which also covers runs with no Prefect server)."""
+    """One publisher per output root. A local root is file-locked: the kernel drops the lock when
+    its holder dies, so a killed run never blocks the rerun (and no Prefect server is needed).
+    Other roots take a Prefect concurrency slot across workers and machines, held on a lease
+    that expires if the holder is killed."""
+    dest = store(output)
+    if isinstance(dest, LocalStore):
+        root = Path(dest.root)
+        root.mkdir(parents=True, exist_ok=True)
+        with open(root / ".publish.lock", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        return
     name = "xxgk-publish-" + hashlib.sha256(output.encode()).hexdigest()[:12]
     _ensure_limit(name)
-    dest = store(output)
-    with concurrency(name, occupy=1, timeout_seconds=3600):
-        if isinstance(dest, LocalStore):
-            root = Path(dest.root)
-            root.mkdir(parents=True, exist_ok=True)
-            with open(root / ".publish.lock", "a+") as fh:
-                fcntl.flock(fh, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(fh, fcntl.LOCK_UN)
-        else:
-            yield
+    with concurrency(name, occupy=1, timeout_seconds=3600, lease_duration=PUBLISH_LEASE_S):
+        yield
 
 
 def _ensure_limit(name: str) -> None:
@@ -144,7 +173,8 @@ def _ensure_limit(name: str) -> None:
                 log.debug("concurrency limit %s already exists", name)
 
 
-@task(name="publish", task_run_name="publish {label}", retries=TRANSIENT_RETRIES, retry_delay_seconds=2)
+@task(name="publish", task_run_name="publish {label}", retries=TRANSIENT_RETRIES, retry_delay_seconds=2,
+      cache_policy=NO_CACHE)
 def publish_batch(
     label: str, output: str, extracted: list[pipeline.Extracted], prepared: pipeline.Prepared, validated: dict[str, Any]
 ) -> BatchResult:
@@ -177,7 +207,7 @@ def write_index(output: str) -> int:
     return len(pipeline.write_index(store(output)))
 
 
-@task(name="run summary", task_run_name="run summary", retries=TRANSIENT_RETRIES)
+@task(name="run summary", task_run_name="run summary", retries=TRANSIENT_RETRIES, cache_policy=NO_CACHE)
 def summarise(output: str, results: list[BatchResult]) -> str:
     """The run's Prefect artifacts: the quality of the reports it touched and its quarantined files."""
     dest = store(output)
