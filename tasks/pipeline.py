@@ -397,10 +397,17 @@ def ledger_rows(
         **{r: "withheld" for r in withheld},
     }
     rows = []
+    first_of: set[str] = set()
     for e in extracted:
         if e.retry_later:
             continue
         meta = by_sha.get(e.sha256)
+        if meta is not None and meta.report_id in first_of:  # the same bytes again in this batch
+            outcome_of_dup = "unchanged"
+        else:
+            outcome_of_dup = None
+            if meta is not None:
+                first_of.add(meta.report_id)
         q = quarantined.get(e.url)
         rows.append(
             {
@@ -411,7 +418,7 @@ def ledger_rows(
                 "sha256": e.sha256,
                 "report_id": meta.report_id if meta else None,
                 "agency_id": meta.agency_id if meta else None,
-                "outcome": "quarantined" if q else outcome_of.get(meta.report_id, "published") if meta else "quarantined",
+                "outcome": "quarantined" if q or meta is None else outcome_of_dup or outcome_of.get(meta.report_id, "published"),
                 "error_type": q.error_type if q else None,
                 "at": now,
             }

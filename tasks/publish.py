@@ -39,6 +39,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tasks import schema
@@ -248,6 +249,21 @@ def read_rows(store: Store, key: str) -> list[dict[str, Any]]:
     return pq.read_table(io.BytesIO(store.get(key))).to_pylist()
 
 
+def read_table(store: Store, key: str) -> pa.Table | None:
+    if store.head(key) is None:
+        return None
+    return pq.read_table(io.BytesIO(store.get(key)))
+
+
+def read_agency_rows(store: Store, key: str, agency_id: str) -> list[dict[str, Any]]:
+    """One agency's rows of a bucket file, selected in Arrow: Python objects only for those rows
+    (a bucket file holds every agency of its bucket, so it grows with the dataset)."""
+    table = read_table(store, key)
+    if table is None:
+        return []
+    return table.filter(pc.equal(table["agency_id"], agency_id)).to_pylist()
+
+
 @dataclass
 class PublishSummary:
     published: list[str] = field(default_factory=list)  # report ids now current
@@ -290,11 +306,14 @@ class DatasetWriter:
             current -= withheld
         fresh = {p.meta.report_id: p for p in group if p.meta.report_id not in known}
 
+        seen: set[str] = set()
         for p in group:
             rid = p.meta.report_id
-            if rid in known:
+            if rid in known or rid in seen:  # published before, or the same bytes twice in this batch
                 summary.unchanged.append(rid)
-            elif rid in current or rid in summary.withheld:
+                continue
+            seen.add(rid)
+            if rid in current or rid in summary.withheld:
                 summary.published.append(rid)
             else:
                 summary.older.append(rid)
@@ -318,14 +337,25 @@ class DatasetWriter:
         summary: PublishSummary,
     ) -> None:
         key = bucket_key(dataset, year, bucket)
-        rows = read_rows(self.store, key)
-        present = {r["report_id"] for r in rows}
-        kept = [r for r in rows if keep is None or r["report_id"] in keep]
+        sch = schema.DATASETS[dataset]
+        # in Arrow, not as Python rows: the file holds the whole bucket and grows with the dataset
+        old = read_table(self.store, key)
+        if old is None:
+            old = sch.empty_table()
+        present = set(pc.unique(old["report_id"]).to_pylist())
+        kept = old if keep is None else old.filter(pc.is_in(old["report_id"], value_set=pa.array(sorted(keep), pa.string())))
         added = [row for p in add if p.meta.report_id not in present for row in rows_by_dataset(p)[dataset]]
-        if len(kept) == len(rows) and not added:
+        if kept.num_rows == old.num_rows and not added:
             return
-        out = sorted(kept + added, key=lambda r: (r["agency_id"], r["report_id"]))
-        self.store.put(key, _to_bytes(out, schema.DATASETS[dataset]))
+        try:
+            kept = kept.select(sch.names).cast(sch)
+        except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError):  # written by an older schema version
+            kept = pa.Table.from_pylist(kept.to_pylist(), schema=sch)
+        out = pa.concat_tables([kept, pa.Table.from_pylist(added, schema=sch)])
+        out = out.sort_by([("agency_id", "ascending"), ("report_id", "ascending")])  # a stable sort
+        buf = io.BytesIO()
+        pq.write_table(out, buf, compression="zstd")
+        self.store.put(key, buf.getvalue())
         summary.files_written += 1
 
 
@@ -339,13 +369,13 @@ def agency_reports(store: Store, agency_id: str, years: Iterable[int], buckets: 
     b = bucket_of(agency_id, buckets)
     out: list[dict[str, Any]] = []
     for y in years:
-        out.extend(dict(r, year=y) for r in read_rows(store, bucket_key("reports", y, b)) if r["agency_id"] == agency_id)
+        out.extend(dict(r, year=y) for r in read_agency_rows(store, bucket_key("reports", y, b), agency_id))
     return out
 
 
 def agency_rows(store: Store, dataset: str, agency_id: str, year: int, buckets: int = 16) -> list[dict[str, Any]]:
     b = bucket_of(agency_id, buckets)
-    return [r for r in read_rows(store, bucket_key(dataset, year, b)) if r["agency_id"] == agency_id]
+    return read_agency_rows(store, bucket_key(dataset, year, b), agency_id)
 
 
 def published_years(store: Store, dataset: str = "reports") -> list[int]:
