@@ -877,7 +877,7 @@ def _missing_table(stats: Sequence[_AgencyStats], expected: Sequence[int]) -> st
     rows = []
     for s in stats:
         missing = [y for y in expected if y not in s.by_year]
-        if missing:
+        if missing and s.years:  # a document with no report at all (only quarantined files) misses nothing
             rows.append([_agency_link(s), _e(", ".join(map(str, s.years)) or "—"), _e(", ".join(map(str, missing)))])
     if not rows:
         return '<p class="empty">所有机关均有各年度的现行报告。</p>'
