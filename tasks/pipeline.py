@@ -373,7 +373,7 @@ def write_index(output: Store) -> list[dict[str, Any]]:
 
 def _orphan_doc(records: list[Quarantined]) -> dict[str, Any]:
     """Quarantined files listed in the index under one pseudo-agency (their agency is unknown)."""
-    return quality.agency_quality("（未能识别机关的隔离文件）", "quarantine", [], records, datetime.now(UTC))
+    return quality.agency_quality("（未能识别机关的隔离文件）", quality.QUARANTINE_ID, [], records, datetime.now(UTC))
 
 
 def write_ledger(output: Store, bid: str, rows: list[dict[str, Any]]) -> str:

@@ -332,6 +332,9 @@ footer{color:var(--faint);font-size:12px;margin-top:24px}
 @media print{body{background:#fff}section.card{break-inside:avoid;border-color:#bbb}}
 """
 
+QUARANTINE_ID = "quarantine"
+"""agency_id of the pseudo-agency that lists quarantined files whose agency could not be told."""
+
 _STATUS = {
     "passed": "通过",
     "warned": "有警告",
@@ -877,7 +880,7 @@ def _missing_table(stats: Sequence[_AgencyStats], expected: Sequence[int]) -> st
     rows = []
     for s in stats:
         missing = [y for y in expected if y not in s.by_year]
-        if missing and s.years:  # a document with no report at all (only quarantined files) misses nothing
+        if missing and s.agency_id != QUARANTINE_ID:  # the pseudo-agency of unattributed quarantined files
             rows.append([_agency_link(s), _e(", ".join(map(str, s.years)) or "—"), _e(", ".join(map(str, missing)))])
     if not rows:
         return '<p class="empty">所有机关均有各年度的现行报告。</p>'
