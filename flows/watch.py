@@ -12,7 +12,9 @@ object), visible in the UI's event feed. Uploads are gathered into batches of up
 
 Only once the hand-off is durable (the server accepted the event, or the in-process run
 published) are the SQS messages deleted or the poll checkpoint advanced: a crash before that
-re-delivers the batch, and the ledger makes the re-delivery harmless.
+re-delivers the batch, and the ledger makes the re-delivery harmless. A hand-off that fails
+(the server is unreachable) is logged and retried with backoff, never acknowledged: an outage
+delays ingestion and loses no upload.
 
 The watcher is a long-running process, not a flow run: it starts flow runs.
 """
@@ -39,6 +41,9 @@ UPLOAD_EVENT = "xxgk.report.uploaded"
 BATCH_EVENT = "xxgk.batch.ready"
 DEPLOYMENT = "xxgk-ingest/on-upload"
 CHECKPOINT_KEY = "state/poll-checkpoint.json.gz"
+HANDOFF_RETRY_S = 0.5
+"""After a failed hand-off the watcher waits this long, doubling per failure up to HANDOFF_RETRY_MAX_S."""
+HANDOFF_RETRY_MAX_S = 60.0
 
 
 @dataclass
@@ -210,7 +215,7 @@ def watch(
     log.info("watching %s (%s) → %s; hand-off: %s", source_uri, "SQS" if queue_url else "polling", output_uri,
              "Prefect deployment " + DEPLOYMENT if via_server else "ingest runs in this process")
     stop = stop or threading.Event()
-    done = 0
+    done = failures = 0
     while not stop.is_set() and (max_batches is None or done < max_batches):
         keys, tokens = _gather(feed, s.batch_size, s.batch_seconds, stop)
         if not tokens:
@@ -219,7 +224,18 @@ def watch(
         if unique:
             label = f"watch batch {datetime.now(UTC):%Y-%m-%d %H:%M:%S} ({len(unique)} uploads)"
             log.info("handing off %d upload(s)", len(unique))
-            handoff(unique, label)
+            try:
+                handoff(unique, label)
+            except Exception as exc:  # noqa: BLE001 - e.g. the Prefect server is unreachable: keep the uploads
+                failures += 1
+                delay = min(HANDOFF_RETRY_S * 2 ** (failures - 1), HANDOFF_RETRY_MAX_S)
+                log.warning(
+                    "hand-off of %d upload(s) failed (%s: %s): not acknowledged, they are delivered again; "
+                    "next attempt in %.1f s", len(unique), type(exc).__name__, exc, delay,
+                )  # fmt: skip
+                stop.wait(delay)
+                continue
+            failures = 0
             done += 1
         feed.ack(tokens)
     return done
