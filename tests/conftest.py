@@ -229,3 +229,17 @@ def seaweedfs_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def seaweedfs_settings(seaweedfs_s3: str) -> StorageSettings:
     return s3_settings(seaweedfs_s3)
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[str]:
+    """A real Prefect server (prefect_test_harness: temporary SQLite database, ~10 s to start), one
+    for the whole session, shared by the end-to-end and fault tests."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry from a sandbox
+        mp.setenv("DO_NOT_TRACK", "1")
+        with prefect_test_harness(server_startup_timeout=60):
+            yield str(PREFECT_API_URL.value())

@@ -74,19 +74,6 @@ def _extracted(data: bytes) -> str:
 # ---------------------------------------------------------------- Prefect
 
 
-@pytest.fixture(scope="session")
-def prefect_server() -> Iterator[str]:
-    """A real Prefect server (temporary SQLite database) for the whole e2e session."""
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry from a sandbox
-        mp.setenv("DO_NOT_TRACK", "1")
-        with prefect_test_harness(server_startup_timeout=60):
-            yield str(PREFECT_API_URL.value())
-
-
 @pytest.fixture(autouse=True)
 def pipeline_env(prefect_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("XXGK_WORKERS", "2")  # extraction processes (the pool lives for the session)

@@ -45,19 +45,6 @@ def write_corpus(folder: Path) -> dict[str, bytes]:
     return files
 
 
-@pytest.fixture(scope="session")
-def prefect_server() -> Iterator[str]:
-    """A real Prefect server (temporary SQLite database) for the whole session."""
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        mp.setenv("DO_NOT_TRACK", "1")
-        with prefect_test_harness(server_startup_timeout=60):
-            yield str(PREFECT_API_URL.value())
-
-
 @pytest.fixture(autouse=True)
 def pipeline_env(prefect_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("XXGK_WORKERS", "2")
