@@ -426,3 +426,22 @@ def test_unset_credentials_use_default_chain(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(boto3.session.Session, "__init__", recording_init)
     S3Store("b", "", StorageSettings(endpoint_url="http://127.0.0.1:9", access_key_id=None, secret_access_key=None))
     assert seen and seen[0]["aws_access_key_id"] is None and seen[0]["aws_secret_access_key"] is None
+
+
+def test_xxgk_extract_reads_an_s3_uri(moto_settings, make_bucket, monkeypatch, capsys):
+    """`xxgk extract s3://bucket/key` reads the object through the storage settings."""
+    import json as _json
+
+    from tasks.cli import main
+
+    bucket = make_bucket(moto_settings)
+    sample = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "jining_org_dept_2021_text" / "source.txt"
+    raw_client("s3", moto_settings).put_object(Bucket=bucket, Key="incoming/报告.txt", Body=sample.read_bytes())
+    for name, value in (("XXGK_S3_ENDPOINT_URL", moto_settings.endpoint_url), ("XXGK_S3_ACCESS_KEY_ID", DUMMY_KEY_ID),
+                        ("XXGK_S3_SECRET_ACCESS_KEY", DUMMY_SECRET), ("XXGK_S3_ADDRESSING_STYLE", "path")):
+        monkeypatch.setenv(name, value)
+    assert main(["extract", f"s3://{bucket}/incoming/报告.txt"]) == 0
+    out = _json.loads(capsys.readouterr().out)
+    assert out["agency"] == "济宁经济技术开发区党工委组织部" and out["year"] == 2021 and len(out["cells"]) == 200
+    assert main(["extract", f"s3://{bucket}/incoming/missing.txt"]) == 3
+    assert _json.loads(capsys.readouterr().out)["error"]["type"] == "FileNotFound"
