@@ -40,11 +40,13 @@ class Printed:
 
 @dataclass
 class Line:
-    """A table row in document order, with the table it came from."""
+    """A table row in document order, with the table it came from and its place in that table."""
 
     table: int
     row: TableRow
     positioned: bool
+    first: bool = True  # the table's first row
+    last: bool = True  # the table's last row
 
     @property
     def cells(self) -> list[Cell]:
@@ -58,7 +60,8 @@ def lines_of(doc: Document) -> list[Line]:
     n = 0
     for b in doc.blocks:
         if isinstance(b, Table):
-            out.extend(Line(n, r, b.positioned) for r in b.rows)
+            k = len(b.rows) - 1
+            out.extend(Line(n, r, b.positioned, i == 0, i == k) for i, r in enumerate(b.rows))
             n += 1
         elif isinstance(b, Paragraph) and (row := _row_from_text(b)) is not None:
             out.append(Line(n, row, False))
@@ -186,6 +189,10 @@ def _split_t3_row(line: Line, spans: list[tuple[float, float]] | None) -> T3Row 
             return None
         label_cells, values = cells[:-ncol], list(cells[-ncol:])
     present = [v for v in values if v is not None]
+    printed_cells = [v for v in present if v.text.strip()]
+    words = sum(not is_value_like(v.text) for v in printed_cells)
+    if words > 1 or (words == 1 and len(printed_cells) - words < 5):  # a header or a caption, not a data row
+        return None
     if not present or sum(is_value_like(v.text) for v in present) < max(4, len(present) - 1):
         return None
     if not any(v.text.strip() for v in present) and len(present) < ncol:
@@ -234,6 +241,8 @@ def _join_page_splits(rows: list[T3Row]) -> list[T3Row]:
             prev is not None
             and row.line.table != prev.line.table
             and row.line.row.page != prev.line.row.page
+            and prev.line.last
+            and row.line.first  # the two halves meet at the page break: the foot of one table, the head of the next
             and not _ROW_MARK.match(row.leaf)
             and (_all_blank(row) or _all_blank(prev) or _best_label_score(row.leaf) < CONTINUATION_SCORE)
         ):

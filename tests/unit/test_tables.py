@@ -110,3 +110,18 @@ def test_format_decision():
     assert decide_format("2021", "2021", 2022) == "2021"
     assert decide_format(None, "single", 2020) == "2019"
     assert decide_format(None, "2021", None) == "2021"
+
+
+def test_a_table_4_header_after_the_page_break_is_not_a_table_3_row():
+    """Table 3 ends at the foot of a page; table 4 starts the next page with its header row: the
+    header's words must not be joined onto 四、结转下年度继续办理 as if the row were cut by the break."""
+    rows, expected = _t3_rows("2021")
+    for r in rows:
+        r.page = 3
+    t4 = [TableRow([Cell("行政复议", 0, 5), Cell("行政诉讼", 5, 8)], page=4)] + [
+        TableRow(list(r.cells), page=4) for r in T4[1:]
+    ]
+    blocks = [Paragraph("某某局2024年政府信息公开工作年度报告"), Paragraph("三、收到和处理政府信息公开申请情况"),
+              Table(rows, page=3), Table(t4, page=4)]
+    found = understand(Document("pdf", blocks, pages=4))
+    assert _values(found, "t3") == expected
