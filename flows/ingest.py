@@ -1,8 +1,9 @@
 """xxgk-ingest: a batch of uploads → extract → validate → publish → quality reports.
 
-A table of contents of the steps in tasks/steps.py. One task run per report (extraction, in a
-bounded worker process); one validation (a stacked Great Expectations run) and one publish per
-batch of `XXGK_BATCH_SIZE` reports.
+A table of contents of the steps in tasks/steps.py. Extraction task runs of a group of reports
+each (`XXGK_REPORTS_PER_TASK`, automatic by default; every file parsed in a bounded worker
+process); one validation (a stacked Great Expectations run) and one publish per batch of
+`XXGK_BATCH_SIZE` reports.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from prefect import flow, unmapped
 from prefect.runtime import deployment, flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from tasks import pipeline, steps
 from tasks.settings import get_settings
@@ -34,7 +36,13 @@ def _workers() -> int:
     return s.workers or os.cpu_count() or 1
 
 
-@flow(name="xxgk-ingest", flow_run_name=_run_name, task_runner=ThreadPoolTaskRunner(max_workers=_workers()))
+def _threads() -> int:
+    """Task-run threads: two per extraction process plus one, so while one task run pays its
+    orchestration (state changes, the rename) another already feeds that process the next file."""
+    return 2 * _workers() + 1
+
+
+@flow(name="xxgk-ingest", flow_run_name=_run_name, task_runner=ThreadPoolTaskRunner(max_workers=_threads()))
 def ingest(
     source: str | None = None,
     output: str | None = None,
@@ -63,7 +71,7 @@ def ingest(
     results = [run_batch(source, output, chunk, label or "batch") for chunk in chunks]
     if index:
         steps.write_index(output)
-    steps.summarise(output, results)
+    steps.summarise(output, quote(results))
     return summarize(results)
 
 
@@ -79,12 +87,21 @@ def fan_out(source: str, output: str, chunks: list[list[Any]]) -> dict[str, Any]
 
 
 def run_batch(source: str, output: str, chunk: list, name: str) -> steps.BatchResult:
-    """One batch: a task run per report, then one validation and one publish for all of them."""
+    """One batch: extraction task runs of `pipeline.reports_per_task` reports each (one per report
+    with XXGK_REPORTS_PER_TASK=1), then one validation and one publish for all of them."""
     name = f"{name} ({len(chunk)} reports)"
-    extracted = [f.result() for f in steps.extract_report.map(unmapped(source), [i.key for i in chunk], chunk)]
-    prepared = pipeline.prepare(extracted, get_settings().pipeline.agency_aliases)
-    validated = steps.validate_batch(name, prepared, output)
-    return steps.publish_batch(name, output, extracted, prepared, validated)
+    settings = get_settings().pipeline
+    per_task = pipeline.reports_per_task(len(chunk), _workers(), settings.reports_per_task)
+    if per_task == 1:
+        extracted = [f.result() for f in steps.extract_report.map(unmapped(source), [i.key for i in chunk], chunk)]
+    else:
+        groups = pipeline.batches(chunk, per_task)
+        labels = [f"{len(g)} reports ({g[0].key} … {g[-1].key})" if len(g) > 1 else g[0].key for g in groups]
+        extracted = [e for f in steps.extract_reports.map(unmapped(source), labels, groups) for e in f.result()]
+    prepared = pipeline.prepare(extracted, settings.agency_aliases)
+    # quote(): batch-sized arguments are passed as they are, not walked object by object by Prefect
+    validated = steps.validate_batch(name, quote(prepared), output)
+    return steps.publish_batch(name, output, quote(extracted), quote(prepared), quote(validated))
 
 
 def merge_summaries(parts: list[dict[str, Any]]) -> dict[str, Any]:

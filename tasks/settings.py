@@ -70,7 +70,15 @@ class PipelineSettings(BaseSettings):
     )
     output: str = Field("xxgk-output/out", description="Where outputs go: a folder or s3://bucket/prefix.")
     workers: int = Field(0, ge=0, le=256, description="Extraction processes per flow run; 0 means one per core.")
-    batch_size: int = Field(200, ge=1, le=5000, description="Reports per batch (one GX run and one publish each).")
+    batch_size: int = Field(
+        500, ge=1, le=5000,
+        description="Reports per batch (one GX run and one publish each; more uploads become child flow runs).",
+    )  # fmt: skip
+    reports_per_task: int = Field(
+        0, ge=0, le=5000,
+        description="Reports per extraction task run; 0 = automatic (about 16 task runs per extraction process and "
+        "batch, so orchestration stays a small share), 1 = one task run per report, named after its agency and year.",
+    )  # fmt: skip
     batch_seconds: float = Field(30.0, gt=0, le=3600, description="The watcher starts a batch after this long.")
     buckets: int = Field(16, ge=1, le=256, description="Parquet files per year partition of each dataset.")
     strict: bool = Field(False, description="Withhold reports whose quality status is failed from the curated data.")
