@@ -1,7 +1,7 @@
 """xxgk-ingest: a batch of uploads → extract → validate → publish → quality reports.
 
 A table of contents of the steps in tasks/steps.py. Extraction task runs of a group of reports
-each (`XXGK_REPORTS_PER_TASK`, automatic by default; every file parsed in a bounded worker
+each (`XXGK_REPORTS_PER_TASK`: one per report by default, or automatic; every file parsed in a bounded worker
 process); one validation (a stacked Great Expectations run) and one publish per batch of
 `XXGK_BATCH_SIZE` reports.
 """
