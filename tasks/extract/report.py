@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from tasks.errors import NotAReport, ScannedDocument, TableNotFound
-from tasks.extract.model import Document, Figure, Paragraph
+from tasks.extract.model import Document, Figure, Paragraph, Table
 from tasks.extract.normalize import HEADING_PREFIX, norm
 from tasks.extract.result import CellRecord, Issue
 from tasks.extract.tables import Printed, T3Result, lines_of, read_t2, read_t3, read_t4, read_t4_headerless
@@ -23,6 +23,9 @@ _AGENCY_STRIP = "《》〈〉<>「」【】[]()（）:：,，、.。 \t\"'“”
 MIN_TEXT_CHARS_PER_PAGE = 20
 """A document with fewer characters of text than this per page has no usable text layer."""
 TITLE_SEARCH_PARAGRAPHS = 80
+MAX_UNDECODABLE_SHARE = 0.3
+"""A PDF whose text is mostly unmapped glyphs ((cid:N), private-use codes) has no usable text layer."""
+_CID = re.compile(r"\(cid:\d+\)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -42,6 +45,20 @@ def _clean(s: str) -> str:
     """No whitespace, width-folded, and years in Chinese numerals (二〇二一年) as digits."""
     s = "".join(unicodedata.normalize("NFKC", s).split())
     return _CN_YEAR.sub(lambda m: m.group(0).translate(_CN_DIGITS), s) if "年" in s else s
+
+
+def _undecodable_share(doc: Document) -> float:
+    """Share of the document's characters that are unmapped glyphs: "(cid:N)" as pdfminer writes a
+    glyph with no Unicode mapping, or private-use code points."""
+    texts = [b.text for b in doc.blocks if isinstance(b, Paragraph)]
+    texts += [c.text for b in doc.blocks if isinstance(b, Table) for r in b.rows for c in r.cells]
+    total = bad = 0
+    for t in texts:
+        cids = _CID.findall(t)
+        rest = _CID.sub("", t)
+        bad += len(cids) + sum(1 for ch in rest if 0xE000 <= ord(ch) <= 0xF8FF)
+        total += len(cids) + sum(1 for ch in rest if not ch.isspace())
+    return bad / total if total else 0.0
 
 
 def find_title(doc: Document) -> tuple[str | None, int | None]:
@@ -215,6 +232,13 @@ def understand(doc: Document) -> Understood:
                 "the report is scanned or printed as pictures and needs OCR"
             )
         raise NotAReport(f"only {doc.text_chars} characters of text: not an annual report")
+    garbled = _undecodable_share(doc)
+    if doc.media == "pdf" and garbled > MAX_UNDECODABLE_SHARE:
+        raise ScannedDocument(
+            f"the text layer cannot be decoded: {garbled:.0%} of its characters are glyph ids with no Unicode "
+            "mapping ((cid:N)) or private-use codes; the report needs OCR (or a PDF exported with embedded "
+            "Unicode maps)"
+        )
     headings = find_headings(doc)
     sections = section_texts(doc, headings)
     agency, year = find_title(doc)

@@ -125,3 +125,15 @@ def test_a_table_4_header_after_the_page_break_is_not_a_table_3_row():
               Table(rows, page=3), Table(t4, page=4)]
     found = understand(Document("pdf", blocks, pages=4))
     assert _values(found, "t3") == expected
+
+
+def test_a_pdf_whose_text_is_unmapped_glyphs_needs_ocr():
+    """pdfminer writes a glyph with no Unicode mapping as "(cid:N)": such a text layer is no text layer."""
+    import pytest
+
+    from tasks.errors import ScannedDocument
+
+    garbage = "".join(f"(cid:{n})" for n in range(40))
+    doc = Document("pdf", [Paragraph(garbage, page=1), Paragraph("2024", page=1)] * 5, pages=1)
+    with pytest.raises(ScannedDocument, match="OCR"):
+        understand(doc)
