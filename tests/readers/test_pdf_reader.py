@@ -165,23 +165,8 @@ def test_blank_cells_are_kept() -> None:
 
 
 # --- generated PDFs -----------------------------------------------------------------------------
-_PAD = bytes.fromhex("28BF4E5E4E758A4164004E56FFFA01082E2E00B6D0683E802F0CA9FE6453697A")
-
-
-def _rc4(key: bytes, data: bytes) -> bytes:
-    s = list(range(256))
-    j = 0
-    for i in range(256):
-        j = (j + s[i] + key[i % len(key)]) % 256
-        s[i], s[j] = s[j], s[i]
-    out = bytearray()
-    i = j = 0
-    for byte in data:
-        i = (i + 1) % 256
-        j = (j + s[i]) % 256
-        s[i], s[j] = s[j], s[i]
-        out.append(byte ^ s[(s[i] + s[j]) % 256])
-    return bytes(out)
+from hostile.generate import _PAD  # noqa: E402 - the RC4 pieces shared with the hostile-input generator
+from hostile.generate import rc4 as _rc4  # noqa: E402
 
 
 def make_pdf(content: str, *, user_password: bytes | None = None, owner_password: bytes = b"owner") -> bytes:
