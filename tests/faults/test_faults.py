@@ -8,7 +8,6 @@ run over the same uploads. The last test greps every output, artifact and log fo
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import os
@@ -20,14 +19,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pyarrow.parquet as pq
 import pytest
 from conftest import DUMMY_KEY_ID, DUMMY_SECRET, raw_client, s3_settings, unique_name
+from s3proxy import Fault, S3FaultProxy
 
 from faults.conftest import CORPUS_HOSTILE, renamed, write_corpus
 from tasks.settings import StorageSettings
@@ -138,37 +136,17 @@ def test_killed_mid_run_then_rerun_equals_a_clean_run(tmp_path: Path, pipeline_e
 # ------------------------------------------------------------------ (b) transient S3 errors
 
 
-class FlakyS3Proxy:
+class FlakyS3Proxy(S3FaultProxy):
     """An HTTP proxy in front of moto failing GETs on a fixed cycle: of every 20, four get 503
     SlowDown and one a slow answer (past the client's read timeout); never more than two faults in
     a row for one request path. Deterministic whatever the threads' order."""
 
     def __init__(self, upstream: str) -> None:
-        self.upstream = urlsplit(upstream).netloc
         self.lock = threading.Lock()
         self.gets = 0
         self.streak: Counter[str] = Counter()
         self.injected: Counter[str] = Counter()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _handle(self) -> None:
-                proxy.handle(self)
-
-            do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = _handle
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        return Handler
+        super().__init__(upstream)
 
     def _fault(self, method: str, path: str) -> str | None:
         if method != "GET":
@@ -184,39 +162,13 @@ class FlakyS3Proxy:
                 self.injected[fault] += 1
             return fault
 
-    def handle(self, req: BaseHTTPRequestHandler) -> None:
-        body = req.rfile.read(int(req.headers.get("Content-Length") or 0))
-        fault = self._fault(req.command, req.path)
+    def fault_for(self, method: str, path: str) -> Fault:
+        fault = self._fault(method, path)
         if fault == "503":
-            payload = b"<Error><Code>SlowDown</Code><Message>injected</Message></Error>"
-            req.send_response(503)
-            req.send_header("Content-Type", "application/xml")
-            req.send_header("Content-Length", str(len(payload)))
-            req.end_headers()
-            req.wfile.write(payload)
-            return
+            return ("status", 503)
         if fault == "slow":
-            time.sleep(1.3)  # past the client's 1 s read timeout
-        conn = http.client.HTTPConnection(self.upstream, timeout=10)
-        headers = {k: v for k, v in req.headers.items() if k.lower() != "expect"}
-        conn.request(req.command, req.path, body=body or None, headers=headers)
-        resp = conn.getresponse()
-        data = resp.read()
-        try:
-            req.send_response(resp.status)
-            for name, value in resp.getheaders():
-                if name.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
-                    req.send_header(name, value)
-            req.send_header("Content-Length", str(len(data)))
-            req.end_headers()
-            if req.command != "HEAD":
-                req.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client timed out and went away
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+            return ("delay", 1.3)  # past the client's 1 s read timeout
+        return None
 
 
 @pytest.fixture

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import ast
-import http.client
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import boto3
 import pytest
 from conftest import DUMMY_KEY_ID, DUMMY_SECRET, raw_client, s3_settings
+from s3proxy import Fault, S3FaultProxy
 
 from tasks import storage
 from tasks.settings import Settings, StorageSettings
@@ -238,77 +235,20 @@ def test_s3_multipart_etag_kept(moto_settings: StorageSettings, make_bucket: Cal
 # ---------------------------------------------------------------- retries, over real HTTP
 
 
-class FaultProxy:
-    """An HTTP proxy in front of moto that injects faults into the next matching requests."""
+class FaultProxy(S3FaultProxy):
+    """Injects the queued faults into the next GET requests, and records every request."""
 
     def __init__(self, upstream: str) -> None:
-        self.upstream = urlsplit(upstream).netloc
-        self.faults: list[tuple[str, int | float]] = []  # ("status", 503) or ("delay", seconds)
+        self.faults: list[tuple[str, float]] = []  # ("status", 503) or ("delay", seconds)
         self.requests: list[tuple[str, str]] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().__init__(upstream)
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # answers "Expect: 100-continue" at once
-
-            def _handle(self) -> None:
-                proxy.handle(self)
-
-            do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = _handle
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        return Handler
-
-    def handle(self, req: BaseHTTPRequestHandler) -> None:
-        body = req.rfile.read(int(req.headers.get("Content-Length") or 0))
-        self.requests.append((req.command, req.path))
-        fault = self.faults.pop(0) if self.faults and req.command == "GET" else None
-        if fault and fault[0] == "status":
-            return self._reply_error(req, int(fault[1]))
-        if fault and fault[0] == "delay":
-            time.sleep(float(fault[1]))
-        self._forward(req, body)
-
-    def _reply_error(self, req: BaseHTTPRequestHandler, status: int) -> None:
-        code = {503: "SlowDown", 500: "InternalError", 403: "AccessDenied"}[status]
-        payload = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
-        req.send_response(status)
-        req.send_header("Content-Type", "application/xml")
-        req.send_header("Content-Length", str(len(payload)))
-        req.end_headers()
-        req.wfile.write(payload)
-
-    def _forward(self, req: BaseHTTPRequestHandler, body: bytes) -> None:
-        conn = http.client.HTTPConnection(self.upstream, timeout=10)
-        headers = {k: v for k, v in req.headers.items() if k.lower() != "expect"}
-        conn.request(req.command, req.path, body=body or None, headers=headers)
-        resp = conn.getresponse()
-        data = resp.read()
-        try:
-            req.send_response(resp.status)
-            for name, value in resp.getheaders():
-                if name.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
-                    req.send_header(name, value)
-            req.send_header("Content-Length", str(len(data)))
-            req.end_headers()
-            if req.command != "HEAD":
-                req.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client timed out and went away
+    def fault_for(self, method: str, path: str) -> Fault:
+        self.requests.append((method, path))
+        return self.faults.pop(0) if self.faults and method == "GET" else None
 
     def gets(self, key: str) -> int:
         return sum(1 for method, path in self.requests if method == "GET" and path.split("?")[0].endswith(key))
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
