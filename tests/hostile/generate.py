@@ -473,20 +473,19 @@ def docx_with_xml(xml: bytes) -> bytes:
     return replace_member(sample_bytes(SYNTH_DOCX), "word/document.xml", xml)
 
 
+def _docx_with_dtd(declaration: str, dtd: str, entity: str) -> bytes:
+    """The synthetic DOCX whose document.xml declares `dtd` and uses `&entity;` in its first text run."""
+    body = re.sub(r"^<\?xml[^>]*\?>", "", document_xml().decode("utf-8"))
+    xml = declaration + dtd.replace("r [", "w:document [") + body
+    return docx_with_xml(xml.replace("<w:t>", f"<w:t>&{entity};", 1).encode("utf-8"))
+
+
 def docx_xxe() -> bytes:
-    body = document_xml().decode("utf-8")
-    body = re.sub(r"^<\?xml[^>]*\?>", "", body)
-    xml = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + XXE_DTD.replace("r [", "w:document [") + body
-    xml = xml.replace("<w:t>", "<w:t>&xxe;", 1)
-    return docx_with_xml(xml.encode("utf-8"))
+    return _docx_with_dtd('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>', XXE_DTD, "xxe")
 
 
 def docx_billion_laughs() -> bytes:
-    body = document_xml().decode("utf-8")
-    body = re.sub(r"^<\?xml[^>]*\?>", "", body)
-    xml = '<?xml version="1.0" encoding="UTF-8"?>' + LAUGHS_DTD.replace("r [", "w:document [") + body
-    xml = xml.replace("<w:t>", "<w:t>&lol9;", 1)
-    return docx_with_xml(xml.encode("utf-8"))
+    return _docx_with_dtd('<?xml version="1.0" encoding="UTF-8"?>', LAUGHS_DTD, "lol9")
 
 
 def xlsx_like() -> bytes:
