@@ -297,7 +297,7 @@ def main() -> int:
     shutil.copyfile(pdfs[0], one / pdfs[0].name)
     empty = WORK / "src-empty"
     empty.mkdir(exist_ok=True)
-    print(f"\n## 3. `xxgk ingest SRC --output DEST` (PREFECT_HOME in a temp dir, ephemeral Prefect server)")
+    print("\n## 3. `xxgk ingest SRC --output DEST` (PREFECT_HOME in a temp dir, ephemeral Prefect server)")
     cold = cli_run(one, template, 1, None, WORK / "cli-cold.log")
     print(f"first run ever (creates the Prefect database), 1 PDF: {cold['wall']:.2f} s wall (exit {cold['code']})")
     e = cli_run(empty, fresh_home(template, "empty"), 1, None, WORK / "cli-empty.log")

@@ -250,8 +250,7 @@ def understand(doc: Document) -> Understood:
     lines = lines_of(doc)
     t3r = read_t3(lines)
     t4c = read_t4(lines) or read_t4_headerless(doc)
-    used = {id(row.line.row) for row in []}  # t2 rows never share a row with t3/t4 matches
-    t2r = read_t2(lines, used)
+    t2r = read_t2(lines)
     fmt = decide_format(t2r.format, t3r.layout, year)
 
     found_any = bool(t2r.cells or t3r.cells or t4c)

@@ -501,13 +501,11 @@ class T2Result:
     format: str | None  # "2021", "2019" or None when table 2's headers were not seen
 
 
-def read_t2(lines: list[Line], used: set[int]) -> T2Result:
+def read_t2(lines: list[Line]) -> T2Result:
     header: list[tuple[str, Cell]] = []  # (normalised header label, cell)
     votes = {"2021": 0, "2019": 0}
     rows: list[tuple[Line, t2.Block, t2.Row, list[tuple[str, Cell]]]] = []
     for line in lines:
-        if id(line.row) in used:
-            continue
         hits = [(h, c) for c in line.cells if (h := _t2_header(c.text))]
         if len(hits) >= 1 and len(hits) >= len([c for c in line.cells if c.text.strip()]) - 1:
             header = hits
