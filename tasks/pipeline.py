@@ -358,14 +358,14 @@ def write_index(output: Store) -> list[dict[str, Any]]:
         for i in output.list(QUALITY_PREFIX)
         if i.key.endswith(".json") and i.key.count("/") == 1
     ]
-    orphans = [q for q in read_quarantine(output)]
+    orphans = read_quarantine(output)
     orphan_doc = _orphan_doc(orphans) if orphans else None
-    page = quality.index_html(docs + ([orphan_doc] if orphan_doc else []), generated_at=datetime.now(UTC))
-    if orphan_doc:
-        # every quarantined file listed on the index itself (source, error, message, sha256, time,
-        # version), and on the page the index links the pseudo-agency to (quarantine.html)
-        listing = quality._quarantine_section(orphan_doc["quarantine"])  # noqa: SLF001
-        page = page.replace("\n</main>", listing + "\n</main>", 1)
+    page = quality.index_html(
+        docs + ([orphan_doc] if orphan_doc else []),
+        generated_at=datetime.now(UTC),
+        quarantined=orphan_doc["quarantine"] if orphan_doc else (),
+    )
+    if orphan_doc:  # the page the index links the pseudo-agency to
         output.put(f"{QUALITY_PREFIX}quarantine.html", quality.agency_html(orphan_doc).encode(), "text/html; charset=utf-8")
     output.put(f"{QUALITY_PREFIX}index.html", page.encode(), "text/html; charset=utf-8")
     return docs

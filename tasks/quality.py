@@ -908,8 +908,10 @@ def index_html(
     agencies: list[dict[str, Any]],
     expected_years: list[int] | None = None,
     generated_at: datetime | None = None,
+    quarantined: Sequence[Mapping[str, Any]] = (),
 ) -> str:
-    """quality/index.html: pass rates per year, worst offenders, missing years, quarantine counts."""
+    """quality/index.html: pass rates per year, worst offenders, missing years, quarantine counts;
+    with `quarantined` (quarantine record dicts), every quarantined file listed at the end."""
     stats = [_stats(d) for d in agencies]
     expected = sorted(set(expected_years or [y for s in stats for y in s.years]))
     total = {k: sum(s.statuses[k] for s in stats) for k in ("passed", "warned", "failed")}
@@ -944,7 +946,8 @@ def index_html(
     body = "".join(
         f'<section class="card"><h2>{t}<span class="en">{en}</span></h2>{c}</section>' for t, en, c in sections
     )
-    return _page("质量总览 · 政府信息公开工作年度报告", header + body)
+    listing = _quarantine_section(quarantined) if quarantined else ""
+    return _page("质量总览 · 政府信息公开工作年度报告", header + body + listing)
 
 
 # ----------------------------------------------------------------------------------------------------
