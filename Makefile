@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench fixtures clean
+.PHONY: run test bench fixtures clean system-packages
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,11 @@ RUN_ENV := PREFECT_HOME=$(CURDIR)/xxgk-output/prefect PREFECT_SERVER_ANALYTICS_E
 run: $(STAMP)
 	$(RUN_ENV) $(VENV)/bin/xxgk run
 
-test: $(STAMP)
+# the Debian packages the tests need (LibreOffice, poppler, fonts, PostgreSQL, …): .ci/system-packages.txt
+system-packages:
+	bash .ci/system-packages
+
+test: system-packages $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
