@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from helpers import compare_with_expected
+from helpers import compare_with_expected, load_expected
 from hostile.conftest import POOL_TIMEOUT_S
 from hostile.generate import BY_NAME, CASES, OVERSIZED_LIMIT, SAMPLES, Case, sample_bytes
 from tasks import errors
@@ -39,7 +39,7 @@ def _limit(case: Case) -> int:
 
 
 def _expected(sample: str) -> dict[str, Any]:
-    return json.loads((SAMPLES / sample / "expected.json").read_text("utf-8"))
+    return load_expected(SAMPLES / sample)
 
 
 def assert_operator_message(message: str, error_type: str) -> None:

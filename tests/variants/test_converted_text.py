@@ -1,14 +1,13 @@
 """Reports converted to text with their layout kept (`pdftotext -layout`, poppler-utils): the same
 cells as the PDF they came from. The conversion runs in the test, from the committed PDFs."""
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from helpers import compare_with_expected
+from helpers import compare_with_expected, load_expected
 from tasks.extract import extract_bytes
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -33,4 +32,4 @@ def test_pdftotext_layout_extracts_like_the_pdf(case, tmp_path):
     subprocess.run(["pdftotext", "-layout", str(folder / "source.pdf"), str(out)], check=True, timeout=60)
     result = extract_bytes(out.read_bytes()).to_dict()
     assert result["media"] == "text"
-    assert compare_with_expected(result, json.loads((folder / "expected.json").read_text("utf-8"))) == []
+    assert compare_with_expected(result, load_expected(folder)) == []

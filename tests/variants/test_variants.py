@@ -13,7 +13,7 @@ TESTS = Path(__file__).resolve().parents[1]
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-from helpers import check_variant, compare_with_expected  # noqa: E402
+from helpers import check_variant, compare_with_expected, load_expected  # noqa: E402
 
 GENERATED = TESTS / "fixtures" / "generated"
 SAMPLES = TESTS / "fixtures" / "samples"
@@ -46,7 +46,7 @@ def _extract(path: Path) -> dict:
 
 @pytest.mark.parametrize("folder", ALL, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_extracts_as_expected(folder: Path) -> None:
-    expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
+    expected = load_expected(folder)
     result = _extract(_source(folder))
     mismatches = compare_with_expected(result, expected)
     shown = "\n".join(mismatches[:40]) + (f"\n… {len(mismatches) - 40} more" if len(mismatches) > 40 else "")
@@ -88,18 +88,43 @@ def test_generated_fixture_is_complete(folder: Path) -> None:
         assert "value" in c or c.get("status") in {"blank", "dash", "text", "not_found", "image_only"}, c
 
 
-def test_helper_accepts_shortened_agency_and_blank_zero() -> None:
+def test_helper_compares_exactly() -> None:
+    """A printed 0 read as blank, a blank read as 0, and a shortened or cluttered agency are all mismatches."""
     exp = {"agency": "淮安市洪泽区人民政府", "year": 2024, "format_version": "2021_mixed",
            "cells": [{"table": "t4", "row": "admin_review", "col": "total", "value": 0},
+                     {"table": "t4", "row": "admin_review", "col": "pending", "status": "blank", "value": None},
                      {"table": "t3", "row": "other_total", "col": "total", "value": 5}]}
-    res = {"agency": "洪泽区人民政府", "year": 2024, "format_version": "2021_mixed", "cells": [
-        {"table": "t4", "row": "admin_review", "col": "total", "value": None, "status": "blank"},
+    res = {"agency": "淮安市洪泽区人民政府", "year": 2024, "format_version": "2021_mixed", "cells": [
+        {"table": "t4", "row": "admin_review", "col": "total", "value": 0, "status": "reported"},
+        {"table": "t4", "row": "admin_review", "col": "pending", "value": None, "status": "blank"},
         {"table": "t3", "row": "other_total", "col": "total", "value": 5, "status": "reported"},
         {"table": "t3", "row": "other_other", "col": "total", "value": None, "status": "not_found"}]}
     assert compare_with_expected(res, exp) == []
-    res["cells"][1]["value"] = 6
+    zero_as_blank = json.loads(json.dumps(res))
+    zero_as_blank["cells"][0].update(value=None, status="blank")
+    assert [d.split(":")[0] for d in compare_with_expected(zero_as_blank, exp)] == ["t4/admin_review/total"]
+    blank_as_zero = json.loads(json.dumps(res))
+    blank_as_zero["cells"][1].update(value=0, status="reported")
+    assert [d.split(":")[0] for d in compare_with_expected(blank_as_zero, exp)] == ["t4/admin_review/pending"]
+    for agency in ("洪泽区人民政府", "政府", "标题:淮安市洪泽区人民政府", "•淮安市洪泽区人民政府", None):
+        assert compare_with_expected({**res, "agency": agency}, exp) == [
+            f"agency: expected '淮安市洪泽区人民政府', got {agency!r}"]
+    res["cells"][2]["value"] = 6
     assert len(compare_with_expected(res, exp)) == 1
     res["cells"].append({"table": "t3", "row": "granted", "col": "total", "value": 1, "status": "reported"})
     assert len(compare_with_expected(res, exp)) == 2
     assert compare_with_expected({"error": {"type": "NotAReport", "message": "x"}}, {"error": "NotAReport"}) == []
     assert compare_with_expected({"error": {"type": "TableNotFound", "message": "x"}}, {"error": "NotAReport"})
+
+
+@pytest.mark.parametrize("folder", _folders(SAMPLES), ids=lambda p: p.name)
+def test_sample_records_its_printed_blanks(folder: Path) -> None:
+    """Each sample copy says which cells its source prints empty (blanks.json, read from the document itself);
+    every listed cell is a 0 of the shared expected.json, and the expectation then holds no 0 that is not printed."""
+    assert (folder / "blanks.json").exists(), f"{folder.name}: record the cells printed blank in blanks.json"
+    raw = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
+    exp = load_expected(folder)
+    listed = json.loads((folder / "blanks.json").read_text(encoding="utf-8"))["cells"]
+    blank = [c for c in exp["cells"] if c.get("status") == "blank"]
+    assert len(blank) == len(listed)
+    assert len(exp["cells"]) == len(raw["cells"])
