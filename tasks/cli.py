@@ -73,7 +73,7 @@ def _read_s3(uri: str, max_bytes: int) -> bytes:
         raise FileNotFoundError(uri)
     if info.size > max_bytes:
         raise DocumentTooLarge(f"{uri} is {info.size:,} bytes, over the limit of {max_bytes:,} bytes")
-    return store.get(key)
+    return store.fetch(key, max_bytes).data  # bounded: the object may have grown since the HEAD
 
 
 def cmd_samples(args: argparse.Namespace) -> int:

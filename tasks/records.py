@@ -1,6 +1,7 @@
 """Records passed between the pipeline's steps: pure data, no I/O.
 
-- `ObjectInfo`: an uploaded object (or local file) as listed by a store.
+- `ObjectInfo`: an uploaded object (or local file) as listed by a store, or as a read returned it
+  (then with its `version_id`, on a versioned bucket).
 - `ReportMeta`: who and what a report is, once extracted (ids derive from content and name).
 - `CheckResult` / `Validated`: the outcome of the validation rules for one report.
 - `Quarantined`: a file that could not be published, and why.
@@ -21,6 +22,7 @@ class ObjectInfo:
     size: int
     last_modified: datetime
     etag: str | None = None
+    version_id: str | None = None
 
 
 @dataclass(frozen=True)

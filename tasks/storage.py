@@ -13,6 +13,12 @@ ETags: S3 ETags are kept as the server gives them, without the quotes (multipart
 ``"…-3"`` and are not an MD5). A local file's ETag is ``f"{size:x}-{mtime_ns:x}"``: cheap, and
 changing whenever the file is replaced, but not a content hash.
 
+Reading an upload: `fetch(key, max_bytes)` returns the bytes with the `ObjectInfo` of the read
+itself (the GET's ETag, VersionId, LastModified and length; on a folder, the open file's stat), not
+the listing's: an object replaced between listing and reading is recorded as what was read. With
+`max_bytes` it refuses a larger object from its length before reading any of it, and reads at most
+`max_bytes + 1` bytes whatever the length said (`ObjectTooLarge`).
+
 This module and `tasks/events.py` are the only ones that import boto3.
 """
 
@@ -21,9 +27,11 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,6 +45,7 @@ from botocore.exceptions import (
     ResponseStreamingError,
 )
 
+from tasks.errors import DocumentTooLarge
 from tasks.records import ObjectInfo
 from tasks.settings import StorageSettings
 
@@ -55,6 +64,40 @@ class ObjectNotFound(FileNotFoundError):
     """No object under that key."""
 
 
+class ObjectTooLarge(DocumentTooLarge):
+    """The object is larger than the reader's `max_bytes`; `info` is what the read saw of it.
+    Its error type is the contract's ``DocumentTooLarge``."""
+
+    def __init__(self, message: str, info: ObjectInfo) -> None:
+        super().__init__(message)
+        self.info = info
+
+    @property
+    def type(self) -> str:
+        return "DocumentTooLarge"
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """An object's bytes and the `ObjectInfo` of that read (ETag, VersionId, LastModified, length)."""
+
+    data: bytes
+    info: ObjectInfo
+
+
+def _check_size(url: str, size: int, max_bytes: int | None, info: ObjectInfo) -> None:
+    if max_bytes is not None and size > max_bytes:
+        raise ObjectTooLarge(f"{url} is over the limit of {max_bytes:,} bytes ({size:,} bytes or more)", info)
+
+
+def error_type(exc: BaseException) -> str:
+    """A short, stable name for a storage failure: the S3 error code (``AccessDenied``,
+    ``SlowDown``), else the exception's type name (``EndpointConnectionError``)."""
+    if isinstance(exc, ClientError):
+        return _error_code(exc) or type(exc).__name__
+    return str(getattr(exc, "type", "") or type(exc).__name__)
+
+
 class Store(Protocol):
     """What the pipeline needs from storage. `list` order is the backend's: key order on local
     folders and AWS S3, but some S3-compatible servers (SeaweedFS) list folder by folder."""
@@ -64,6 +107,8 @@ class Store(Protocol):
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]: ...
 
     def get(self, key: str) -> bytes: ...
+
+    def fetch(self, key: str, max_bytes: int | None = None) -> Fetched: ...
 
     def head(self, key: str) -> ObjectInfo | None: ...
 
@@ -183,11 +228,29 @@ class LocalStore:
         return _stat_to_info(key, st)
 
     def get(self, key: str) -> bytes:
+        return self.fetch(key).data
+
+    def fetch(self, key: str, max_bytes: int | None = None) -> Fetched:
+        """The file's bytes and the stat of the open file; read again if it changed while being read."""
         path = self._path(key)
-        try:
-            return path.read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
-            raise ObjectNotFound(f"no object {path}") from exc
+        for _ in range(3):
+            try:
+                with open(path, "rb") as fh:
+                    before = os.fstat(fh.fileno())
+                    if not stat.S_ISREG(before.st_mode):
+                        raise IsADirectoryError(str(path))
+                    info = _stat_to_info(key, before)
+                    _check_size(str(path), before.st_size, max_bytes, info)
+                    data = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
+                    _check_size(str(path), len(data), max_bytes, info)
+                    after = os.fstat(fh.fileno())
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+                raise ObjectNotFound(f"no object {path}") from exc
+            unchanged = (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+            if unchanged and len(data) == before.st_size:
+                return Fetched(data, info)
+            log.info("%s changed while it was read: reading it again", path)
+        raise OSError(f"{path} kept changing while it was read")
 
     def head(self, key: str) -> ObjectInfo | None:
         path = self._path(key)
@@ -310,16 +373,44 @@ class S3Store:
     def get(self, key: str) -> bytes:
         """The object's bytes. Requests are retried by botocore; a body cut off mid-stream is
         fetched again here (botocore's retries end at the response headers)."""
-        return _retry_stream(lambda: self._get_once(key), self.settings.max_attempts)
+        return self.fetch(key).data
 
-    def _get_once(self, key: str) -> Callable[[], bytes]:
+    def fetch(self, key: str, max_bytes: int | None = None) -> Fetched:
+        """The object's bytes with the GET's own ETag, VersionId, LastModified and length."""
+        return _retry_stream(lambda: self._get_once(key, max_bytes), self.settings.max_attempts)
+
+    def _get_once(self, key: str, max_bytes: int | None = None) -> Callable[[], Fetched]:
         try:
             response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
         except ClientError as exc:
             if _error_code(exc) in _NOT_FOUND_CODES:
                 raise ObjectNotFound(f"no object {self.url(key)}") from exc
             raise
-        return lambda: bytes(response["Body"].read())
+        body, length = response["Body"], response.get("ContentLength")  # none on a chunked answer
+        info = ObjectInfo(
+            key=key,
+            size=-1 if length is None else int(length),
+            last_modified=response["LastModified"],
+            etag=_strip_etag(response.get("ETag")),
+            version_id=response.get("VersionId"),
+        )
+        try:
+            _check_size(self.url(key), info.size, max_bytes, info)  # from the GET's length, before reading
+        except ObjectTooLarge:
+            body.close()
+            raise
+
+        def read() -> Fetched:
+            try:
+                data = bytes(body.read() if max_bytes is None else body.read(max_bytes + 1))
+            finally:
+                body.close()
+            _check_size(self.url(key), len(data), max_bytes, info)
+            if length is not None and len(data) != info.size:
+                raise IncompleteReadError(actual_bytes=len(data), expected_bytes=info.size)
+            return Fetched(data, info if length is not None else replace(info, size=len(data)))
+
+        return read
 
     def head(self, key: str) -> ObjectInfo | None:
         try:
@@ -339,7 +430,7 @@ class S3Store:
         self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
 
-def _retry_stream(request: Callable[[], Callable[[], bytes]], attempts: int) -> bytes:
+def _retry_stream(request: Callable[[], Callable[[], Fetched]], attempts: int) -> Fetched:
     """`request()` returns a body reader; a broken body is requested again, with backoff.
 
     Errors from `request()` itself propagate: botocore has already retried those.
