@@ -49,6 +49,11 @@ _SHORT = 40
 """Longest line (characters) still taken for a table cell in layouts without explicit cell markers."""
 _CONTINUATION_MAX = 12
 """Longest fragment taken as the rest of a cell split by a blank line inside a TAB-marked row."""
+MAX_LINES = 50_000
+"""Lines of a text file that are read; the rest are ignored (logged). A report copied as text runs to a
+few thousand lines (a PDF viewer's copy of a 40-page report, one cell per line, about 10,000): what
+follows line 50,000 is noise, and reading it would cost the report (10^7 lines took minutes and more
+memory than a worker has; 50,000 lines of noise cost under a second)."""
 
 _EDGE_WS = " \t\r\n\f\v\xa0\u3000\u2002\u2003\u2009\u200b\ufeff"
 
@@ -471,6 +476,18 @@ def _blocks(items: list[_Row | Paragraph]) -> list[Block]:
     return blocks
 
 
+def _first_lines(text: str, n: int) -> str:
+    """The text up to its `n`-th line break (found without splitting the whole text into lines)."""
+    end = -1
+    for _ in range(n):
+        end = text.find("\n", end + 1)
+        if end < 0:
+            return text
+    rest = text.count("\n", end + 1) + 1
+    log.warning("text reader: only the first %d lines are read; %d more are ignored", n, rest)
+    return text[:end]
+
+
 def read_text(data: bytes) -> Document:
     """Read a plain-text / Markdown report into paragraphs and unpositioned tables.
 
@@ -480,9 +497,10 @@ def read_text(data: bytes) -> Document:
     text = text.lstrip("\ufeff")
     if not text.strip(_EDGE_WS):
         raise UnsupportedFormat("empty document")
+    text = _first_lines(text.replace("\r\n", "\n").replace("\r", "\n"), MAX_LINES)
     if looks_like_layout_text(text):  # pdftotext -layout and the like: columns aligned by spaces
         return read_layout_text(text)
-    lines = _tabs_from_indent(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    lines = _tabs_from_indent(text.split("\n"))
     blocks = _blocks(_resolve(_parse(lines)))
     n_tables = sum(isinstance(b, Table) for b in blocks)
     log.debug("text reader: %d blocks, %d tables, %d lines", len(blocks), n_tables, len(lines))

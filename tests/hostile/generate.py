@@ -347,6 +347,12 @@ def text_single_line(megabytes: int = 50) -> bytes:
     return (unit * (megabytes * 2**20 // len(unit) + 1))[: megabytes * 2**20]
 
 
+def text_report_many_lines(lines: int = 10**7) -> bytes:
+    """The jining text report followed by 10^7 short lines ("0"): the lines beyond the text reader's
+    bound (tasks.extract.text.MAX_LINES) cost nothing, the report is read."""
+    return sample_bytes(SAMPLES / "jining_org_dept_2021_text" / "source.txt") + b"\n" + b"0\n" * lines
+
+
 XXE_DTD = '<!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
 LAUGHS_DTD = (
     '<!DOCTYPE r [<!ENTITY lol "lol">'
@@ -578,6 +584,8 @@ CASES: tuple[Case, ...] = (
     Case("docx_renamed_pdf", "report.pdf", lambda: sample_bytes(SYNTH_DOCX), "ok", "a DOCX named .pdf"),
     Case("text_gb18030", "jining_gbk.txt", gbk_text, "ok", "GB18030 text, no declaration"),
     Case("text_no_table4", "jining_no_t4.txt", text_without_table4, "ok", "table 4 removed: t4 not_found"),
+    Case("text_report_many_lines", "many_lines.txt", text_report_many_lines, "ok",
+         "a text report followed by 10^7 lines"),  # fmt: skip
     Case("notice_text", "notice.txt", notice_text, "NotAReport", "a notice, not a report"),
     Case("notice_html", "notice.html", notice_html, "NotAReport", "a notice web page"),
     Case("notice_docx", "notice.docx", notice_docx, "NotAReport", "a notice in Word"),

@@ -30,6 +30,7 @@ EXPECTED = {
     "pdf_renamed_html": "synthetic_2021_pdf",
     "docx_renamed_pdf": "synthetic_2021_docx",
     "text_gb18030": "jining_org_dept_2021_text",
+    "text_report_many_lines": "jining_org_dept_2021_text",
     "html_report_xxe": "shanghai_office_2019_html",
 }
 
