@@ -11,7 +11,16 @@ from tasks.errors import NotAReport, ScannedDocument, TableNotFound
 from tasks.extract.model import Document, Figure, Paragraph, Table
 from tasks.extract.normalize import HEADING_PREFIX, norm
 from tasks.extract.result import CellRecord, Issue
-from tasks.extract.tables import Printed, T3Result, lines_of, read_t2, read_t3, read_t4, read_t4_headerless
+from tasks.extract.tables import (
+    Printed,
+    T3Result,
+    lines_of,
+    read_t2,
+    read_t3,
+    read_t4,
+    read_t4_headerless,
+    read_t4_small_tables,
+)
 from tasks.extract.values import parse_value
 from tasks.spec import SECTIONS, CellKey, cell_keys
 
@@ -249,7 +258,7 @@ def understand(doc: Document) -> Understood:
 
     lines = lines_of(doc)
     t3r = read_t3(lines)
-    t4c = read_t4(lines) or read_t4_headerless(doc)
+    t4c = read_t4(lines) or read_t4_headerless(doc) or read_t4_small_tables(doc)
     t2r = read_t2(lines)
     fmt = decide_format(t2r.format, t3r.layout, year)
 

@@ -433,6 +433,60 @@ T4_HEADERLESS_WINDOW = 12
 """Blocks after a mention of 复议/诉讼 in which a headerless table 4's value row is looked for."""
 
 
+def _t4_caption_block(text: str) -> str | None:
+    """The table-4 block a caption names: 行政复议, 行政诉讼（未经复议直接起诉）/ 直接起诉, 复议后起诉."""
+    s = norm(text)
+    if not s or len(s) > T4_CAPTION_MAX:
+        return None
+    if "复议后起诉" in s:
+        return "litigation_after_review"
+    if "直接起诉" in s:
+        return "litigation_direct"
+    if s.strip("0123456789.()、") == "行政复议":
+        return "admin_review"
+    return None
+
+
+T4_CAPTION_MAX = 24
+"""Longest caption (normalised characters) taken for the name of one of table 四's three small tables."""
+
+
+def read_t4_small_tables(doc: Document) -> dict[tuple[str, str], Printed]:
+    """Table 四 printed as three small tables (行政复议 / 行政诉讼（未经复议直接起诉）/ 复议后起诉), each
+    named by a caption (a paragraph or a one-cell row just before it), with its own header row of the
+    five leaf labels and one row of five values under it. All three blocks, each once, or nothing."""
+    items: list[Paragraph | TableRow] = []
+    for b in doc.blocks:
+        if isinstance(b, Paragraph):
+            items.append(b)
+        elif isinstance(b, Table):
+            items.extend(b.rows)
+    out: dict[tuple[str, str], Printed] = {}
+    seen: set[str] = set()
+    block: str | None = None
+    since = 0  # items since the caption
+    for i, item in enumerate(items):
+        texts = [item.text] if isinstance(item, Paragraph) else [c.text for c in item.cells if c.text.strip()]
+        if len(texts) == 1 and (named := _t4_caption_block(texts[0])) is not None:
+            block, since = named, 0
+            continue
+        since += 1
+        if block is None or since > 1 or not isinstance(item, TableRow):
+            continue
+        header = [_T4_LEAVES.get(norm(c.text)) for c in item.cells]
+        nxt = items[i + 1] if i + 1 < len(items) else None
+        if None in header or len(set(header)) != len(t4.COLUMNS) or not isinstance(nxt, TableRow):
+            continue
+        if len(nxt.cells) != len(header) or not all(is_value_like(c.text) for c in nxt.cells):
+            continue
+        if block in seen:
+            return {}
+        seen.add(block)
+        out.update({(block, col): printed(c, nxt) for col, c in zip(header, nxt.cells)})  # type: ignore[misc]
+        block = None
+    return out if len(seen) == len(t4.ROWS) else {}
+
+
 def _read_t4_transposed(rows: list[Line]) -> dict[tuple[str, str], Printed]:
     """Table 4 printed as three rows (行政复议 / 直接起诉 / 复议后起诉) of five values."""
     out: dict[tuple[str, str], Printed] = {}

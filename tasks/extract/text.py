@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from tasks.errors import UnsupportedFormat
+from tasks.extract.inner_text import Row, looks_like_inner_text, split_inner_text
 from tasks.extract.layout_text import looks_like_layout_text, read_layout_text
 from tasks.extract.model import Block, Cell, Document, Paragraph, Table, TableRow
 from tasks.extract.normalize import norm
@@ -500,6 +501,13 @@ def read_text(data: bytes) -> Document:
     text = _first_lines(text.replace("\r\n", "\n").replace("\r", "\n"), MAX_LINES)
     if looks_like_layout_text(text):  # pdftotext -layout and the like: columns aligned by spaces
         return read_layout_text(text)
+    if looks_like_inner_text(text):  # a browser's copy of a page whose cells hold paragraphs
+        items: list[_Row | Paragraph] = [
+            _tab_row([_strip(c) for c in x.cells]) if isinstance(x, Row) else Paragraph(_strip(x.text))
+            for x in split_inner_text(text)
+        ]
+        blocks = _blocks(items)
+        return Document(media="text", blocks=blocks, pages=1)
     lines = _tabs_from_indent(text.split("\n"))
     blocks = _blocks(_resolve(_parse(lines)))
     n_tables = sum(isinstance(b, Table) for b in blocks)

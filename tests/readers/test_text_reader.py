@@ -394,3 +394,45 @@ else:
             read_text(data)
         except UnsupportedFormat:
             pass
+
+
+# ---------------------------------------------------------------- a browser's copy (innerText of <td><p>…</p></td>)
+
+_INNER = (
+    "二、主动公开政府信息情况\n\n第二十条第（八）项\n\n\n\n\n信息内容\n\n\t\n\n本年收费金额（单位：万元）\n\n\n\n\n"
+    "行政事业性\n\n收费\n\n\t0\n\n三、收到和处理政府信息公开申请情况\n\n"
+    "三、本年度办理结果\n\n\t\n\n（一）予以公开\n\n\t\n\n80\n\n\t\n\n1\n\n\t\n\n\xa0\n\n\t\n\n3\n\n\t\t\n\n5\n\n\n\n\n"
+    "（二）部分公开\n\n\t\n\n2\n\n\t\n\n2\n\n\t\n\n2\n\n\t\n\n2\n\n\t\n\n2\n\n\t\n\n2\n\n"
+    "五、存在的主要问题及改进情况\n\n行政复议\n\n\t\n\n行政诉讼"
+)
+
+
+def test_browser_copy_cells_rows_split_labels_and_empty_cells() -> None:
+    doc = read_text(_INNER.encode())
+    rows = [_texts(r) for t in _tables(doc) for r in t.rows]
+    assert rows == [
+        ["第二十条第（八）项"],
+        ["信息内容", "本年收费金额（单位：万元）"],
+        ["行政事业性\n收费", "0"],  # a label split over two paragraphs of its cell is one cell again
+        ["三、本年度办理结果", "（一）予以公开", "80", "1", "", "3", "", "5"],  # NBSP and TAB-TAB: empty cells
+        ["（二）部分公开", "2", "2", "2", "2", "2", "2"],
+        ["行政复议", "行政诉讼"],
+    ]
+    paras = [b.text for b in doc.blocks if isinstance(b, Paragraph)]
+    assert paras == ["二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况", "五、存在的主要问题及改进情况"]
+
+
+def test_browser_copy_caption_paragraph_is_not_joined_to_a_header_cell() -> None:
+    text = "44\n\n\t\n\n5\n\n\n\n\n6\n\n\t\n\n7\n\n复议后起诉\n\n结果维持\n\n\t\n\n结果纠正\n\n" + "\n\n\t\n\n".join("1234") * 3
+    rows = [_texts(r) for t in _tables(read_text(text.encode())) for r in t.rows]
+    assert ["结果维持", "结果纠正"] == rows[2][:2]
+
+
+def test_lines_beyond_the_bound_are_not_read() -> None:
+    from tasks.extract.text import MAX_LINES
+
+    table = "\t规章\n\t1\n\t2\n\t3\n\n"
+    doc = read_text((table + "\n" * (MAX_LINES - 10) + "\t行政许可\n\t7\n" + "\n" * 20 + "\t行政处罚\n\t9\n").encode())
+    rows = [_texts(r) for t in _tables(doc) for r in t.rows]
+    assert ["规章", "1", "2", "3"] in rows and ["行政许可", "7"] in rows
+    assert not any(r[0] == "行政处罚" for r in rows)  # after line MAX_LINES

@@ -23,7 +23,8 @@ def _generator():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["docx_2021_template", "pdf_2021_blanks_dashes", "html_2019_spans_linebreaks"])
+@pytest.mark.parametrize("name", ["docx_2021_template", "pdf_2021_blanks_dashes", "html_2019_spans_linebreaks",
+                                  "browser_2021_split_labels"])
 def test_generator_remakes_a_fixture(name, tmp_path):
     gen = _generator()
     folder = tmp_path / name
