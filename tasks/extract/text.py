@@ -50,11 +50,11 @@ _SHORT = 40
 """Longest line (characters) still taken for a table cell in layouts without explicit cell markers."""
 _CONTINUATION_MAX = 12
 """Longest fragment taken as the rest of a cell split by a blank line inside a TAB-marked row."""
-MAX_LINES = 50_000
+MAX_LINES = 20_000
 """Lines of a text file that are read; the rest are ignored (logged). A report copied as text runs to a
-few thousand lines (a PDF viewer's copy of a 40-page report, one cell per line, about 10,000): what
-follows line 50,000 is noise, and reading it would cost the report (10^7 lines took minutes and more
-memory than a worker has; 50,000 lines of noise cost under a second)."""
+few thousand lines (a browser's or a PDF viewer's copy of a 5-page report about 1,200, one cell per
+line): what follows line 20,000 is noise, and reading it would cost the report (10^7 lines took
+minutes and more memory than a worker has; 20,000 lines of noise cost about half a second)."""
 
 _EDGE_WS = " \t\r\n\f\v\xa0\u3000\u2002\u2003\u2009\u200b\ufeff"
 
