@@ -51,6 +51,11 @@ class ResourceLimitExceeded(XxgkError, RuntimeError):
     """Parsing the file took more time or memory than the configured limits allow."""
 
 
+class Unpublishable(XxgkError, ValueError):
+    """Publishing, not extraction: the report's rows cannot be written in the datasets' schemas.
+    The report is quarantined with the reason; the rest of its batch is published."""
+
+
 ERROR_TYPES: tuple[type[XxgkError], ...] = (
     UnsupportedFormat,
     CorruptDocument,
@@ -61,3 +66,4 @@ ERROR_TYPES: tuple[type[XxgkError], ...] = (
     DocumentTooLarge,
     ResourceLimitExceeded,
 )
+"""What extraction may raise (`Unpublishable` comes from publishing and is not one of them)."""

@@ -390,6 +390,7 @@ def ledger_rows(
     now = datetime.now(UTC)
     by_sha = {m.sha256: m for m, _ in prepared.reports}
     quarantined = {e.url: q for e, q in prepared.quarantined}
+    refused = {r.report_id: r for r in summary.refused}
     outcome_of = {
         **{r: "published" for r in summary.published},
         **{r: "unchanged" for r in summary.unchanged},
@@ -409,6 +410,9 @@ def ledger_rows(
             if meta is not None:
                 first_of.add(meta.report_id)
         q = quarantined.get(e.url)
+        r = refused.get(meta.report_id) if meta is not None else None
+        if r is not None:
+            q = quarantine_record(e, r.error_type, r.message)
         rows.append(
             {
                 "url": e.url,
@@ -424,6 +428,17 @@ def ledger_rows(
             }
         )
     return rows
+
+
+def refused_records(prepared: Prepared, extracted: list[Extracted], summary: publish.PublishSummary) -> list[Quarantined]:
+    """Quarantine records of the reports the publisher refused (their rows cannot be written)."""
+    by_sha = {e.sha256: e for e in extracted if not e.retry_later}
+    out = []
+    for r in summary.refused:
+        e = by_sha.get(r.sha256)
+        if e is not None:
+            out.append(quarantine_record(e, r.error_type, r.message))
+    return out
 
 
 def publishables(prepared: Prepared, validated: Mapping[str, Validated]) -> list[publish.Publishable]:

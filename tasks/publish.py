@@ -43,6 +43,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tasks import schema
+from tasks.errors import Unpublishable
+from tasks.fitting import RULE as RANGE_RULE
+from tasks.fitting import fit_extraction, range_check
 from tasks.records import ReportMeta, Validated
 
 if TYPE_CHECKING:
@@ -271,7 +274,51 @@ class PublishSummary:
     superseded: list[str] = field(default_factory=list)  # report ids replaced by a newer upload
     older: list[str] = field(default_factory=list)  # arrived after a newer version: history only
     withheld: list[str] = field(default_factory=list)  # strict mode: failed, kept out of curated datasets
+    refused: list[Refused] = field(default_factory=list)  # reports whose rows cannot be written: quarantine them
     files_written: int = 0
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A report left out of a batch because its rows cannot be written (the rest of the batch is)."""
+
+    report_id: str
+    source: str
+    sha256: str
+    error_type: str
+    message: str
+
+
+def fitted(p: Publishable) -> Publishable:
+    """The report with every value fitted to its column (tasks/fitting.py) and its RANGE-01 check
+    naming what was refused; the quality status follows the checks."""
+    from tasks.checks.status import quality_status
+
+    extraction, refused = fit_extraction(p.extraction)
+    check = range_check(extraction, refused)
+    checks = [c for c in p.validated.checks if c.rule != RANGE_RULE]
+    old = next((c for c in p.validated.checks if c.rule == RANGE_RULE), None)
+    if not refused and (old is None or old.passed == check.passed):
+        return p  # already fitted (validation named the out_of_range cells)
+    validated = Validated(p.validated.report_id, quality_status([*checks, check]), [*checks, check],
+                          p.validated.blank_readings)  # fmt: skip
+    return Publishable(p.meta, extraction, validated, p.ingested_at)
+
+
+def unpublishable(p: Publishable) -> str | None:
+    """Why this report's rows cannot be written in the datasets' schemas, or None. Converting one
+    report's rows costs milliseconds; a failure costs that report alone, not its batch."""
+    try:
+        if p.meta.year is None or not -(2**15) <= p.meta.year < 2**15:
+            return f"the year {p.meta.year!r} cannot be a year= partition"
+        for dataset, rows in {"reports": [report_row(p)], **rows_by_dataset(p)}.items():
+            table = pa.Table.from_pylist(rows, schema=schema.DATASETS[dataset])
+            nulls = [f.name for f in table.schema if not f.nullable and table[f.name].null_count]
+            if nulls:  # the parquet writer would refuse the whole bucket file
+                raise ValueError(f"{dataset}: column(s) {', '.join(nulls)} are declared non-nullable but hold nulls")
+    except (pa.ArrowException, ArithmeticError, ValueError, TypeError, UnicodeError) as exc:
+        return f"its rows do not fit the datasets' schemas ({type(exc).__name__}: {str(exc)[:300]})"
+    return None
 
 
 class DatasetWriter:
@@ -288,6 +335,13 @@ class DatasetWriter:
         for p in items:
             if p.meta.year is None or p.meta.agency_id is None:
                 raise ValueError(f"report {p.meta.report_id} has no year or agency: quarantine it instead")
+            p = fitted(p)
+            reason = unpublishable(p)
+            if reason is not None:  # this report alone is refused; the rest of the batch is published
+                log.warning("report %s (%s) cannot be published: %s", p.meta.report_id, p.meta.source, reason)
+                summary.refused.append(Refused(p.meta.report_id, p.meta.source, p.meta.sha256, Unpublishable.__name__,
+                                               f"the report cannot be published: {reason}"))
+                continue
             groups[(p.meta.year, bucket_of(p.meta.agency_id, self.buckets))].append(p)
         for (year, bucket), group in sorted(groups.items()):
             self._publish_bucket(year, bucket, group, summary)

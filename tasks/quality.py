@@ -53,7 +53,7 @@ KEY_TOTALS: tuple[KeyTotal, ...] = (
     KeyTotal("penalty_decisions", "t2", "administrative_penalty", "decisions", "行政处罚决定"),
 )
 _DERIVED_ROWS: dict[tuple[str, str], tuple[str, ...]] = {("t4", k): v for k, v in t4.DERIVED_ROWS.items()}
-_NO_NUMBER = frozenset({"blank", "dash", "text", "not_in_format", "not_found", "image_only"})
+_NO_NUMBER = frozenset({"blank", "dash", "text", "not_in_format", "not_found", "image_only", "out_of_range"})
 
 
 def _cell_number(cell: Mapping[str, Any]) -> float | None:

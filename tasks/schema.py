@@ -9,10 +9,11 @@ from __future__ import annotations
 import pyarrow as pa
 
 from tasks.spec import t2, t3, t4
+from tasks.spec.model import VALUE_PRECISION, VALUE_SCALE
 
 SCHEMA_VERSION = "1"
 PARTITIONING = pa.schema([("year", pa.int16())])
-AMOUNT = pa.decimal128(18, 4)
+AMOUNT = pa.decimal128(VALUE_PRECISION, VALUE_SCALE)
 """Amounts (万元, 元) and the long `value` column: exact, four decimals."""
 
 _META = {b"xxgk.schema_version": SCHEMA_VERSION.encode()}

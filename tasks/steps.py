@@ -183,7 +183,7 @@ def publish_batch(
     items = pipeline.publishables(prepared, validated)
     with publish_lock(output):
         summary = pipeline.publish_batch(dest, items, s.buckets, s.strict)
-        records = [q for _, q in prepared.quarantined]
+        records = [q for _, q in prepared.quarantined] + pipeline.refused_records(prepared, extracted, summary)
         pipeline.write_quarantine(dest, records)
         agencies = sorted({p.meta.agency_id for p in items if p.meta.agency_id})
         pipeline.write_quality(dest, agencies, pipeline.read_quarantine(dest), s.buckets)

@@ -21,7 +21,7 @@ from tasks.extract.tables import (
     read_t4_headerless,
     read_t4_small_tables,
 )
-from tasks.extract.values import parse_value
+from tasks.extract.values import fits, parse_value
 from tasks.spec import SECTIONS, CellKey, cell_keys
 
 TITLE = re.compile(r"政府信息公开(?:工作)?(?:年度)?(?:工作)?(?:年度)?报告")
@@ -294,6 +294,8 @@ def _record(key: CellKey, p: Printed | None, image_only: bool) -> CellRecord:
         status = "image_only" if image_only else "not_found"
         return CellRecord(key.table, key.block, key.row, key.col, None, status, None, None, key.unit)
     value, status = parse_value(p.raw)
+    if value is not None and not fits(value):  # published as printed text, never clipped or rounded
+        value, status = None, "out_of_range"
     return CellRecord(key.table, key.block, key.row, key.col, value, status, p.raw, p.page, key.unit, p.bbox)
 
 

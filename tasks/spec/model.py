@@ -14,6 +14,12 @@ Unit = Literal["件", "项", "万元", "元"]
 Kind = Literal["count", "signed", "amount"]
 """`count`: int >= 0; `signed`: int, may be negative (本年增/减); `amount`: decimal >= 0."""
 
+VALUE_PRECISION = 18
+VALUE_SCALE = 4
+"""Every value is published exactly as decimal128(VALUE_PRECISION, VALUE_SCALE) (the cells' `value`,
+amounts in the wide views) or int64 (counts in the wide views): at most 14 digits before the
+decimal point and 4 after it. A printed number beyond that is published as text (`out_of_range`)."""
+
 
 @dataclass(frozen=True)
 class Column:

@@ -23,5 +23,7 @@ RULES: tuple[Rule, ...] = (
     Rule("TXT-02", "info", "section 六 states the 信息处理费 collected"),
     Rule("PLAUS-01", "info", "规章 non-zero for an agency that cannot make rules"),
     Rule("PLAUS-02", "info", "year-over-year change of key totals beyond a threshold"),
+    Rule("RANGE-01", "warn", "every printed number and position fits its published type; one that does not is "
+                             "published as text (`out_of_range`, raw kept) or left null, never clipped or rounded"),
 )
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}

@@ -544,6 +544,90 @@ OVERSIZED_LIMIT = 2 * 2**20
 """The limit the tests set for the `oversized` case (2 MB; the file is 3 MB, every other light case is smaller)."""
 
 
+# ============================================================================ poison numbers
+
+POISON_2021: dict[tuple[str, str, str], tuple[str, object]] = {
+    # (table, row, col): (printed, the value it must publish; None = out_of_range, raw kept)
+    ("t2", "regulations", "issued"): ("99999999999999", 99999999999999),  # the largest count that fits
+    ("t2", "normative_documents", "issued"): ("100000000000000", None),  # 10^14: one digit too many
+    ("t2", "normative_documents", "in_force"): ("1" + "0" * 30, None),  # 10^30
+    ("t2", "administrative_fees", "fee_amount"): ("99999999999.9999", "99999999999.9999"),  # 15 significant digits
+    ("t3", "new_received", "natural_person"): ("123456789012345", None),  # 15 digits
+    ("t3", "carried_over", "natural_person"): ("99,999,999,999,999", 99999999999999),
+    ("t3", "total_processed", "total"): ("0", 0),
+    ("t4", "admin_review", "total"): ("9223372036854775807", None),  # int64's maximum does not fit decimal128(18, 4)
+    ("t4", "litigation_direct", "upheld"): ("99999999999999999999", None),  # past int64
+}
+POISON_2019: dict[tuple[str, str, str], tuple[str, object]] = {
+    ("t2", "administrative_licensing", "items_change"): ("-99999999999999", -99999999999999),  # signed minimum
+    ("t2", "administrative_penalty", "items_change"): ("-100000000000000", None),
+    ("t2", "centralized_procurement", "procurement_amount"): ("0.12345", None),  # five decimals: never rounded
+    ("t3", "new_received", "total"): ("100000000000000000000000000000000000000000", None),  # 10^41
+}
+
+
+POISON_CASES = {
+    "poison_numbers_html": ("2021", "毒数县人民政府"),
+    "poison_numbers_text": ("2021", "毒数区人民政府"),
+    "poison_numbers_docx": ("2019", "毒数市交通运输局"),
+}
+"""Poison-number cases → (layout, agency) of their report; `poison_expected(name)` is their exact outcome."""
+
+
+@functools.lru_cache(maxsize=1)
+def _fixture_model():  # type: ignore[no-untyped-def]
+    """The fixture generator's report model and renderers (tests/fixtures/generate.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("xxgk_fixture_generator", TESTS / "fixtures" / "generate.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@functools.lru_cache(maxsize=4)
+def poison_report(name: str):  # type: ignore[no-untyped-def]
+    """The generated report of a poison case: its cells of POISON_<year> print the extremes (and past them)."""
+    fx = _fixture_model()
+    layout, agency = POISON_CASES[name]
+    poison = POISON_2021 if layout == "2021" else POISON_2019
+    year, seed = (2023, 7101) if layout == "2021" else (2019, 7102)
+    rep = fx.base(f"poison_{layout}", agency, year, layout, seed=seed)
+    for key, (printed, value) in poison.items():
+        rep.printed[key] = printed
+        if value is None:
+            rep.expected[key] = {"value": None, "status": "out_of_range", "raw": printed}
+        else:
+            rep.expected[key] = {"value": int(value) if isinstance(value, int) else float(value),
+                                 "status": "reported", "raw": printed}  # fmt: skip
+    return rep
+
+
+def poison_expected(name: str) -> dict:
+    """The expected.json of a poison case: every cell exactly (the poisoned ones with their raw)."""
+    rep = poison_report(name)
+    return {"agency": rep.agency, "year": rep.year, "format_version": rep.layout, "cells": rep.expected_cells()}
+
+
+def poison_html() -> bytes:
+    return _fixture_model().build_html(poison_report("poison_numbers_html")).encode("utf-8")
+
+
+def poison_text() -> bytes:
+    return _fixture_model().build_text(poison_report("poison_numbers_text")).encode("utf-8")
+
+
+def poison_docx() -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "poison.docx"
+        _fixture_model().build_docx(poison_report("poison_numbers_docx"), path)
+        return _deterministic_zip(path.read_bytes())
+
+
+
+
 # ============================================================================ the catalogue
 
 
@@ -612,6 +696,11 @@ CASES: tuple[Case, ...] = (
          "content stream inflating to 200 MB", heavy=True),  # fmt: skip
     Case("pdf_many_operators", "slow.pdf", pdf_many_operators, "ResourceLimitExceeded",
          "2 million path operators", heavy=True),  # fmt: skip
+    Case("poison_numbers_html", "poison.html", poison_html, "ok",
+         "2021 report printing counts of 10^14, 10^30, int64's maximum: out_of_range, raw kept; 14 digits fit"),
+    Case("poison_numbers_text", "poison.txt", poison_text, "ok", "the same report copied as text"),
+    Case("poison_numbers_docx", "poison.docx", poison_docx, "ok",
+         "2019 report: signed minimum, 10^41, an amount with five decimals (out_of_range, never rounded)"),
 )
 
 BY_NAME = {c.name: c for c in CASES}
