@@ -73,6 +73,11 @@ class Document:
     pages: int = 1
     image_pages: set[int] = field(default_factory=set)
     """Pages that carry a large picture and (almost) no text: scanned pages."""
+    skipped_pages: int = 0
+    """Pages the reader skipped before any table work (blank, or noise such as a page-sized grid of
+    digits): not counted as pages without a text layer."""
+    pages_unread: bool = False
+    """The document has more pages than the reader reads (PDF: `TableSettings.max_pages`)."""
 
     @property
     def text_chars(self) -> int:

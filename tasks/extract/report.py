@@ -234,7 +234,7 @@ def _image_tables(doc: Document, headings: list[Heading]) -> set[str]:
 
 
 def understand(doc: Document) -> Understood:
-    if doc.text_chars < MIN_TEXT_CHARS_PER_PAGE * max(1, doc.pages):
+    if doc.text_chars < MIN_TEXT_CHARS_PER_PAGE * max(1, doc.pages - doc.skipped_pages):
         if doc.media == "pdf":
             raise ScannedDocument(
                 f"no text layer: {doc.text_chars} characters of text on {doc.pages} page(s); "

@@ -627,6 +627,74 @@ def poison_docx() -> bytes:
 
 
 
+def pdf_append_pages(data: bytes, contents: list[bytes], fanout: int = 100) -> bytes:
+    """An incremental update adding pages after a PDF's own (one page per content stream, b"" for a
+    blank page): a new page tree (nodes of `fanout` kids) whose first kid is the old tree, a new
+    catalog, one xref section chained to the old one by /Prev."""
+    trailer = data[data.rindex(b"trailer") :]
+    size = int(re.search(rb"/Size (\d+)", trailer).group(1))
+    root = int(re.search(rb"/Root (\d+) 0 R", trailer).group(1))
+    catalog_body = re.search(rb"\n%d 0 obj(.*?)endobj" % root, data, re.S).group(1)
+    old_pages = int(re.search(rb"/Pages (\d+) 0 R", catalog_body).group(1))
+    prev = int(re.search(rb"startxref\s+(\d+)", trailer).group(1))
+    objs: list[bytes] = []  # numbered size, size + 1, …
+
+    def new(body: bytes = b"") -> int:
+        objs.append(body)
+        return size + len(objs) - 1
+
+    font, catalog, top = new(_FONT), new(), new()
+    nodes: list[int] = []
+    for content in contents:
+        page = new()
+        body = b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 %d 0 R >> >>" % (
+            top, font)  # fmt: skip
+        if content:
+            body += b" /Contents %d 0 R" % new(stream(content))
+        objs[page - size] = body + b" >>"
+        nodes.append(page)
+    counts = [1] * len(nodes)
+    while len(nodes) > fanout:
+        groups = [(nodes[i : i + fanout], sum(counts[i : i + fanout])) for i in range(0, len(nodes), fanout)]
+        nodes = [new(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % k for k in kids), n))
+                 for kids, n in groups]  # fmt: skip
+        counts = [n for _, n in groups]
+    kids = b" ".join(b"%d 0 R" % k for k in [old_pages, *nodes])
+    objs[top - size] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(contents) + 1)
+    objs[catalog - size] = b"<< /Type /Catalog /Pages %d 0 R >>" % top
+    out = bytearray(data if data.endswith(b"\n") else data + b"\n")
+    offsets = []
+    for i, body in enumerate(objs):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % (size + i) + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n%d %d\n" % (size, len(objs)) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root %d 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
+        size + len(objs), catalog, prev, xref)  # fmt: skip
+    return bytes(out)
+
+
+def pdf_report_then_blank_pages(n: int = 40_000) -> bytes:
+    """The synthetic sample report followed by `n` blank pages (issue 13: at 100 already a "scan")."""
+    return pdf_append_pages(sample_bytes(SYNTH_PDF), [b""] * n)
+
+
+def digit_grid(rows: int = 400, cols: int = 500, seed: int = 13) -> bytes:
+    """A content stream of `rows` × `cols` 1-pt digits one point apart (each row one TJ array: -444
+    moves the next 0.556-wide glyph to the next point)."""
+    rng = random.Random(seed)
+    ops = [b"BT /F1 1 Tf 1.5 TL 40 800 Td"]
+    for _ in range(rows):
+        ops.append(b"[" + b" -444 ".join(b"(%d)" % rng.randrange(10) for _ in range(cols)) + b"] TJ T*")
+    ops.append(b"ET")
+    return b"\n".join(ops)
+
+
+def pdf_report_then_digit_grid(rows: int = 400, cols: int = 500) -> bytes:
+    """The synthetic sample report, then a page holding a grid of 1-pt digits (issue 13: an
+    IndexError in the reader's geometry, turned into CorruptDocument, lost the report)."""
+    return pdf_append_pages(sample_bytes(SYNTH_PDF), [digit_grid(rows, cols)])
+
 
 # ============================================================================ the catalogue
 
@@ -659,6 +727,12 @@ CASES: tuple[Case, ...] = (
     Case("pdf_self_reference", "self_ref.pdf", pdf_self_reference, "CorruptDocument", "object 4 is `4 0 R`"),
     Case("pdf_xref_loop", "xref_loop.pdf", pdf_xref_loop, "CorruptDocument", "xref sections whose /Prev loop"),
     Case("pdf_deep_nesting", "deep.pdf", pdf_deep_nesting, "NotAReport", "100k nested arrays, then a notice"),
+    Case("pdf_blank_pages_after", "then_blank.pdf", pdf_report_then_blank_pages, "ok",
+         "the synthetic report, then 40,000 blank pages"),  # fmt: skip
+    Case("pdf_digit_grid_after", "then_grid.pdf", pdf_report_then_digit_grid, "ok",
+         "the synthetic report, then a page of 400×500 1-pt digits"),  # fmt: skip
+    Case("pdf_small_digit_grid_after", "then_small_grid.pdf", lambda: pdf_report_then_digit_grid(40, 50), "ok",
+         "the synthetic report, then a page of 40×50 1-pt digits (under the page's character bound)"),  # fmt: skip
     Case("pdf_encrypted", "encrypted.pdf", pdf_encrypted, "EncryptedDocument", "RC4 user password",
          mentions="password"),  # fmt: skip
     Case("pdf_scanned", "scanned.pdf", pdf_scanned, "ScannedDocument", "pages are pictures", mentions="OCR"),

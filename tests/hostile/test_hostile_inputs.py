@@ -32,6 +32,9 @@ EXPECTED = {
     "text_gb18030": "jining_org_dept_2021_text",
     "text_report_many_lines": "jining_org_dept_2021_text",
     "html_report_xxe": "shanghai_office_2019_html",
+    "pdf_blank_pages_after": "synthetic_2021_pdf",
+    "pdf_digit_grid_after": "synthetic_2021_pdf",
+    "pdf_small_digit_grid_after": "synthetic_2021_pdf",
 }
 
 

@@ -353,15 +353,16 @@ def test_cell_type_is_model_cell() -> None:
 def test_samples_without_ruling_lines(sample: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """With every ruling line removed, the unruled fallback still yields section 三's rows in order."""
     import tasks.extract.pdf as pdf
+    from tasks.extract.pdf import miner
 
-    original = pdf._page_content
+    original = miner.page_content
 
-    def no_rulings(layout: object) -> pdf.PageContent:
-        content = original(layout)
+    def no_rulings(layout: object, s: object = pdf.SETTINGS) -> pdf.PageContent:
+        content = original(layout, s)
         content.h_edges, content.v_edges = [], []
         return content
 
-    monkeypatch.setattr(pdf, "_page_content", no_rulings)
+    monkeypatch.setattr(miner, "page_content", no_rulings)
     doc = pdf.read_pdf((SAMPLES / sample / "source.pdf").read_bytes())
     expected = _expected(sample)
     keys = [r.key for r in t3.ROWS if ("t3", r.key, "total") in expected]
@@ -385,3 +386,40 @@ def test_image_page_is_reported() -> None:
 def test_small_image_is_not_an_image_page() -> None:
     doc = read_pdf(make_pdf(_inline_image(100, 200, 40) + _text(72, 760, "Title")))
     assert doc.image_pages == set()
+
+
+# --- the error boundary: pdfminer's failures are the file's, the geometry's are ours -------------
+def test_a_bug_in_the_geometry_is_an_internal_error_not_a_damaged_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tasks.extract.pdf as pdf
+
+    def broken(*args: object, **kwargs: object) -> list:
+        raise IndexError("a bug in our own geometry")
+
+    monkeypatch.setattr(pdf, "find_grids", broken)
+    with pytest.raises(IndexError, match="our own geometry"):
+        read_pdf((SAMPLES / "synthetic_2021_pdf" / "source.pdf").read_bytes())
+
+
+def test_lines_holding_only_spaced_numbers_read_as_paragraphs() -> None:
+    """Five numbers typed with plain spaces make a line look like a wide table row, but no line of
+    the run has a second fragment: it is text, not a table (this was an IndexError)."""
+    rows = [" ".join(str(100 * i + j) for j in range(6)) for i in range(1, 5)]
+    content = _text(72, 760, "Title") + "".join(_text(72, 700 - 14 * i, r) for i, r in enumerate(rows))
+    doc = read_pdf(make_pdf(content))
+    assert [b.text for b in doc.blocks if isinstance(b, Paragraph)] == ["Title", *rows]
+    assert _tables(doc) == []
+
+
+def test_blank_and_noise_pages_are_skipped_before_table_work() -> None:
+    from tasks.extract.pdf import SETTINGS, PageContent, _noise
+    from tasks.extract.pdf.geometry import Char
+
+    blank = PageContent([Char(" ", 0, 0, 5, 10, 10)], [], [], False, [])
+    assert _noise(blank, 1, SETTINGS) == "blank"
+    grid = [Char("7", x, y, x + 0.6, y + 1, 1.0) for x in range(100) for y in range(100)]
+    tiny = PageContent(grid + [Char("A", 72, 700, 80, 712, 12)], [], [], False, [])
+    assert _noise(tiny, 1, SETTINGS) is None and [c.text for c in tiny.chars] == ["A"]  # 1-pt digits dropped
+    crowded = [Char("7", x % 500, x // 500 * 12, x % 500 + 6, x // 500 * 12 + 10, 10) for x in range(20_001)]
+    assert _noise(PageContent(crowded, [], [], False, []), 1, SETTINGS) == "noise"
+    picture = PageContent([], [], [], True, [(0, 0, 500, 700)])
+    assert _noise(picture, 1, SETTINGS) is None  # a scanned page is no blank page

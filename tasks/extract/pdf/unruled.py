@@ -1,0 +1,278 @@
+"""Unruled tables: characters outside ruled grids → visual lines → rows (pdfplumber's "text"
+strategy, on its own). Runs of lines that look like a table (several lines carrying numbers in
+x-separated fragments) become positioned `Table` blocks; label-only lines wrapped above or below
+their numbers attach to the nearest value row (V9); every other line becomes a `Paragraph`.
+Pure: no pdfminer."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from tasks.extract.model import Block, Cell, Paragraph, Table, TableRow
+from tasks.extract.pdf.geometry import Char, cell_text, chars_to_lines, gap_is_space, line_text, split_fragments
+from tasks.extract.pdf.tolerances import SETTINGS, TableSettings
+from tasks.spec.sections import SECTIONS
+
+_HEADING = re.compile(r"^\s*[一二三四五六七八九十]+\s*、")
+_SECTION_WORDS = tuple(words for sec in SECTIONS for words in sec.keywords)
+
+
+def _is_section_heading(text: str) -> bool:
+    """"三、收到和处理…" is a heading; "一、本年新收…申请数" (a table-3 label wrapped off its numbers) is not.
+    A section heading never belongs to an unruled table: it bounds one."""
+    return bool(_HEADING.match(text)) and any(all(w in text for w in words) for words in _SECTION_WORDS)
+
+
+_NUMERIC = re.compile(r"^[+\-]?\d[\d,]*(?:\.\d+)?%?$")
+
+@dataclass(slots=True)
+class TextLine:
+    chars: list[Char]
+    frags: list[list[Char]]
+    top: float
+    bottom: float
+    numeric: int
+
+    @property
+    def cy(self) -> float:
+        return (self.top + self.bottom) / 2
+
+    @property
+    def height(self) -> float:
+        return self.top - self.bottom
+
+
+def _frag_cells(frag: list[Char], page: int) -> list[Cell]:
+    text = line_text(frag)
+    x0 = min(c.x0 for c in frag)
+    x1 = max(c.x1 for c in frag)
+    y0 = min(c.y0 for c in frag)
+    y1 = max(c.y1 for c in frag)
+    tokens = text.split()
+    if len(tokens) > 1 and all(_NUMERIC.match(t) for t in tokens):
+        # numbers typed with plain spaces: one cell per number, positioned by their own chars
+        out: list[Cell] = []
+        for sub in _split_on_space(frag):
+            out.extend(_frag_cells(sub, page))
+        if len(out) == len(tokens):
+            return out
+    return [Cell(text=text, x0=x0, x1=x1, page=page, bbox=(x0, y0, x1, y1))]
+
+
+def _split_on_space(frag: list[Char]) -> list[list[Char]]:
+    parts: list[list[Char]] = []
+    cur: list[Char] = []
+    prev: Char | None = None
+    for c in frag:
+        if prev is not None and gap_is_space(prev, c) and cur:
+            parts.append(cur)
+            cur = []
+        cur.append(c)
+        prev = c
+    if cur:
+        parts.append(cur)
+    return parts
+
+
+_VALUE_MARK = re.compile(r"^(?:[-—–―/／]+|[+\-]?\d[\d,]*(?:\.\d+)?(?:%|元|万元|件|项)?)$")
+
+
+def _numeric_count(frags: list[list[Char]]) -> int:
+    """Numbers in the run of value fragments that ends the line: a table row's values come last,
+    while prose interleaves its numbers with words ("2023 年 1 月 1 日起")."""
+    n = 0
+    for f in reversed(frags):
+        tokens = line_text(f).split()
+        if not tokens or not all(_VALUE_MARK.match(t) for t in tokens):
+            break
+        n += sum(1 for t in tokens if _NUMERIC.match(t) or t[:1].isdigit() or t[:1] in "+-" and t[1:2].isdigit())
+    return n
+
+
+def make_text_lines(chars: Iterable[Char], s: TableSettings = SETTINGS) -> list[TextLine]:
+    out: list[TextLine] = []
+    for line in chars_to_lines(chars, s):
+        visible = [c for c in line if c.text.strip()]
+        if not visible:
+            continue
+        frags = split_fragments(line, s)
+        out.append(
+            TextLine(
+                chars=line,
+                frags=frags,
+                top=max(c.y1 for c in visible),
+                bottom=min(c.y0 for c in visible),
+                numeric=_numeric_count(frags),
+            )
+        )
+    return out
+
+
+def _is_value_row(line: TextLine) -> bool:
+    return line.numeric >= 1 and len(line.frags) >= 2
+
+
+def _group_lines(lines: Sequence[TextLine], s: TableSettings) -> list[list[TextLine]]:
+    """Split lines (top to bottom) where the vertical gap exceeds `unruled_max_line_gap` line heights;
+    a section heading is a group of its own."""
+    groups: list[list[TextLine]] = []
+    after_heading = False
+    for ln in lines:
+        heading = ln.numeric == 0 and len(ln.frags) == 1 and _is_section_heading(line_text(ln.chars))
+        if groups and not heading and not after_heading:
+            prev = groups[-1][-1]
+            h = max(min(prev.height, ln.height), 1.0)
+            if prev.bottom - ln.top <= s.unruled_max_line_gap * h:
+                groups[-1].append(ln)
+                continue
+        groups.append([ln])
+        after_heading = heading
+    return groups
+
+
+def _looks_like_table(group: Sequence[TextLine], s: TableSettings) -> bool:
+    multi = sum(1 for ln in group if ln.numeric >= 2 and len(ln.frags) >= 2)
+    rows = sum(1 for ln in group if _is_value_row(ln))
+    wide = any(ln.numeric >= s.unruled_wide_row for ln in group)
+    return multi >= s.unruled_min_rows or (rows >= s.unruled_min_rows and multi >= 1) or wide
+
+
+_ROW_OPENER = re.compile(r"^\s*(?:[（(][一二三四五六七八九十]{1,2}[)）]|[一二三四五六七八九十]{1,2}[、.．]|\d{1,2}[.、．])")
+
+
+def _attach_labels(group: Sequence[TextLine], s: TableSettings) -> tuple[list[TextLine], dict[int, list[TextLine]], list[TextLine]]:
+    """Value rows; label-only pieces attached to a value row (keyed by its id); the other lines.
+
+    Each fragment of a label-only line (a group label and a leaf label side by side are two
+    fragments) attaches to the nearest value row when it lies entirely left of the numeric
+    columns and within `label_reach` line heights of that row (V9: a two-line label around its numbers).
+    A fragment that opens a row label ("1.本机关…", "（四）…") prefers a value row with no text of
+    its own in that column over a neighbour at the same distance that has some."""
+    value_rows = [ln for ln in group if _is_value_row(ln)]
+    first_value_x0 = {
+        id(ln): min((min(c.x0 for c in f) for f in ln.frags if _numeric_count([f])), default=float("inf"))
+        for ln in value_rows
+    }
+    attached: dict[int, list[TextLine]] = defaultdict(list)
+    standalone: list[TextLine] = []
+    for ln in group:
+        if _is_value_row(ln):
+            continue
+        if ln.numeric:
+            standalone.append(ln)
+            continue
+        pieces = [_piece(f) for f in ln.frags] if len(ln.frags) > 1 else [ln]
+        homes = [_label_home(piece, value_rows, first_value_x0, s) for piece in pieces]
+        if any(h is None for h in homes):
+            standalone.append(ln)
+            continue
+        for piece, home in zip(pieces, homes):
+            attached[id(home)].append(piece)
+    return value_rows, attached, standalone
+
+
+def _piece(frag: list[Char]) -> TextLine:
+    visible = [c for c in frag if c.text.strip()] or frag
+    return TextLine(frag, [frag], max(c.y1 for c in visible), min(c.y0 for c in visible), 0)
+
+
+def _label_home(
+    piece: TextLine, value_rows: Sequence[TextLine], first_value_x0: dict[int, float], s: TableSettings
+) -> TextLine | None:
+    x0 = min(c.x0 for c in piece.chars)
+    right = max(c.x1 for c in piece.chars)
+    opens_row = bool(_ROW_OPENER.match(line_text(piece.chars)))
+    best: TextLine | None = None
+    dist = float("inf")
+    for vr in value_rows:
+        h = max(vr.height, piece.height)
+        d = abs(vr.cy - piece.cy)
+        if d > h * (s.opener_reach if opens_row else s.label_reach) or right > first_value_x0[id(vr)] + s.snap_tol:
+            continue
+        if opens_row:  # a row's label starts above (or beside) its numbers, never below them
+            if vr.cy > piece.cy:
+                d += h
+            if any(c.text.strip() and c.x1 > x0 and c.x0 < right for c in vr.chars):
+                d += 2 * h  # that row already has its own label in this column
+        if d < dist:
+            best, dist = vr, d
+    return best
+
+
+def unruled_table(group: Sequence[TextLine], page: int, s: TableSettings = SETTINGS) -> Table:
+    """Rows from lines: value rows keep their fragments as cells, attached label lines are merged
+    into the row's overlapping cell, other lines become rows of their own."""
+    value_rows, attached, standalone = _attach_labels(group, s)
+    rows: list[tuple[float, TableRow]] = []
+    for ln in value_rows:
+        extra = attached.get(id(ln), [])
+        if not extra:
+            cells = [c for f in ln.frags for c in _frag_cells(f, page)]
+        else:
+            cells = _merge_label_lines(ln, extra, page)
+        rows.append((ln.cy, TableRow(cells, page=page)))
+    for ln in standalone:
+        rows.append((ln.cy, TableRow([c for f in ln.frags for c in _frag_cells(f, page)], page=page)))
+    rows.sort(key=lambda r: -r[0])
+    return Table([r for _, r in rows], positioned=True, page=page)
+
+
+def _merge_label_lines(row: TextLine, extra: Sequence[TextLine], page: int) -> list[Cell]:
+    """Merge label fragments of nearby lines into the row's fragments that overlap them in x."""
+    frags: list[list[Char]] = [list(f) for f in row.frags]
+    for ln in extra:
+        for f in ln.frags:
+            fx0 = min(c.x0 for c in f)
+            fx1 = max(c.x1 for c in f)
+            target = None
+            for tf in frags:
+                if min(c.x0 for c in tf) <= fx1 and fx0 <= max(c.x1 for c in tf):
+                    target = tf
+                    break
+            if target is None:
+                frags.append(list(f))
+            else:
+                target.extend(f)
+    frags.sort(key=lambda f: min(c.x0 for c in f))
+    out: list[Cell] = []
+    for f in frags:
+        if len(chars_to_lines(f)) > 1:
+            x0 = min(c.x0 for c in f)
+            x1 = max(c.x1 for c in f)
+            bbox = (x0, min(c.y0 for c in f), x1, max(c.y1 for c in f))
+            out.append(Cell(text=cell_text(f), x0=x0, x1=x1, page=page, bbox=bbox))
+        else:
+            out.extend(_frag_cells(f, page))
+    return out
+
+
+def text_blocks(lines: Sequence[TextLine], page: int, s: TableSettings = SETTINGS) -> list[tuple[float, Block]]:
+    """Paragraphs and unruled tables from the lines outside ruled tables, keyed by their top."""
+    out: list[tuple[float, Block]] = []
+    for group in _group_lines(lines, s):
+        if not _looks_like_table(group, s):
+            out.extend((ln.top, Paragraph(line_text(ln.chars), page=page)) for ln in group)
+            continue
+        # single-fragment lines at either end (a heading, a note) stay paragraphs, unless they are
+        # label lines of a value row
+        _, attached, _ = _attach_labels(group, s)
+        kept = {id(ln) for labels in attached.values() for ln in labels}
+
+        def loose(ln: TextLine) -> bool:
+            return len(ln.frags) < 2 and id(ln) not in kept
+
+        lo, hi = 0, len(group)
+        while lo < hi and loose(group[lo]):
+            lo += 1
+        while hi > lo and loose(group[hi - 1]):
+            hi -= 1
+        if lo == hi:  # every line is one fragment (numbers typed with plain spaces): text, not a table
+            out.extend((ln.top, Paragraph(line_text(ln.chars), page=page)) for ln in group)
+            continue
+        out.extend((ln.top, Paragraph(line_text(ln.chars), page=page)) for ln in group[:lo])
+        out.append((group[lo].top, unruled_table(group[lo:hi], page, s)))
+        out.extend((ln.top, Paragraph(line_text(ln.chars), page=page)) for ln in group[hi:])
+    return out
