@@ -224,6 +224,8 @@ def check_variant(folder: Path, check: dict) -> str | None:
         return f"unknown check {kind}"
     if kind == "t_contains":
         return None if check["text"] in _plain_text(src) else f"{check['text']!r} not in {src.name}"
+    if kind == "t_lacks":
+        return None if check["text"] not in _plain_text(src) else f"{check['text']!r} found in {src.name}"
     if kind == "t_regex":  # the source text (exact, whitespace included) matches the pattern
         return None if re.search(check["pattern"], _plain_text(src)) else f"no match for {check['pattern']!r} in {src.name}"
     if kind == "html_contains":

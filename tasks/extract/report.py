@@ -13,6 +13,7 @@ from tasks.extract.normalize import HEADING_PREFIX, norm
 from tasks.extract.result import CellRecord, Issue
 from tasks.extract.tables import (
     Printed,
+    T2Result,
     T3Result,
     lines_of,
     read_t2,
@@ -21,6 +22,7 @@ from tasks.extract.tables import (
     read_t4_headerless,
     read_t4_small_tables,
 )
+from tasks.extract.stream import read_t2_stream, read_t3_stream, read_t4_stream
 from tasks.extract.values import fits, parse_value
 from tasks.spec import SECTIONS, CellKey, cell_keys
 
@@ -259,7 +261,11 @@ def understand(doc: Document) -> Understood:
     lines = lines_of(doc)
     t3r = read_t3(lines)
     t4c = read_t4(lines) or read_t4_headerless(doc) or read_t4_small_tables(doc)
+    if doc.media == "text":  # a copy that kept no rows (a PDF viewer's): numbers in order, confirmed by identities
+        t3r, t4c = _from_reading_order(doc, headings, t3r, t4c)
     t2r = read_t2(lines)
+    if doc.media == "text" and not t2r.cells:
+        t2r = _t2_from_reading_order(doc, headings, t2r)
     fmt = decide_format(t2r.format, t3r.layout, year)
 
     found_any = bool(t2r.cells or t3r.cells or t4c)
@@ -283,6 +289,29 @@ def understand(doc: Document) -> Understood:
     cells = [_record(k, found[k.table].get((k.row, k.col)), k.table in images and not found[k.table]) for k in cell_keys(fmt)]
     issues = _structure_issues(fmt, headings, cells, images, t3r)
     return Understood(agency, year, fmt, cells, issues, sections)
+
+
+def _t2_from_reading_order(doc: Document, headings: list[Heading], t2r: T2Result) -> T2Result:
+    by_section = {h.section: h.block for h in headings}
+    if 2 not in by_section or 3 not in by_section:
+        return t2r
+    cells, fmt = read_t2_stream(doc, by_section[2], by_section[3])
+    return T2Result(cells, fmt) if cells else t2r
+
+
+def _from_reading_order(
+    doc: Document, headings: list[Heading], t3r: T3Result, t4c: dict[tuple[str, str], Printed]
+) -> tuple[T3Result, dict[tuple[str, str], Printed]]:
+    by_section = {h.section: h.block for h in headings}
+    if 4 not in by_section:
+        return t3r, t4c
+    if not t3r.cells and 3 in by_section:
+        cells, layout = read_t3_stream(doc, by_section[3], by_section[4])
+        if cells:
+            t3r = T3Result(cells, layout, len({k[0] for k in cells}))
+    if not t4c:
+        t4c = read_t4_stream(doc, by_section[4])
+    return t3r, t4c
 
 
 def _title_present(doc: Document) -> bool:

@@ -489,6 +489,22 @@ def _first_lines(text: str, n: int) -> str:
     return text[:end]
 
 
+def _read_viewer_copy(text: str) -> Document:
+    """Text from a PDF in reading order (`pdftotext` without `-layout`, pages ended by form feeds): a
+    line per cell or per line of narrative, no rows. Every line is a paragraph, with its page; table
+    location rebuilds the tables from the order of their numbers (tasks.extract.stream)."""
+    pages = text.split("\f")
+    if pages and not pages[-1].strip(_EDGE_WS):
+        pages.pop()
+    blocks: list[Block] = [
+        Paragraph(_strip(line), page=n)
+        for n, page in enumerate(pages, start=1)
+        for line in page.split("\n")
+        if _strip(line)
+    ]
+    return Document(media="text", blocks=blocks, pages=max(1, len(pages)))
+
+
 def read_text(data: bytes) -> Document:
     """Read a plain-text / Markdown report into paragraphs and unpositioned tables.
 
@@ -501,6 +517,8 @@ def read_text(data: bytes) -> Document:
     text = _first_lines(text.replace("\r\n", "\n").replace("\r", "\n"), MAX_LINES)
     if looks_like_layout_text(text):  # pdftotext -layout and the like: columns aligned by spaces
         return read_layout_text(text)
+    if "\f" in text and "\t" not in text and "|" not in text:
+        return _read_viewer_copy(text)
     if looks_like_inner_text(text):  # a browser's copy of a page whose cells hold paragraphs
         items: list[_Row | Paragraph] = [
             _tab_row([_strip(c) for c in x.cells]) if isinstance(x, Row) else Paragraph(_strip(x.text))

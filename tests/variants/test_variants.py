@@ -4,6 +4,7 @@ generated fixture really shows the layout variant it claims (checks.json, see te
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -49,6 +50,13 @@ def test_extracts_as_expected(folder: Path) -> None:
     expected = load_expected(folder)
     result = _extract(_source(folder))
     mismatches = compare_with_expected(result, expected)
+    if (folder / "partial.json").exists():  # a copy that cannot give every cell: none wrong, the rest not_found
+        claim = json.loads((folder / "partial.json").read_text(encoding="utf-8"))
+        wrong = [m for m in mismatches if not re.search(r"got (status )?'not_found'", m)]
+        right = len(expected["cells"]) - (len(mismatches) - len(wrong))
+        assert wrong == [], f"{folder.name}: {len(wrong)} cell(s) read wrong\n" + "\n".join(wrong[:40])
+        assert right >= claim["min_right"], f"{folder.name}: {right} cells right, {claim['min_right']} claimed"
+        return
     shown = "\n".join(mismatches[:40]) + (f"\n… {len(mismatches) - 40} more" if len(mismatches) > 40 else "")
     assert mismatches == [], f"{folder.name}: {len(mismatches)} mismatch(es)\n{shown}"
 

@@ -1,0 +1,213 @@
+"""Tables whose cells come one per line in reading order, with no rows left: text copied from a PDF
+viewer (`pdftotext` without `-layout`), where a row's label may come before, after or far from its
+numbers, several rows' labels may come first and their numbers after, and running headers, URLs and
+page numbers fall between pages.
+
+What survives such a copy is the order of the numbers. The header says how many value columns a
+table has (7 in table 三, 5 per block in table 四), the spec how many rows it has in each layout: the
+numbers of a table, taken in order, are rebuilt into rows by that count. A reading is taken only when
+the arithmetic identities confirm it (spec §3.4, §4.4: every row's 总计 is the sum of its parts, and in
+table 三 一+二 = (七)+四 and (七) = the sum of the results, in every column); otherwise nothing is
+taken, and the table's cells are `not_found` (STRUCT-02 says so): a count that does not fit or an
+identity that fails is never resolved by guessing. A dash or 无 counts as 0 for the check only; the
+cell keeps what was printed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from tasks.extract.model import Document, Paragraph, Table
+from tasks.extract.normalize import norm
+from tasks.extract.tables import Printed
+from tasks.extract.values import Number, is_value_like, parse_value
+from tasks.spec import t2, t3, t4
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    block: int
+    page: int | None
+
+
+def _is_cell_value(text: str) -> bool:
+    """A number, a dash or a word such as 无 standing alone: what a value cell prints."""
+    return bool(text.strip()) and is_value_like(text)
+
+
+def tokens(doc: Document, start: int = 0, end: int | None = None) -> list[Token]:
+    """The value cells of blocks [start, end) in reading order. A line of several numbers separated by
+    spaces ("29 1706": two cells side by side on one line of the copy) gives one token each."""
+    out: list[Token] = []
+    for i, b in enumerate(doc.blocks[start:end], start=start):
+        if isinstance(b, Paragraph):
+            pieces = [(b.text, b.page)]
+        elif isinstance(b, Table):
+            pieces = [(c.text, c.page if c.page is not None else r.page) for r in b.rows for c in r.cells]
+        else:
+            continue
+        for text, page in pieces:
+            parts = text.split()
+            if len(parts) > 1 and all(parse_value(p)[1] == "reported" for p in parts):
+                out.extend(Token(p, i, page) for p in parts)
+            elif _is_cell_value(text):
+                out.append(Token(text.strip(), i, page))
+    return out
+
+
+def _num(tok: Token) -> Number:
+    value, status = parse_value(tok.text)
+    return value if status == "reported" and value is not None else 0
+
+
+def _printed(tok: Token) -> Printed:
+    return Printed(tok.text, tok.page, None)
+
+
+SWAP_REACH = 2
+"""How many following rows' labels, printed right before a row's numbers, make that row unconfirmed."""
+
+
+def _layout_evidence(doc: Document, start: int, end: int) -> str:
+    """2021 (three （六） rows) when a （六） leaf's label is printed in the section, else one （六） row."""
+    text = "".join(norm(b.text) for b in doc.blocks[start:end] if isinstance(b, Paragraph))
+    return "2021" if "不补正" in text or "逾期未按收费" in text else "single"
+
+
+def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str, str], Printed], str | None]:
+    """Table 三 from the value cells between the section-三 heading (block `start`) and the section-四
+    heading (block `end`), rebuilt into rows of 7 in the spec's row order: 25 rows (2021) or 23 (one
+    （六） row), the layout the count fits (or the labels show).
+
+    The whole table is taken when every row adds up (H3.3) and every column satisfies H3.1 and H3.2.
+    Otherwise rows are taken from the top while each adds up, and — when the count fits the layout,
+    so that the rows' places from the end are known too — from the bottom likewise; the rows between
+    (numbers out of order, a blank cell that left no trace, a sum wrong in the source) are not taken.
+    A row's numbers right after the label of one of the next rows are not taken (rows printed out of
+    order, label first). Labels farther off are displaced labels (copies print groups of labels
+    before or after their numbers). Two whole rows printed in each other's place with no label
+    between would still add up: nothing in a reading-order copy shows it (pdftotext keeps rows in
+    page order)."""
+    vals = tokens(doc, start, end)
+    ncol = len(t3.COLUMNS)
+    fits = {len(t3.rows_for(x)) * ncol: x for x in ("2021", "2021_mixed")}
+    layout = fits.get(len(vals)) or ("2021" if _layout_evidence(doc, start, end) == "2021" else "2021_mixed")
+    rows = t3.rows_for(layout)
+    leaves = t3.RESULT_LEAVES_2021 if layout == "2021" else t3.RESULT_LEAVES_2019
+    name = "2021" if layout == "2021" else "single"
+
+    def window(i: int) -> list[Token]:
+        return vals[i * ncol : (i + 1) * ncol]
+
+    labels = {norm(lbl): r.key for r in t3.ROWS for lbl in r.labels}
+
+    def adds_up(k: int) -> bool:
+        w = window(k)
+        n = [_num(t) for t in w]
+        if len(n) != ncol or n[-1] != sum(n[:-1]):
+            return False
+        before = doc.blocks[w[0].block - 1] if w[0].block > start else None
+        named = labels.get(norm(before.text)) if isinstance(before, Paragraph) else None
+        # the label printed right before the numbers must not be the next rows' (those rows' numbers here)
+        return named not in {r.key for r in rows[k + 1 : k + 1 + SWAP_REACH]}
+
+    taken: dict[int, list[Token]] = {}
+    i = 0
+    while i < len(rows) and adds_up(i):
+        taken[i] = window(i)
+        i += 1
+    if len(vals) == len(rows) * ncol:
+        j = len(rows) - 1
+        while j >= i and adds_up(j):
+            taken[j] = window(j)
+            j -= 1
+    if len(taken) == len(rows):
+        n = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
+        if not all(
+            n["new_received"][c] + n["carried_over"][c] == n["total_processed"][c] + n["carried_forward"][c]
+            and n["total_processed"][c] == sum(n[k][c] for k in leaves)
+            for c in range(ncol)
+        ):  # every row adds up but the columns do not: the rows are not where the count puts them
+            log.debug("table 三 in reading order: rows add up, columns do not; nothing taken")
+            return {}, None
+    if len(taken) < len(rows):
+        log.debug("table 三 in reading order: %d of %d rows confirmed (%d value cells)", len(taken), len(rows), len(vals))
+    cells = {(rows[k].key, col.key): _printed(t) for k, w in taken.items() for col, t in zip(t3.COLUMNS, w)}
+    return cells, (name if cells else None)
+
+
+def read_t4_stream(doc: Document, start: int) -> dict[tuple[str, str], Printed]:
+    """Table 四 from the first fifteen value cells after the section-四 heading (block `start`; the
+    numbers of a copied table may run on past the next heading): three blocks of five, each
+    confirmed by H4.1 (总计 = 维持 + 纠正 + 其他 + 尚未审结)."""
+    ncol = len(t4.COLUMNS)
+    vals = tokens(doc, start)[: len(t4.ROWS) * ncol]
+    if len(vals) < len(t4.ROWS) * ncol:
+        return {}
+    out: dict[tuple[str, str], Printed] = {}
+    for i, row in enumerate(t4.ROWS):
+        block = vals[i * ncol : (i + 1) * ncol]
+        n = [_num(t) for t in block]
+        if n[-1] != sum(n[:-1]):
+            log.debug("table 四 in reading order: block %s does not add up", row.key)
+            return {}
+        out.update({(row.key, col.key): _printed(t) for col, t in zip(t4.COLUMNS, block)})
+    return out
+
+
+_T2_ONLY = {
+    "2019": ("本年新制作数量", "对外公开总数量", "上一年项目数量", "采购项目数量"),
+    "2021": ("本年制发件数", "现行有效件数", "本年收费金额"),
+}
+
+
+def read_t2_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str, str], Printed], str | None]:
+    """Table 二 from the section between its heading (block `start`) and section 三's (block `end`):
+    each block (第二十条第（X）项) holds its rows × its columns of the format the header words show.
+    There is no identity to confirm a reading, so the count and the labels must: a block of one row
+    or one column is taken when exactly its count of values lies between its caption and the next
+    (left to right, or top to bottom: the order of a copy); a row of a larger block only when its
+    label is printed and exactly its columns' count of values follows it before the next label (rows
+    and columns of such a block could be read in either order)."""
+    paras = [(i, norm(b.text)) for i, b in enumerate(doc.blocks[start:end], start=start) if isinstance(b, Paragraph)]
+    text = "".join(t for _, t in paras)
+    votes = {f: sum(norm(w) in text for w in words) for f, words in _T2_ONLY.items()}
+    if votes["2019"] == votes["2021"]:
+        return {}, None
+    fmt = max(votes, key=lambda f: votes[f])
+    captions = []
+    for blk in t2.BLOCKS:
+        if fmt not in blk.columns:
+            continue
+        at = next((i for i, t in paras if t.startswith(norm(blk.caption))), None)
+        if at is not None:
+            captions.append((at, blk))
+    if [a for a, _ in captions] != sorted(a for a, _ in captions):
+        return {}, None
+    out: dict[tuple[str, str], Printed] = {}
+    for k, (at, blk) in enumerate(captions):
+        stop = captions[k + 1][0] if k + 1 < len(captions) else end
+        cols = blk.columns[fmt]
+        rows = [r for r in blk.rows if fmt in r.formats]
+        vals = tokens(doc, at + 1, stop)
+        if len(rows) == 1 or len(cols) == 1:  # one row left to right, or one column top to bottom
+            if len(vals) == len(rows) * len(cols):
+                out.update({(r.key, c.key): _printed(vals[i * len(cols) + j])
+                            for i, r in enumerate(rows) for j, c in enumerate(cols)})
+            continue
+        marks = []
+        for r in rows:
+            labels = [norm(x) for x in r.labels]
+            pos = next((i for i, t in paras if at < i < stop and any(t == x or t.startswith(x + "(") for x in labels)), None)
+            marks.append(pos)
+        for r, pos, nxt in zip(rows, marks, [*marks[1:], stop]):
+            if pos is None or nxt is None or nxt < pos:
+                continue
+            vals = tokens(doc, pos + 1, nxt)
+            if len(vals) == len(cols):
+                out.update({(r.key, c.key): _printed(t) for c, t in zip(cols, vals)})
+    return out, (fmt if out else None)
