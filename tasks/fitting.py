@@ -1,4 +1,5 @@
-"""Every value fits its published column, or is refused per cell: never an exception in publish.
+"""Every value fits its published column, or is refused per cell: never an exception in publish;
+every published string is free of control characters.
 
 The parquet schemas (tasks/schema.py) hold numbers in fixed types: `value` and amounts in
 decimal128(18, 4), counts in int64, `page` and `pages` in int16, `bbox` in float32. A report may
@@ -14,15 +15,20 @@ never clipped or rounded into range. `range_check` is the RANGE-01 check naming 
 validation computes it from the extraction and the publisher recomputes it after fitting, so a
 refusal made here is always named in the report's checks.
 
+`clean_extraction` removes control characters from the published strings (CTRL-01), as extraction
+already does from the document; a lone surrogate would make the UTF-8 writer raise.
+
 Pure: no I/O, no pyarrow.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tasks.extract.clean import char_name, clean_text
 from tasks.extract.values import MAX_INTEGER_DIGITS, fits
 from tasks.records import CheckResult
 from tasks.spec import RULES_BY_ID
@@ -138,3 +144,45 @@ def range_check(ex: dict[str, Any], refused: list[dict[str, Any]] | None = None)
 def _short(text: Any, n: int = 40) -> str:
     s = str(text)
     return s if len(s) <= n else f"{s[:n]}… ({len(s)} characters)"
+
+
+# --------------------------------------------------------------------------------------------
+# strings: control characters (CTRL-01)
+# --------------------------------------------------------------------------------------------
+
+CTRL_RULE = "CTRL-01"
+
+
+def clean_extraction(ex: dict[str, Any]) -> tuple[dict[str, Any], Counter[str]]:
+    """A copy of a §10 extraction dict whose published strings (agency, the cells' raw text and
+    units, block keys, issue messages, sections) hold no control characters, and what was removed.
+    Extraction already removes them from the document (tasks/extract/clean.py); this is the
+    publisher's guarantee for any extraction it is given."""
+    removed: Counter[str] = Counter()
+
+    def c(v: Any) -> Any:
+        if not isinstance(v, str):
+            return v
+        text, gone = clean_text(v)
+        removed.update(gone)
+        return text
+
+    out = {**ex, "agency": c(ex.get("agency"))}
+    out["cells"] = [{**cell, **{k: c(cell.get(k)) for k in ("raw", "unit", "block") if k in cell}}
+                    for cell in ex.get("cells", [])]  # fmt: skip
+    out["issues"] = [{**i, "message": c(i.get("message"))} for i in ex.get("issues", [])]
+    if isinstance(ex.get("sections"), dict):
+        out["sections"] = {k: c(v) for k, v in ex["sections"].items()}
+    return out, removed
+
+
+def ctrl_check(ex: dict[str, Any], removed: Counter[str] | None = None) -> CheckResult:
+    """CTRL-01: what extraction (its CTRL-01 issue) and the publisher removed from the report's text."""
+    rule = RULES_BY_ID[CTRL_RULE]
+    notes = [str(i.get("message")) for i in ex.get("issues", []) if i.get("rule") == CTRL_RULE]
+    if removed:
+        chars = ", ".join(f"{char_name(ch)} ×{n}" for ch, n in removed.most_common(6))
+        notes.append(f"{sum(removed.values())} control character(s) removed from the published strings ({chars})")
+    if not notes:
+        return CheckResult(CTRL_RULE, rule.severity, True, "no control or invisible characters in the text")
+    return CheckResult(CTRL_RULE, rule.severity, False, "; ".join(notes), [], "source")

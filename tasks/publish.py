@@ -31,7 +31,7 @@ import hashlib
 import io
 import json
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,8 +44,9 @@ import pyarrow.parquet as pq
 
 from tasks import schema
 from tasks.errors import Unpublishable
+from tasks.extract.clean import clean_text
+from tasks.fitting import CTRL_RULE, clean_extraction, ctrl_check, fit_extraction, range_check
 from tasks.fitting import RULE as RANGE_RULE
-from tasks.fitting import fit_extraction, range_check
 from tasks.records import ReportMeta, Validated
 
 if TYPE_CHECKING:
@@ -290,19 +291,25 @@ class Refused:
 
 
 def fitted(p: Publishable) -> Publishable:
-    """The report with every value fitted to its column (tasks/fitting.py) and its RANGE-01 check
-    naming what was refused; the quality status follows the checks."""
+    """The report with every value fitted to its column and every string cleaned of control
+    characters (tasks/fitting.py), its RANGE-01 and CTRL-01 checks naming what was refused or
+    removed; the quality status follows the checks."""
+    from dataclasses import replace
+
     from tasks.checks.status import quality_status
 
-    extraction, refused = fit_extraction(p.extraction)
-    check = range_check(extraction, refused)
-    checks = [c for c in p.validated.checks if c.rule != RANGE_RULE]
-    old = next((c for c in p.validated.checks if c.rule == RANGE_RULE), None)
-    if not refused and (old is None or old.passed == check.passed):
-        return p  # already fitted (validation named the out_of_range cells)
-    validated = Validated(p.validated.report_id, quality_status([*checks, check]), [*checks, check],
-                          p.validated.blank_readings)  # fmt: skip
-    return Publishable(p.meta, extraction, validated, p.ingested_at)
+    extraction, removed = clean_extraction(p.extraction)
+    agency, gone = clean_text(p.meta.agency) if p.meta.agency is not None else (None, Counter())
+    removed.update(gone)
+    extraction, refused = fit_extraction(extraction)
+    if not refused and not removed:
+        return p  # validation already named the out_of_range cells and the removed characters
+    checks = {c.rule: c for c in p.validated.checks}
+    checks[RANGE_RULE] = range_check(extraction, refused)
+    checks[CTRL_RULE] = ctrl_check(extraction, removed)
+    listed = list(checks.values())
+    validated = Validated(p.validated.report_id, quality_status(listed), listed, p.validated.blank_readings)
+    return Publishable(replace(p.meta, agency=agency), extraction, validated, p.ingested_at)
 
 
 def unpublishable(p: Publishable) -> str | None:

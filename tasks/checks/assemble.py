@@ -19,7 +19,7 @@ from tasks.checks.identities import Cell, Identity, identities
 from tasks.checks.localize import Localisation, cell_ref, localise, origin, read_with_certainty
 from tasks.checks.plaus import REGULATION_COLUMNS, may_make_rules
 from tasks.checks.status import quality_status
-from tasks.fitting import fit_extraction, range_check
+from tasks.fitting import clean_extraction, ctrl_check, fit_extraction, range_check
 from tasks.records import CheckResult, Validated
 from tasks.spec import RULES_BY_ID, base_format, t3, t4
 
@@ -45,7 +45,7 @@ def gx_severity(value: str) -> str:
 
 def applicable_rules(rep: Report, has_previous: bool) -> list[str]:
     """Every rule of spec §6 that applies to this report (each appears once in its checks)."""
-    rules = ["STRUCT-01", "STRUCT-02", "RANGE-01"]
+    rules = ["STRUCT-01", "STRUCT-02", "RANGE-01", "CTRL-01"]
     if not rep.tables_read:
         return rules
     fmt = base_format(rep.format_version)
@@ -263,6 +263,10 @@ def _range01(rep: Report) -> CheckResult:
     return range_check(*fit_extraction(rep.extraction))
 
 
+def _ctrl01(rep: Report) -> CheckResult:
+    return ctrl_check(*clean_extraction(rep.extraction))
+
+
 # --- assembly -------------------------------------------------------------------------------
 
 
@@ -297,5 +301,6 @@ def _one(rule: str, rep: Report, found: list[Finding], loc: Localisation, org: s
     simple = {"DOM-01": _dom01, "T2-19-1": _t2191, "T3-C1": _c1}
     if rule in simple:
         return simple[rule](rep, found)
-    pure = {"BLANK-01": _blank01, "TXT-01": _txt01, "TXT-02": _txt02, "PLAUS-01": _plaus01, "RANGE-01": _range01}
+    pure = {"BLANK-01": _blank01, "TXT-01": _txt01, "TXT-02": _txt02, "PLAUS-01": _plaus01, "RANGE-01": _range01,
+            "CTRL-01": _ctrl01}
     return pure[rule](rep)

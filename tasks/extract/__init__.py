@@ -12,9 +12,11 @@ import logging
 from pathlib import Path
 
 from tasks.errors import CorruptDocument, DocumentTooLarge, ResourceLimitExceeded, XxgkError
+from tasks.extract.clean import RULE as CTRL_RULE
+from tasks.extract.clean import clean_document
 from tasks.extract.model import Document
 from tasks.extract.report import understand
-from tasks.extract.result import Extraction
+from tasks.extract.result import Extraction, Issue
 from tasks.extract.sniff import sniff
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ def extract_bytes(data: bytes, source: str | None = None, max_bytes: int = DEFAU
         raise DocumentTooLarge(f"file is {len(data):,} bytes, over the limit of {max_bytes:,} bytes")
     try:
         doc = read_document(data)
+        cleaning = clean_document(doc)
         found = understand(doc)
     except XxgkError:
         raise
@@ -55,13 +58,16 @@ def extract_bytes(data: bytes, source: str | None = None, max_bytes: int = DEFAU
         raise CorruptDocument("the document's structure nests or loops too deeply to parse") from exc
     except MemoryError as exc:  # a decompression bomb, or a memory limit set by the caller (tasks.sandbox)
         raise ResourceLimitExceeded("parsing the file ran out of memory (a decompression bomb or a huge page)") from exc
+    issues = found.issues
+    if cleaning.total:
+        issues = [*issues, Issue(CTRL_RULE, "info", cleaning.summary())]
     return Extraction(
         agency=found.agency,
         year=found.year,
         format_version=found.format_version,
         media=doc.media,
         cells=found.cells,
-        issues=found.issues,
+        issues=issues,
         sections=found.sections,
         pages=doc.pages,
         sha256=hashlib.sha256(data).hexdigest(),

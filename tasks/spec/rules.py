@@ -23,6 +23,8 @@ RULES: tuple[Rule, ...] = (
     Rule("TXT-02", "info", "section 六 states the 信息处理费 collected"),
     Rule("PLAUS-01", "info", "规章 non-zero for an agency that cannot make rules"),
     Rule("PLAUS-02", "info", "year-over-year change of key totals beyond a threshold"),
+    Rule("CTRL-01", "info", "no control or invisible characters (NUL, C0/C1 controls, lone surrogates, bidi overrides, "
+                            "zero-width characters) in the text; any found are removed before reading, and counted"),
     Rule("RANGE-01", "warn", "every printed number and position fits its published type; one that does not is "
                              "published as text (`out_of_range`, raw kept) or left null, never clipped or rounded"),
 )

@@ -696,6 +696,32 @@ def pdf_report_then_digit_grid(rows: int = 400, cols: int = 500) -> bytes:
     return pdf_append_pages(sample_bytes(SYNTH_PDF), [digit_grid(rows, cols)])
 
 
+# ============================================================================ control characters
+
+JINING_AGENCY = "济宁经济技术开发区党工委组织部"
+SHANGHAI_AGENCY = "上海市人民政府办公厅"
+
+
+def text_utf16_controls() -> bytes:
+    """The jining text in UTF-16 (a BOM: NULs are text there) with a NUL inside the agency name, an
+    ESC inside a table value ("2␛4"), a right-to-left override and a BEL in section 一's heading."""
+    text = sample_bytes(JINING_TEXT).decode("utf-8")
+    text = text.replace(JINING_AGENCY, "济宁经济技术开发区\x00党工委组织部", 1).replace("\t24\n", "\t2\x1b4\n", 1)
+    return text.replace("一、总体情况", "一、总体\u202e情况\x07", 1).encode("utf-16")
+
+
+def html_controls() -> bytes:
+    """The Shanghai report with a character reference to U+0001 inside the agency name, and a bidi
+    override (U+202E) and DEL (U+007F) in section 一's heading."""
+    html = sample_bytes(SHANGHAI_HTML).decode("utf-8")
+    html = html.replace(SHANGHAI_AGENCY, "上海市&#1;人民政府办公厅", 1)
+    return html.replace("一、总体情况", "一、总体&#x202e;情况&#127;", 1).encode("utf-8")
+
+
+CONTROL_CASES = {"text_utf16_controls": ("jining_org_dept_2021_text", 4), "html_controls": ("shanghai_office_2019_html", 3)}
+"""Control-character cases → (the sample whose expected.json is their result, characters removed)."""
+
+
 # ============================================================================ the catalogue
 
 
@@ -770,6 +796,9 @@ CASES: tuple[Case, ...] = (
          "content stream inflating to 200 MB", heavy=True),  # fmt: skip
     Case("pdf_many_operators", "slow.pdf", pdf_many_operators, "ResourceLimitExceeded",
          "2 million path operators", heavy=True),  # fmt: skip
+    Case("text_utf16_controls", "controls.txt", text_utf16_controls, "ok",
+         "UTF-16 text: NUL in the agency, ESC in a value, RLO and BEL in a heading: removed (CTRL-01)"),
+    Case("html_controls", "controls.html", html_controls, "ok", "&#1; in the agency, RLO and DEL in the text"),
     Case("poison_numbers_html", "poison.html", poison_html, "ok",
          "2021 report printing counts of 10^14, 10^30, int64's maximum: out_of_range, raw kept; 14 digits fit"),
     Case("poison_numbers_text", "poison.txt", poison_text, "ok", "the same report copied as text"),
