@@ -9,10 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tasks.errors import XxgkError
+from tasks.errors import ConfigurationError, XxgkError
 from tasks.settings import get_settings
 
 EXIT_DOCUMENT_ERROR = 3
+EXIT_CONFIGURATION = 3
+"""A misconfiguration (`ConfigurationError`: credentials, endpoint, access, bucket, queue, folder):
+one line on stderr, `xxgk: <type>: <message>`, no traceback."""
 EXIT_QUARANTINED = 4
 
 
@@ -42,6 +45,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
             if size > limits.max_bytes:
                 raise DocumentTooLarge(f"{path.name} is {size:,} bytes, over the limit of {limits.max_bytes:,} bytes")
             data = path.read_bytes()
+    except ConfigurationError:
+        raise  # one line from main(): not a document error
     except XxgkError as exc:
         print(_dump({"error": exc.to_dict(), "source": args.path}))
         return EXIT_DOCUMENT_ERROR
@@ -64,12 +69,13 @@ def cmd_extract(args: argparse.Namespace) -> int:
 def _read_s3(uri: str, max_bytes: int) -> bytes:
     """The object at s3://bucket/key, through the project's storage settings (XXGK_S3_*, AWS_ENDPOINT_URL)."""
     from tasks.errors import DocumentTooLarge
-    from tasks.storage import open_store
+    from tasks.storage import open_store, require_source
 
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     store = open_store(f"s3://{bucket}", get_settings().storage)
     info = store.head(key)
     if info is None:
+        require_source(store)  # a HEAD cannot tell a missing bucket from a missing key: BucketNotFound
         raise FileNotFoundError(uri)
     if info.size > max_bytes:
         raise DocumentTooLarge(f"{uri} is {info.size:,} bytes, over the limit of {max_bytes:,} bytes")
@@ -78,28 +84,39 @@ def _read_s3(uri: str, max_bytes: int) -> bytes:
 
 def cmd_samples(args: argparse.Namespace) -> int:
     """Extract every report under a folder into JSON files and print a one-line summary per report."""
-    from tasks.extract import extract_path
+    from tasks import progress
 
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     failures = 0
-    for path in sorted(p for p in Path(args.folder).rglob("*") if p.is_file() and p.name.startswith("source.")):
-        name = path.parent.name
-        try:
-            result = extract_path(path).to_dict()
-        except XxgkError as exc:
-            failures += 1
-            (out / f"{name}.json").write_text(_dump({"error": exc.to_dict(), "source": str(path)}), "utf-8")
-            print(f"{name:32} {exc.type}: {exc}")
-            continue
-        (out / f"{name}.json").write_text(_dump(result), "utf-8")
-        reported = sum(c["status"] == "reported" for c in result["cells"])
-        print(
-            f"{name:32} {result['media']:5} {result['format_version']:10} {result['year']} {result['agency']}"
-            f"  {reported}/{len(result['cells'])} cells printed"
-        )
+    paths = sorted(p for p in Path(args.folder).rglob("*") if p.is_file() and p.name.startswith("source."))
+    with progress.terminal_progress("extracting"):
+        progress.add_total(len(paths))
+        for path in paths:
+            failures += _extract_one_sample(path, out)
+            progress.advance()
     print(f"JSON written to {out}/")
     return 1 if failures else 0
+
+
+def _extract_one_sample(path: Path, out: Path) -> int:
+    """Extract one file of `extract-all` into OUT/<folder>.json and print its line; 1 if it failed."""
+    from tasks.extract import extract_path
+
+    name = path.parent.name
+    try:
+        result = extract_path(path).to_dict()
+    except XxgkError as exc:
+        (out / f"{name}.json").write_text(_dump({"error": exc.to_dict(), "source": str(path)}), "utf-8")
+        print(f"{name:32} {exc.type}: {exc}")
+        return 1
+    (out / f"{name}.json").write_text(_dump(result), "utf-8")
+    reported = sum(c["status"] == "reported" for c in result["cells"])
+    print(
+        f"{name:32} {result['media']:5} {result['format_version']:10} {result['year']} {result['agency']}"
+        f"  {reported}/{len(result['cells'])} cells printed"
+    )
+    return 0
 
 
 EPHEMERAL_STARTUP_TIMEOUT_S = 120
@@ -136,20 +153,25 @@ def _start_ephemeral_server() -> Any:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Run the ingest flow once over SOURCE into DEST; a summary at the end; non-zero if anything was quarantined."""
-    server = _start_ephemeral_server()
-    from flows.ingest import ingest
-    from tasks.steps import extractor_pool
+    from tasks.progress import terminal_progress
 
-    extractor_pool()  # the workers import the extraction code while the server boots
-    if server is not None:
-        # Great Expectations' imports (3–5 s of CPU) while the server boots: later, in the flow, they
-        # would hold the GIL and starve the threads feeding the extraction workers (measured: the
-        # extraction phase 2× longer with two workers)
-        import tasks.checks.gx  # noqa: F401
+    _preflight(args.source, args.output)
+    with terminal_progress("extracting"):  # a bar on a terminal; log lines scroll above it
+        server = _start_ephemeral_server()
+        from flows.ingest import ingest
+        from tasks.steps import extractor_pool
 
-        server.join()
-    result = ingest(source=args.source, output=args.output, prefix=args.prefix)
+        extractor_pool()  # the workers import the extraction code while the server boots
+        if server is not None:
+            # Great Expectations' imports (3–5 s of CPU) while the server boots: later, in the flow, they
+            # would hold the GIL and starve the threads feeding the extraction workers (measured: the
+            # extraction phase 2× longer with two workers)
+            import tasks.checks.gx  # noqa: F401
+
+            server.join()
+        result = ingest(source=args.source, output=args.output, prefix=args.prefix)
     out = args.output
+    dest = _open(out)
     print()
     print(
         f"ingested: {result['published']} published, {result['unchanged']} unchanged, "
@@ -160,9 +182,25 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print("quality: " + ", ".join(f"{v} {k}" for k, v in sorted(result["statuses"].items())))
     for q in result["quarantined"]:
         print(f"  quarantined {q['source']}: {q['error']}: {q['message']}")
-    print(f"parquet:  {out}/parquet/  (cells, reports, checks, t2_active_disclosure, t3_applications, t4_review_litigation)")
-    print(f"quality:  {out}/quality/index.html")
+    if next(iter(dest.list("parquet/")), None) is not None:  # never a path that was not written
+        print(f"parquet:  {out}/parquet/  (cells, reports, checks, t2_active_disclosure, t3_applications, t4_review_litigation)")
+    if dest.head("quality/index.html") is not None:
+        print(f"quality:  {out}/quality/index.html")
     return EXIT_QUARANTINED if result["quarantined"] else 0
+
+
+def _open(location: str) -> Any:
+    from tasks.storage import open_store
+
+    return open_store(location, get_settings().storage)
+
+
+def _preflight(source: str, output: str) -> None:
+    """Fail in one line, before any flow run starts, if SOURCE cannot be listed or DEST reached."""
+    from tasks.storage import require_output, require_source
+
+    require_source(_open(source))
+    require_output(_open(output))
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
@@ -331,6 +369,7 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 def _print_next_steps(api: str, names: list[str], source: str, output: str) -> None:
     ui = api.removesuffix("/api")
+    bin = _bin_dir()
     print(f"""
 Prefect UI:   {ui}
 deployments:  {", ".join(names)}  (work pool {get_settings().pipeline.work_pool}, one worker running)
@@ -338,13 +377,28 @@ source:       {source}
 output:       {output}
 
 Feed it uploads (each batch becomes one flow run of xxgk-ingest/on-upload):
-  PREFECT_API_URL={api} xxgk watch {source} --output {output}
+  PREFECT_API_URL={api} {bin}xxgk watch {source} --output {output}
 Backfill a year:
-  PREFECT_API_URL={api} prefect deployment run 'xxgk-yearly/yearly' --param year=2023
+  PREFECT_API_URL={api} {bin}prefect deployment run 'xxgk-yearly/yearly' --param year=2023
 More workers (here or on other machines that can reach the API and the storage):
-  PREFECT_API_URL={api} xxgk worker
+  PREFECT_API_URL={api} {bin}xxgk worker
 
 Ctrl-C stops the worker and the server.""", flush=True)
+
+
+def _bin_dir() -> str:
+    """Where this `xxgk` and `prefect` live, as the user would type it: `.venv/bin/` from the
+    checkout, an absolute path elsewhere, nothing if they are on PATH."""
+    import os
+    import shutil
+
+    here = Path(sys.executable).parent
+    if shutil.which("xxgk") == str(here / "xxgk"):
+        return ""
+    try:
+        return f"{here.relative_to(Path.cwd())}{os.sep}"
+    except ValueError:
+        return f"{here}{os.sep}"
 
 
 def _supervise(children: list[Any]) -> int:
@@ -382,19 +436,28 @@ def cmd_worker(args: argparse.Namespace) -> int:
         _stop(proc)
 
 
+def _version() -> str:
+    from importlib.metadata import version
+
+    from tasks.schema import SCHEMA_VERSION
+
+    return f"xxgk {version('xxgk-pipeline')} (parquet schema {SCHEMA_VERSION}, prefect {version('prefect')})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xxgk", description=__doc__)
+    parser.add_argument("--version", action="version", version=_version(), help="print the version and exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("extract", help="extract one report and print its cells as JSON")
     p.add_argument("path", help="a local file (PDF, HTML, DOCX or text), or s3://bucket/key")
     p.set_defaults(func=cmd_extract)
     p = sub.add_parser("extract-all", help="extract every source.* file under a folder into JSON files")
-    p.add_argument("folder")
-    p.add_argument("--output", default="output/extract")
+    p.add_argument("folder", help="a folder searched recursively for files named source.* (e.g. tests/fixtures/samples)")
+    p.add_argument("--output", default="output/extract", help="folder receiving one <parent folder>.json per file (default output/extract)")
     p.set_defaults(func=cmd_samples)
     p = sub.add_parser("ingest", help="run the ingest flow once: SOURCE (folder or s3://bucket/prefix) into DEST")
-    p.add_argument("source")
+    p.add_argument("source", help="where the uploads are: a folder or s3://bucket/prefix (never written)")
     p.add_argument("--output", "-o", required=True, help="a folder or s3://bucket/prefix")
     p.add_argument("--prefix", default="", help="only keys under this prefix of SOURCE")
     p.set_defaults(func=cmd_ingest)
@@ -426,6 +489,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     try:
         return int(args.func(args))
+    except ConfigurationError as exc:
+        print(f"xxgk: {exc.type}: {exc}", file=sys.stderr)
+        return EXIT_CONFIGURATION
     except BrokenPipeError:  # `xxgk extract … | head`
         sys.stderr.close()
         return 0

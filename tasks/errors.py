@@ -1,4 +1,5 @@
-"""The error taxonomy: for any bytes, extraction returns a result or raises one of these.
+"""The error taxonomy: for any bytes, extraction returns a result or raises one of these; and the
+configuration errors (`ConfigurationError`) of storage the pipeline cannot use.
 
 Each error is also a builtin exception type (pdfminer.six's two-parent pattern), carries a
 stable `type` name (the JSON `error.type` and the quarantine record's `error_type`) and a
@@ -67,3 +68,57 @@ ERROR_TYPES: tuple[type[XxgkError], ...] = (
     ResourceLimitExceeded,
 )
 """What extraction may raise (`Unpublishable` comes from publishing and is not one of them)."""
+
+
+class ConfigurationError(Exception):
+    """Base of the errors no retry can fix: the pipeline is pointed at storage it cannot use
+    (no credentials, an endpoint that does not answer, access refused, a bucket, queue or folder
+    that does not exist). The command line prints one line with the type and exits 3; tasks do
+    not retry them (`tasks.storage.is_transient`)."""
+
+    @property
+    def type(self) -> str:
+        return type(self).__name__
+
+    def to_dict(self) -> dict[str, str]:
+        return {"type": self.type, "message": str(self)}
+
+
+class MissingCredentials(ConfigurationError, PermissionError):
+    """No credentials were found for the object store (settings, environment, profile, role)."""
+
+
+class AccessDenied(ConfigurationError, PermissionError):
+    """The object store refused the credentials or the request (403, unknown key, bad signature)."""
+
+
+class EndpointUnreachable(ConfigurationError, ConnectionError):
+    """Nothing answers at the configured endpoint (refused, unresolvable, connect timeout), after
+    the storage client's own retries."""
+
+
+class BucketNotFound(ConfigurationError, LookupError):
+    """The bucket named in an s3:// location does not exist."""
+
+
+class QueueNotFound(ConfigurationError, LookupError):
+    """The SQS queue of upload notifications does not exist."""
+
+
+class SourceNotFound(ConfigurationError, LookupError):
+    """The source folder does not exist (or is not a folder): there is nothing to list."""
+
+
+class BlockNotFound(ConfigurationError, LookupError):
+    """A Prefect block named in the settings (e.g. XXGK_ALERT_BLOCK) does not exist on the server."""
+
+
+CONFIGURATION_ERRORS: tuple[type[ConfigurationError], ...] = (
+    MissingCredentials,
+    AccessDenied,
+    EndpointUnreachable,
+    BucketNotFound,
+    QueueNotFound,
+    SourceNotFound,
+    BlockNotFound,
+)

@@ -39,13 +39,29 @@ from typing import Any, Protocol
 import boto3
 from botocore.config import Config
 from botocore.exceptions import (
+    BotoCoreError,
     ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
     IncompleteReadError,
+    NoCredentialsError,
+    PartialCredentialsError,
     ReadTimeoutError,
     ResponseStreamingError,
 )
 
-from tasks.errors import DocumentTooLarge
+from tasks.errors import (
+    AccessDenied,
+    BucketNotFound,
+    ConfigurationError,
+    DocumentTooLarge,
+    EndpointUnreachable,
+    MissingCredentials,
+    QueueNotFound,
+    SourceNotFound,
+    XxgkError,
+)
 from tasks.records import ObjectInfo
 from tasks.settings import StorageSettings
 
@@ -316,7 +332,115 @@ def aws_client(service: str, settings: StorageSettings, endpoint_url: str | None
         **config,
     )
     log.debug("%s client: endpoint=%s region=%s", service, endpoint_url or "default", settings.region)
-    return session.client(service, endpoint_url=endpoint_url, config=cfg)
+    return TypedErrors(session.client(service, endpoint_url=endpoint_url, config=cfg), service, endpoint_url)
+
+
+# ---------------------------------------------------------------- typed misconfiguration errors
+
+_DENIED_CODES = frozenset({
+    "403", "AccessDenied", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
+    "ExpiredToken", "AccountProblem", "InvalidClientTokenId", "UnrecognizedClientException", "AccessDeniedException",
+})  # fmt: skip
+_NO_QUEUE_CODES = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
+_TRANSIENT_CODES = frozenset({
+    "500", "502", "503", "504", "InternalError", "ServiceUnavailable", "SlowDown", "Throttling", "ThrottlingException",
+    "RequestTimeout", "RequestTimeTooSkewed", "OperationAborted",
+})  # fmt: skip
+_TRANSIENT_BOTO = (ConnectionClosedError, ReadTimeoutError, IncompleteReadError, ResponseStreamingError)
+
+
+class TypedErrors:
+    """A boto3 client whose misconfiguration errors arrive as `ConfigurationError`s (one line for
+    an operator: what is wrong and where) instead of botocore's; every other error passes through."""
+
+    def __init__(self, client: Any, service: str, endpoint_url: str | None) -> None:
+        self._client = client
+        self._where = f"the {service} endpoint {endpoint_url or '(AWS default)'}"
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "_client":  # not yet set (copy, unpickling)
+            raise AttributeError(name)
+        attr = getattr(self._client, name)
+        if name == "get_paginator":
+            return lambda operation: _TypedPaginator(attr(operation), self)
+        if not callable(attr) or name.startswith("_"):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return attr(*args, **kwargs)
+            except (BotoCoreError, ClientError) as exc:
+                raise self.translate(exc, name, kwargs) from exc
+
+        return call
+
+    def translate(self, exc: Exception, operation: str, params: dict[str, Any]) -> Exception:
+        """The typed error for `exc`, or `exc` itself when it is not a misconfiguration."""
+        what = params.get("Bucket") or params.get("QueueUrl") or ""
+        target = f"{operation} {what}".strip()
+        if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+            return MissingCredentials(
+                f"no credentials for {self._where} ({target}): set XXGK_S3_ACCESS_KEY_ID and XXGK_S3_SECRET_ACCESS_KEY, "
+                "or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile or an instance role"
+            )
+        if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
+            return EndpointUnreachable(
+                f"nothing answers at {self._where} ({target}); check XXGK_S3_ENDPOINT_URL / AWS_ENDPOINT_URL"
+            )
+        if isinstance(exc, ClientError):
+            code = _error_code(exc)
+            if code in _DENIED_CODES:
+                return AccessDenied(f"{self._where} refused {target}: {code}; check the credentials and the policy")
+            if code == "NoSuchBucket":
+                return BucketNotFound(f"no bucket {params.get('Bucket')!r} at {self._where}")
+            if code in _NO_QUEUE_CODES:
+                return QueueNotFound(f"no queue {params.get('QueueUrl')!r} at {self._where}")
+        return exc
+
+
+class _TypedPaginator:
+    def __init__(self, paginator: Any, client: TypedErrors) -> None:
+        self._paginator, self._client = paginator, client
+
+    def paginate(self, **kwargs: Any) -> Iterator[Any]:
+        try:
+            yield from self._paginator.paginate(**kwargs)
+        except (BotoCoreError, ClientError) as exc:
+            raise self._client.translate(exc, "list", kwargs) from exc
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether retrying could help: transient I/O only (a dropped connection, a timeout, a 5xx or
+    throttling answer, an interrupted local write). Never a misconfiguration, a typed document
+    error, a missing object or a bug."""
+    if isinstance(exc, ConfigurationError | XxgkError | UnsafeKey | FileNotFoundError | PermissionError):
+        return False
+    if isinstance(exc, ClientError):
+        return _error_code(exc) in _TRANSIENT_CODES
+    if isinstance(exc, _TRANSIENT_BOTO):
+        return True
+    return isinstance(exc, ConnectionError | TimeoutError | InterruptedError | BlockingIOError) or (
+        type(exc) is OSError and exc.errno is not None
+    )
+
+
+def require_source(store: Store) -> None:
+    """Raise the typed error if `store` cannot be listed: a missing folder (`SourceNotFound`), a
+    missing bucket, no credentials, an unreachable endpoint, access refused."""
+    if isinstance(store, LocalStore):
+        if not store.root.is_dir():
+            raise SourceNotFound(f"no folder {store.uri}")
+        return
+    next(iter(store.list()), None)
+
+
+def require_output(store: Store) -> None:
+    """Raise the typed error if an output cannot be reached; a local folder is created when written."""
+    if isinstance(store, LocalStore):
+        if store.root.exists() and not store.root.is_dir():
+            raise SourceNotFound(f"{store.uri} is not a folder")
+        return
+    next(iter(store.list("state/")), None)
 
 
 def _reveal(secret: Any) -> str | None:

@@ -45,3 +45,84 @@ def test_a_document_that_is_not_a_report(tmp_path):
     proc = _xxgk("extract", str(notice))
     assert proc.returncode != 0
     assert json.loads(proc.stdout)["error"]["type"] == "NotAReport"
+
+
+def _subcommands() -> dict[str, object]:
+    import argparse
+
+    from tasks.cli import build_parser
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
+    return dict(sub.choices)
+
+
+def test_every_command_is_in_the_readme():
+    readme = (Path(__file__).parents[1] / "README.md").read_text("utf-8")
+    table = readme[readme.index("## Commands") : readme.index("## Outputs")]
+    missing = [name for name in _subcommands() if f"| `xxgk {name}" not in table]
+    assert not missing, f"commands missing from the README's command table: {missing}"
+    assert "`xxgk --version`" in table
+
+
+def test_every_argument_has_help_text():
+    import argparse
+
+    from tasks.cli import build_parser
+
+    parsers = {"xxgk": build_parser(), **{f"xxgk {n}": p for n, p in _subcommands().items()}}
+    bare = [
+        f"{name} {a.dest}"
+        for name, p in parsers.items()
+        for a in p._actions  # noqa: SLF001
+        if not isinstance(a, argparse._HelpAction | argparse._SubParsersAction) and not a.help  # noqa: SLF001
+    ]
+    assert not bare, f"arguments without help text: {bare}"
+
+
+def test_version():
+    from importlib.metadata import version
+
+    proc = _xxgk("--version")
+    assert proc.returncode == 0 and proc.stdout.strip().startswith(f"xxgk {version('xxgk-pipeline')} (parquet schema ")
+
+
+def _extract_all_on_a_terminal(out: Path) -> str:
+    """`xxgk extract-all` with stderr on a pseudo-terminal: what the terminal showed."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tasks.cli", "extract-all", str(SAMPLES), "--output", str(out)],
+        stdout=subprocess.DEVNULL, stderr=slave, stdin=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "160"},
+    )  # fmt: skip
+    os.close(slave)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([master], [], [], 120)
+        if not ready:
+            proc.kill()
+            break
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(30)
+    os.close(master)
+    import re
+
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode("utf-8", "replace"))  # colours off
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path):
+    n = len(list(SAMPLES.glob("*/source.*")))
+    shown = _extract_all_on_a_terminal(tmp_path / "tty")
+    assert f"{n}/{n} reports" in shown and "reports/s" in shown, shown[-2000:]
+    piped = _xxgk("extract-all", str(SAMPLES), "--output", str(tmp_path / "piped"))
+    assert piped.returncode == 0, piped.stderr
+    assert "reports/s" not in piped.stderr + piped.stdout and "\x1b[" not in piped.stderr + piped.stdout
+    assert piped.stdout.count("cells printed") == n

@@ -290,10 +290,10 @@ def test_no_such_key_is_not_retried(proxy: FaultProxy, proxied_store: S3Store) -
 
 @SLOW
 def test_access_denied_is_not_retried(proxy: FaultProxy, proxied_store: S3Store) -> None:
-    from botocore.exceptions import ClientError
+    from tasks.errors import AccessDenied
 
     proxy.faults.append(("status", 403))
-    with pytest.raises(ClientError, match="AccessDenied"):
+    with pytest.raises(AccessDenied, match="AccessDenied"):
         proxied_store.get("r.pdf")
     assert proxy.gets("r.pdf") == 1
 
