@@ -53,6 +53,10 @@ def ingest(
 ) -> dict[str, Any]:
     """Ingest the given object keys (or everything not yet ingested under `prefix`) from `source` into `output`.
 
+    Ends `Completed`, `CompletedWithIssues` (files quarantined or reports failing error checks) or
+    `Failed` (the source cannot be listed, storage cannot be used): tasks/outcomes.py. The result
+    is the run's summary either way.
+
     Up to `XXGK_BATCH_SIZE` uploads are one batch in this flow run; more are split into child flow
     runs of one batch each. `index=False` skips rebuilding quality/index.html (the parent does it).
 
@@ -67,12 +71,14 @@ def ingest(
     if len(chunks) > 1:  # a flood: one child flow run per batch keeps every run's task count bounded
         summary = fan_out(source, output, chunks)
         steps.write_index(output)
-        return summary
+        steps.summarise(output, [], quote(summary))
+        return steps.final_state(summary)
     results = [run_batch(source, output, chunk, label or "batch") for chunk in chunks]
-    if index:
+    summary = summarize(results)
+    if index and results:
         steps.write_index(output)
-    steps.summarise(output, quote(results))
-    return summarize(results)
+    steps.summarise(output, quote(results), quote(summary))
+    return steps.final_state(summary)
 
 
 def fan_out(source: str, output: str, chunks: list[list[Any]]) -> dict[str, Any]:
@@ -105,10 +111,11 @@ def run_batch(source: str, output: str, chunk: list, name: str) -> steps.BatchRe
 
 
 def merge_summaries(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"batches": 0, "statuses": {}, "quarantined": []}
+    out: dict[str, Any] = {"batches": 0, "statuses": {}, "quarantined": [], "agencies": []}
     for p in parts:
         out["batches"] += p["batches"]
         out["quarantined"] += p["quarantined"]
+        out["agencies"] = sorted(set(out["agencies"]) | set(p.get("agencies", [])))
         for k in ("published", "unchanged", "superseded", "older", "withheld"):
             out[k] = out.get(k, 0) + p.get(k, 0)
         for k, v in p["statuses"].items():
@@ -138,6 +145,7 @@ def summarize(results: list[steps.BatchResult]) -> dict[str, Any]:
     for field in ("published", "unchanged", "superseded", "older", "withheld"):
         out[field] = sum(len(getattr(r, field)) for r in results)
     out["quarantined"] = [{"source": q.source, "error": q.error_type, "message": q.message} for r in results for q in r.quarantined]
+    out["agencies"] = sorted({a for r in results for a in r.agencies})
     for r in results:
         for k, v in r.statuses.items():
             out["statuses"][k] = out["statuses"].get(k, 0) + v

@@ -21,4 +21,4 @@ def sweep(source: str | None = None, output: str | None = None, prefix: str = ""
     source, output = source or settings.source, output or settings.output
     if not steps.discover(source, output, None, prefix):
         return {"batches": 0}
-    return ingest(source=source, output=output, prefix=prefix, label="sweep")
+    return steps.final_state(ingest(source=source, output=output, prefix=prefix, label="sweep"))

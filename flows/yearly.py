@@ -41,4 +41,4 @@ def yearly(source: str | None = None, output: str | None = None, year: int | Non
     source, output = source or settings.source, output or settings.output
     result = ingest(source=source, output=output, prefix=prefix, label=f"{year} (yearly)")
     result["coverage"] = steps.coverage(output, year)
-    return result
+    return steps.final_state(result)

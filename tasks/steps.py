@@ -1,7 +1,9 @@
 """The @task wrappers the flows call: the only Prefect import under tasks/.
 
 Each task is one observable, retryable step named after the work. Retries are for transient
-I/O only (object-store reads and writes); parsing is deterministic and never retried.
+I/O only (object-store reads and writes), enforced by `retry_condition_fn=transient_only`: a
+misconfiguration (`tasks.errors.ConfigurationError`), a typed document error or a bug fails the
+task at once. Parsing is deterministic and never retried.
 
 Tasks taking a whole batch (validate, publish, run summary) have no cache policy (results are not
 persisted, so a cache key is never used) and the flow passes their batch-sized arguments inside
@@ -24,15 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import concurrency
 
-from tasks import pipeline, quality
+from tasks import outcomes, pipeline, progress, publish, quality
 from tasks.records import ObjectInfo, Quarantined
 from tasks.sandbox import ExtractorPool
 from tasks.settings import get_settings
-from tasks.storage import LocalStore, Store, open_store
+from tasks.storage import LocalStore, Store, is_transient, open_store, require_source
 
 log = logging.getLogger(__name__)
 
@@ -62,16 +64,35 @@ def store(uri: str) -> Store:
     return open_store(uri, get_settings().storage)
 
 
-@task(name="discover", task_run_name="discover uploads in {source}", retries=TRANSIENT_RETRIES, retry_delay_seconds=2)
+def transient_only(task: Any, task_run: Any, state: Any) -> bool:
+    """Prefect's `retry_condition_fn`: retry a failed task run only if its error was transient I/O."""
+    exc = state.data if isinstance(state.data, BaseException) else None
+    if exc is None:
+        try:
+            state.result(raise_on_failure=True)
+        except BaseException as raised:  # noqa: BLE001 - classify whatever the run raised
+            exc = raised
+    return exc is not None and is_transient(exc)
+
+
+RETRY = {"retries": TRANSIENT_RETRIES, "retry_delay_seconds": 2, "retry_condition_fn": transient_only}
+
+
+@task(name="discover", task_run_name="discover uploads in {source}", **RETRY)
 def discover(source: str, output: str, keys: list[str] | None = None, prefix: str = "") -> list[ObjectInfo]:
-    found = pipeline.pending(store(source), store(output), keys, prefix)
+    """What is not yet ingested; a source that cannot be listed is a typed error (the run fails)."""
+    src = store(source)
+    require_source(src)
+    found = pipeline.pending(src, store(output), keys, prefix)
     get_run_logger().info("%d upload(s) not yet ingested", len(found))
+    progress.add_total(len(found))
     return found
 
 
 @task(name="extract", task_run_name="extract {key}", cache_policy=NO_CACHE)
 def extract_report(source: str, key: str, info: ObjectInfo) -> pipeline.Extracted:
     e = pipeline.extract_one(store(source), info, extractor_pool())
+    progress.advance()
     _rename_after_extraction(e, key)
     return e
 
@@ -81,7 +102,11 @@ def extract_reports(source: str, label: str, infos: list[ObjectInfo]) -> list[pi
     """Several uploads in one task run (see `pipeline.reports_per_task`); each file is still parsed
     on its own in a bounded worker process, and a bad file is still one typed error, not the group's."""
     src, pool = store(source), extractor_pool()
-    return [pipeline.extract_one(src, info, pool) for info in infos]
+    out = []
+    for info in infos:
+        out.append(pipeline.extract_one(src, info, pool))
+        progress.advance()
+    return out
 
 
 def _rename_after_extraction(e: pipeline.Extracted, key: str) -> None:
@@ -173,8 +198,7 @@ def _ensure_limit(name: str) -> None:
                 log.debug("concurrency limit %s already exists", name)
 
 
-@task(name="publish", task_run_name="publish {label}", retries=TRANSIENT_RETRIES, retry_delay_seconds=2,
-      cache_policy=NO_CACHE)
+@task(name="publish", task_run_name="publish {label}", cache_policy=NO_CACHE, **RETRY)
 def publish_batch(
     label: str, output: str, extracted: list[pipeline.Extracted], prepared: pipeline.Prepared, validated: dict[str, Any]
 ) -> BatchResult:
@@ -192,36 +216,91 @@ def publish_batch(
     statuses: dict[str, int] = {}
     for v in validated.values():
         statuses[v.status] = statuses.get(v.status, 0) + 1
-    get_run_logger().info(
+    logger = get_run_logger()
+    logger.info(
         "%s: %d published, %d unchanged, %d superseded, %d quarantined",
         label, len(summary.published), len(summary.unchanged), len(summary.superseded), len(records),
     )
+    superseded = _superseded_rows(dest, items, summary.superseded, s.buckets)
+    events = outcomes.batch_outcomes(
+        (p.meta for p in items), validated, summary.published, summary.older, summary.withheld, records, superseded
+    )
+    _report_outcomes(logger, events)
     return BatchResult(
         label, summary.published, summary.unchanged, summary.superseded, summary.older, summary.withheld,
         records, agencies, statuses,
     )
 
 
-@task(name="quality index", task_run_name="quality index", retries=TRANSIENT_RETRIES)
+def _superseded_rows(
+    dest: Store, items: list[publish.Publishable], ids: list[str], buckets: int
+) -> list[tuple[dict[str, Any], str]]:
+    """(the `reports` row, the id replacing it) of each report this batch superseded."""
+    wanted, out = set(ids), []
+    for p in items:
+        if not wanted or p.meta.agency_id is None or p.meta.year is None:
+            continue
+        for row in publish.agency_reports(dest, p.meta.agency_id, [p.meta.year], buckets):
+            if row["report_id"] in wanted:
+                wanted.discard(row["report_id"])
+                out.append((row, row.get("superseded_by") or p.meta.report_id))
+    return out
+
+
+def _report_outcomes(logger: Any, events: list[outcomes.Outcome]) -> None:
+    """A WARNING per quarantined file and per report failing error checks; one Prefect event per
+    outcome (related to this flow and task run, for automations)."""
+    from prefect.events import emit_event
+
+    for o in events:
+        if o.event == outcomes.QUARANTINED:
+            logger.warning("quarantined %s: %s", o.source, o.reason)
+        elif o.event == outcomes.FAILED:
+            logger.warning("%s %s (%s, %s): %s", o.agency, o.year, o.report_id, o.source, o.reason)
+        emit_event(event=o.event, resource=o.resource(), payload=o.payload)
+
+
+def final_state(summary: dict[str, Any]) -> Any:
+    """The run's final state: `Completed`, or the named Completed state `CompletedWithIssues`
+    (tasks/outcomes.py says when); the summary stays the run's result."""
+    from prefect.states import Completed
+
+    name, message = outcomes.run_state(summary)
+    return Completed(name=name, message=message, data=summary)
+
+
+@task(name="quality index", task_run_name="quality index", **RETRY)
 def write_index(output: str) -> int:
     return len(pipeline.write_index(store(output)))
 
 
-@task(name="run summary", task_run_name="run summary", retries=TRANSIENT_RETRIES, cache_policy=NO_CACHE)
-def summarise(output: str, results: list[BatchResult]) -> str:
-    """The run's Prefect artifacts: the quality of the reports it touched and its quarantined files."""
+@task(name="run summary", task_run_name="run summary", cache_policy=NO_CACHE, **RETRY)
+def summarise(output: str, results: list[BatchResult], summary: dict[str, Any]) -> str | None:
+    """The run's Prefect artifacts: its own numbers and the quality of the reports it touched
+    (`xxgk-quality-summary`, the table `xxgk-quality-reports`) and a link to the quality index
+    (`xxgk-quality-index`). A run that ingested nothing makes none: the latest keyed artifacts stay
+    those of the last run that did something."""
+    if not summary.get("batches"):
+        get_run_logger().info("nothing ingested: the quality artifacts are left as they are")
+        return None
     dest = store(output)
-    touched = sorted({a for r in results for a in r.agencies})
+    touched = sorted(set(summary.get("agencies", [])) | {a for r in results for a in r.agencies})
     docs = [pipeline.read_quality(dest, aid) for aid in touched]
     quarantined = [q for r in results for q in r.quarantined]
     markdown, rows = quality.run_summary([d for d in docs if d is not None], quarantined)
-    create_markdown_artifact(key="xxgk-quality-summary", markdown=markdown, description="Quality of this run")
+    markdown = outcomes.run_markdown(summary) + "\n" + markdown
+    create_markdown_artifact(key="xxgk-quality-summary", markdown=markdown, description="This run and the quality of its reports")
     if rows:
         create_table_artifact(key="xxgk-quality-reports", table=rows, description="One row per report or quarantined file")
+    if dest.head("quality/index.html") is not None:
+        url = dest.url("quality/index.html")
+        link = url if "://" in url else Path(url).as_uri()
+        create_link_artifact(key="xxgk-quality-index", link=link, link_text="quality index (index.html)",
+                             description="The quality pages of every agency in this output")  # fmt: skip
     return markdown
 
 
-@task(name="coverage", task_run_name="coverage {year}", retries=TRANSIENT_RETRIES)
+@task(name="coverage", task_run_name="coverage {year}", **RETRY)
 def coverage(output: str, year: int) -> dict[str, Any]:
     """Agencies already known to the dataset that have no current report for `year`."""
     dest = store(output)
