@@ -8,6 +8,12 @@ Three deployments of this repository's flows on one process work pool:
   of 31 January and 31 March); no `year` parameter, so the run computes it when it starts.
 - `xxgk-sweep/sweep`: every `sweep_minutes`, the safety net under the event path; one at a time.
 
+And one automation, `xxgk-quarantined-file`: on each `xxgk.report.quarantined` event it sends a
+notification through the Prefect notification block named by `XXGK_ALERT_BLOCK` (Slack, Teams,
+e-mail, a webhook, ...), or, with none configured, does nothing but record that it fired (the
+`prefect.automation.triggered` / `prefect.automation.action.executed` events, in the UI's event
+feed and the API).
+
 `python -m flows.deploy --write-yaml infra/prefect.yaml` regenerates the YAML after a change here;
 tests/prefect/test_deployments.py fails with that command when the two drift apart.
 """
@@ -21,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from flows.watch import BATCH_EVENT
+from tasks import outcomes
 from tasks.settings import PipelineSettings, get_settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -105,6 +112,34 @@ def _sweep(s: PipelineSettings, where: dict[str, str]) -> DeploymentSpec:
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class AutomationSpec:
+    name: str
+    description: str
+    expect: str
+    match: dict[str, str]
+    subject: str
+    body: str
+
+
+QUARANTINE_ALERT = AutomationSpec(
+    "xxgk-quarantined-file",
+    "A report file could not be published and was quarantined: notify XXGK_ALERT_BLOCK (if set).",
+    outcomes.QUARANTINED,
+    {"prefect.resource.id": "xxgk.report.*"},
+    subject="xxgk: quarantined {{ event.resource['xxgk.source'] }}",
+    body=(
+        "{{ event.resource['xxgk.source'] }} was quarantined: {{ event.resource['xxgk.reason'] }}\n"
+        "report id {{ event.resource['xxgk.report-id'] }}; agency (from the file name) "
+        "{{ event.resource['xxgk.agency'] or 'unknown' }}; flow run {{ flow_run.name }}"
+    ),
+)
+
+
+def automations() -> list[AutomationSpec]:
+    return [QUARANTINE_ALERT]
+
+
 # ---------------------------------------------------------------- on a server
 
 
@@ -119,7 +154,55 @@ def register(source: str, output: str, work_pool: str | None = None) -> list[str
     deployments = specs(source, output)
     for spec in deployments:
         _apply(spec, pool)
+    register_automations()
     return [spec.full_name for spec in deployments]
+
+
+def register_automations(alert_block: str | None = None) -> list[str]:
+    """Create (or replace, by name) the automations; `alert_block` defaults to XXGK_ALERT_BLOCK."""
+    from prefect.automations import Automation
+    from prefect.client.orchestration import get_client
+
+    block = alert_block if alert_block is not None else get_settings().pipeline.alert_block
+    with get_client(sync_client=True) as client:
+        block_id = _block_id(client, block) if block else None
+        for spec in automations():
+            for old in client.read_automations_by_name(spec.name):
+                client.delete_automation(old.id)
+            Automation(
+                name=spec.name, description=spec.description, enabled=True,
+                trigger=_event_trigger(spec), actions=[_action(spec, block_id)],
+            ).create()  # fmt: skip
+    return [spec.name for spec in automations()]
+
+
+def _block_id(client: Any, slug_and_name: str) -> Any:
+    from prefect.exceptions import ObjectNotFound
+
+    from tasks.errors import BlockNotFound
+
+    slug, _, name = slug_and_name.partition("/")
+    try:
+        return client.read_block_document_by_name(name=name, block_type_slug=slug).id
+    except (ObjectNotFound, ValueError) as exc:
+        raise BlockNotFound(f"no block {slug_and_name!r} on the Prefect server (XXGK_ALERT_BLOCK)") from exc
+
+
+def _event_trigger(spec: AutomationSpec) -> Any:
+    from datetime import timedelta
+
+    from prefect.events.schemas.automations import EventTrigger, Posture
+
+    return EventTrigger(expect={spec.expect}, match=spec.match, posture=Posture.Reactive, threshold=1,
+                        within=timedelta(0))  # fmt: skip
+
+
+def _action(spec: AutomationSpec, block_id: Any) -> Any:
+    from prefect.events.actions import DoNothing, SendNotification
+
+    if block_id is None:
+        return DoNothing()
+    return SendNotification(block_document_id=block_id, subject=spec.subject, body=spec.body)
 
 
 def ensure_process_pool(name: str) -> None:

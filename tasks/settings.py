@@ -93,6 +93,11 @@ class PipelineSettings(BaseSettings):
     flow_runs: int = Field(
         2, ge=1, le=64, description="Ingest flow runs at a time: the on-upload deployment's concurrency limit."
     )
+    alert_block: str | None = Field(
+        None,
+        description="Prefect notification block the quarantine automation notifies, as <block-type-slug>/<name> "
+        "(e.g. slack-webhook/data-team); unset: the automation only records that it fired (events in the UI and API).",
+    )
 
 
 class ServerSettings(BaseSettings):
