@@ -15,6 +15,9 @@ import pyarrow as pa
 from tasks import schema
 from tasks.spec import RULES, t2, t3, t4
 
+ROOT = "xxgk-output/out"
+"""The output root of `make run` (XXGK_OUTPUT's default): the examples run from the repository root."""
+
 OUT = Path(__file__).resolve().parent.parent / "docs" / "data-dictionary.md"
 
 COLUMN_DOCS: dict[str, str] = {
@@ -105,16 +108,18 @@ def render() -> str:
         "",
         "## Reading the data",
         "",
+        f"From the repository root after `make run` (its output root is `{ROOT}`; elsewhere put yours):",
+        "",
         "DuckDB:",
         "",
         "```sql",
         "-- every current report's table 3 totals, one row per report",
         "SELECT year, agency, \"row\", total",
-        "FROM read_parquet('out/parquet/t3_applications/**/*.parquet', hive_partitioning = true)",
+        f"FROM read_parquet('{ROOT}/parquet/t3_applications/**/*.parquet', hive_partitioning = true)",
         "WHERE \"row\" IN ('new_received', 'total_processed') ORDER BY year, agency;",
         "",
         "-- printed blanks are not zeros: count them by how validation read them",
-        "SELECT blank_reading, count(*) FROM read_parquet('out/parquet/cells/**/*.parquet', hive_partitioning = true)",
+        f"SELECT blank_reading, count(*) FROM read_parquet('{ROOT}/parquet/cells/**/*.parquet', hive_partitioning = true)",
         "WHERE status = 'blank' GROUP BY ALL;",
         "```",
         "",
@@ -122,9 +127,9 @@ def render() -> str:
         "",
         "```python",
         "import pyarrow.dataset as ds",
-        "cells = ds.dataset('out/parquet/cells', format='parquet', partitioning='hive').to_table(",
+        f"cells = ds.dataset('{ROOT}/parquet/cells', format='parquet', partitioning='hive').to_table(",
         "    filter=(ds.field('year') == 2024) & (ds.field('table') == 't4')).to_pandas()",
-        "reports = ds.dataset('out/parquet/reports', format='parquet', partitioning='hive').to_table().to_pandas()",
+        f"reports = ds.dataset('{ROOT}/parquet/reports', format='parquet', partitioning='hive').to_table().to_pandas()",
         "failed = reports[reports.is_current & (reports.status == 'failed')]",
         "```",
         "",
