@@ -19,11 +19,20 @@ the listing's: an object replaced between listing and reading is recorded as wha
 `max_bytes` it refuses a larger object from its length before reading any of it, and reads at most
 `max_bytes + 1` bytes whatever the length said (`ObjectTooLarge`).
 
+Conditional writes: `put_if(key, data, etag)` writes only if the object is still the version
+read (`etag`), or still absent (`etag=None`), and raises `WriteConflict` otherwise. On S3 that is
+`PutObject` with ``If-Match`` / ``If-None-Match: *``, checked atomically by the server (AWS,
+SeaweedFS; moto checks and writes in two steps, see tests/conftest.py). A local folder has no
+compare-and-swap: `LocalStore.put_if` compares under an advisory lock, and local ETags can repeat
+within one timestamp tick, so local writers that must not lose updates also hold a lock for the
+whole read-modify-write (`tasks.steps.publish_lock`).
+
 This module and `tasks/events.py` are the only ones that import boto3.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import re
@@ -68,6 +77,7 @@ from tasks.settings import StorageSettings
 log = logging.getLogger(__name__)
 
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+_CONFLICT_CODES = frozenset({"412", "PreconditionFailed", "409", "ConditionalRequestConflict"})
 _STREAM_ERRORS = (IncompleteReadError, ReadTimeoutError, ResponseStreamingError)
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -114,6 +124,10 @@ def error_type(exc: BaseException) -> str:
     return str(getattr(exc, "type", "") or type(exc).__name__)
 
 
+class WriteConflict(RuntimeError):
+    """A conditional write refused: the object changed (or appeared, or vanished) since it was read."""
+
+
 class Store(Protocol):
     """What the pipeline needs from storage. `list` order is the backend's: key order on local
     folders and AWS S3, but some S3-compatible servers (SeaweedFS) list folder by folder."""
@@ -129,6 +143,10 @@ class Store(Protocol):
     def head(self, key: str) -> ObjectInfo | None: ...
 
     def put(self, key: str, data: bytes, content_type: str | None = None) -> None: ...
+
+    def put_if(self, key: str, data: bytes, etag: str | None, content_type: str | None = None) -> None:
+        """Write only if the object's ETag is still `etag` (None: only if there is no object)."""
+        ...
 
     def delete(self, key: str) -> None: ...
 
@@ -290,6 +308,20 @@ class LocalStore:
             raise
         _fsync_dir(path.parent)
         log.debug("wrote %s (%d bytes)", path, len(data))
+
+    def put_if(self, key: str, data: bytes, etag: str | None, content_type: str | None = None) -> None:
+        """`put` if the file's ETag is still `etag` (None: if absent), else `WriteConflict`. The
+        compare and the replace hold a lock on ``.put_if.lock`` in the root, so two `put_if` calls
+        never both win; plain `put` does not take it."""
+        self._path(key)  # refuse unsafe keys before creating anything
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".put_if.lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released by the kernel if this process dies
+            current = self.head(key)
+            if (current.etag if current else None) != etag:
+                raise WriteConflict(f"{self.url(key)} changed since it was read (expected {etag}, found "
+                                    f"{current.etag if current else 'no file'})")  # fmt: skip
+            self.put(key, data, content_type)
 
     def delete(self, key: str) -> None:
         """Remove the file; a missing key is not an error (as on S3)."""
@@ -549,6 +581,23 @@ class S3Store:
         extra = {"ContentType": content_type} if content_type else {}
         self._client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **extra)
         log.debug("put %s (%d bytes)", self.url(key), len(data))
+
+    def put_if(self, key: str, data: bytes, etag: str | None, content_type: str | None = None) -> None:
+        """`PutObject` with ``If-Match: "etag"`` (or ``If-None-Match: *`` when `etag` is None).
+        412 PreconditionFailed, 409 ConditionalRequestConflict (a concurrent write of the key) and
+        404 NoSuchKey (deleted meanwhile) are `WriteConflict`. A retried attempt whose first try
+        did land also gets 412: a conflict, and the caller's fresh read then finds its own bytes."""
+        extra: dict[str, str] = {"ContentType": content_type} if content_type else {}
+        extra.update({"IfMatch": f'"{etag}"'} if etag is not None else {"IfNoneMatch": "*"})
+        try:
+            self._client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **extra)
+        except ClientError as exc:
+            code = _error_code(exc)
+            status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+            if code in _CONFLICT_CODES or status in ("412", "409") or (etag is not None and code in _NOT_FOUND_CODES):
+                raise WriteConflict(f"{self.url(key)} changed since it was read ({code or status})") from exc
+            raise
+        log.debug("put %s (%d bytes, if %s)", self.url(key), len(data), etag or "absent")
 
     def delete(self, key: str) -> None:
         self._client.delete_object(Bucket=self.bucket, Key=self._key(key))

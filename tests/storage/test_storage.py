@@ -16,7 +16,7 @@ from s3proxy import Fault, S3FaultProxy
 
 from tasks import storage
 from tasks.settings import Settings, StorageSettings
-from tasks.storage import LocalStore, ObjectNotFound, S3Store, Store, UnsafeKey, open_store
+from tasks.storage import LocalStore, ObjectNotFound, S3Store, Store, UnsafeKey, WriteConflict, open_store
 
 CJK_KEY = "incoming/2021/洪泽区/报告.pdf"
 
@@ -91,6 +91,51 @@ def test_overwrite_changes_etag_and_delete_removes(store: Store) -> None:
     assert first and second and first.etag != second.etag
     store.delete("x.pdf")
     assert store.head("x.pdf") is None and list(store.list()) == []
+
+
+def test_conditional_put_writes_only_the_version_read(store: Store) -> None:
+    store.put_if("p/bucket-00.parquet", b"v1", None)  # absent: created
+    with pytest.raises(WriteConflict):
+        store.put_if("p/bucket-00.parquet", b"lost", None)  # appeared meanwhile
+    first = store.head("p/bucket-00.parquet")
+    assert first is not None and first.etag
+    store.put_if("p/bucket-00.parquet", b"v2-longer", first.etag)  # unchanged since read: written
+    with pytest.raises(WriteConflict):
+        store.put_if("p/bucket-00.parquet", b"lost", first.etag)  # changed since read
+    assert store.get("p/bucket-00.parquet") == b"v2-longer"
+    second = store.head("p/bucket-00.parquet")
+    assert second is not None and second.etag != first.etag
+    store.delete("p/bucket-00.parquet")
+    with pytest.raises(WriteConflict):
+        store.put_if("p/bucket-00.parquet", b"lost", second.etag)  # deleted since read
+    assert store.head("p/bucket-00.parquet") is None
+
+
+def test_racing_conditional_puts_have_one_winner(store: Store) -> None:
+    """Four threads put the same key conditionally on the same ETag, 25 rounds: exactly one wins
+    each round and the object holds the winner's bytes (no lost update inside the server)."""
+    store.put("race/k", b"start")
+    for rnd in range(25):
+        info = store.head("race/k")
+        assert info is not None
+        barrier, won, lost = threading.Barrier(4), [], []
+
+        def write(i: int, etag: str | None = info.etag, rnd: int = rnd) -> None:
+            body = f"round {rnd} writer {i} ".encode() * (50 + i)  # sizes differ: local ETags differ
+            barrier.wait()
+            try:
+                store.put_if("race/k", body, etag)
+                won.append(body)
+            except WriteConflict:
+                lost.append(i)
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(won) == 1 and len(lost) == 3, (rnd, len(won))
+        assert store.get("race/k") == won[0]
 
 
 @pytest.mark.parametrize("key", ["", "../x", "a/../../x", "/etc/passwd", "a/./b", "a\x00b"])
