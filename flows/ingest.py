@@ -116,6 +116,7 @@ def merge_summaries(parts: list[dict[str, Any]]) -> dict[str, Any]:
         out["batches"] += p["batches"]
         out["quarantined"] += p["quarantined"]
         out["agencies"] = sorted(set(out["agencies"]) | set(p.get("agencies", [])))
+        out["conflicts"] = out.get("conflicts", 0) + p.get("conflicts", 0)
         for k in ("published", "unchanged", "superseded", "older", "withheld"):
             out[k] = out.get(k, 0) + p.get(k, 0)
         for k, v in p["statuses"].items():
@@ -146,6 +147,7 @@ def summarize(results: list[steps.BatchResult]) -> dict[str, Any]:
         out[field] = sum(len(getattr(r, field)) for r in results)
     out["quarantined"] = [{"source": q.source, "error": q.error_type, "message": q.message} for r in results for q in r.quarantined]
     out["agencies"] = sorted({a for r in results for a in r.agencies})
+    out["conflicts"] = sum(r.conflicts for r in results)
     for r in results:
         for k, v in r.statuses.items():
             out["statuses"][k] = out["statuses"].get(k, 0) + v

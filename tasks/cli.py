@@ -180,6 +180,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     )
     if result["statuses"]:
         print("quality: " + ", ".join(f"{v} {k}" for k, v in sorted(result["statuses"].items())))
+    if result.get("conflicts"):
+        print(f"publishing: {result['conflicts']} write conflict(s) with other writers, redone from fresh reads")
     for q in result["quarantined"]:
         print(f"  quarantined {q['source']}: {q['error']}: {q['message']}")
     if next(iter(dest.list("parquet/")), None) is not None:  # never a path that was not written

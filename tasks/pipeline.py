@@ -285,9 +285,10 @@ def read_quarantine(output: Store) -> list[Quarantined]:
 
 
 def publish_batch(
-    output: Store, items: list[publish.Publishable], buckets: int, strict: bool
+    output: Store, items: list[publish.Publishable], buckets: int, strict: bool, attempts: int = 10
 ) -> publish.PublishSummary:
-    return publish.DatasetWriter(output, buckets=buckets, withhold_failed=strict).publish(items)
+    """The batch's rows, committed bucket by bucket (conditional writes; see tasks/publish.py)."""
+    return publish.DatasetWriter(output, buckets=buckets, withhold_failed=strict, attempts=attempts).publish(items)
 
 
 def _checks_from_rows(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[CheckResult]]:

@@ -7,7 +7,7 @@ Layout under the output root (a folder or an s3:// prefix, through `tasks.storag
 Every agency's rows of a year live in exactly one bucket file (chosen by a hash of its
 `agency_id`), so the number of files per partition is bounded by `buckets` and no
 compaction is needed. Publishing a batch rewrites each touched bucket file as a whole:
-read it, drop what the batch replaces, add the batch's rows, write it back in one atomic
+read it, drop what the batch supersedes, add the batch's rows, write it back in one atomic
 put. Hence:
 
 - a plain scan (pyarrow, DuckDB) never sees a partial file, and sees each current report
@@ -21,8 +21,27 @@ put. Hence:
 `reports` and `checks` keep superseded versions (flagged `is_current = false` in
 `reports`); `cells` and the wide views hold current reports only.
 
-Writers must not run concurrently on the same output root (the flows take a Prefect
-concurrency slot around `publish`; local roots are also file-locked).
+Concurrent writers (several `xxgk ingest` runs, workers, machines) need no lock on S3. Every
+bucket file is written with `Store.put_if`, conditional on the ETag of the bytes this writer
+read (``If-Match``; ``If-None-Match: *`` for a file it found absent), so an update another writer
+made in between is never overwritten: the write fails with `WriteConflict` and the whole bucket
+is published again from fresh reads, up to `attempts` times with jittered exponential backoff
+(then `PublishConflict`). A writer drops from the current-only files only rows of reports its
+`reports` read says are superseded, older or withheld, never rows of report ids it has not seen
+(another writer's, not yet committed). The `reports` file is written last and is the commit:
+its conditional put succeeds only if no other writer committed that bucket since this attempt
+read it, so supersession between two writers of the same agency is decided on a complete view
+(the later one to commit redoes its attempt and drops the version it now knows is older).
+`publish` returns once every bucket is committed, and the ledger is written after it.
+
+While two writers publish versions of the same agency and year at the same moment, a scan may
+see both versions' cells until the second one commits (seconds); rows of a writer killed
+before its commit stay in the current-only files, without a `reports` row, until its batch is
+rerun (the ledger has no entry for it, so the next ingest or sweep reruns it).
+
+Local folders have no compare-and-swap (a file's ETag is its size and mtime, which can repeat
+within one timestamp tick), so local writers also hold a file lock on the output root for the
+whole publish (`tasks.steps.publish_lock`; the kernel drops it when its holder dies).
 """
 
 from __future__ import annotations
@@ -31,6 +50,8 @@ import hashlib
 import io
 import json
 import logging
+import random
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -259,6 +280,18 @@ def read_table(store: Store, key: str) -> pa.Table | None:
     return pq.read_table(io.BytesIO(store.get(key)))
 
 
+def read_versioned(store: Store, key: str) -> tuple[pa.Table | None, str | None]:
+    """The file's table and the ETag of the bytes read (one GET), or (None, None) if absent: what a
+    conditional write of the same key is checked against."""
+    from tasks.storage import ObjectNotFound
+
+    try:
+        got = store.fetch(key)
+    except ObjectNotFound:
+        return None, None
+    return pq.read_table(io.BytesIO(got.data)), got.info.etag
+
+
 def read_agency_rows(store: Store, key: str, agency_id: str) -> list[dict[str, Any]]:
     """One agency's rows of a bucket file, selected in Arrow: Python objects only for those rows
     (a bucket file holds every agency of its bucket, so it grows with the dataset)."""
@@ -277,6 +310,19 @@ class PublishSummary:
     withheld: list[str] = field(default_factory=list)  # strict mode: failed, kept out of curated datasets
     refused: list[Refused] = field(default_factory=list)  # reports whose rows cannot be written: quarantine them
     files_written: int = 0
+    conflicts: int = 0  # bucket publishes redone because another writer changed a file meanwhile
+
+    def absorb(self, other: PublishSummary) -> None:
+        """Add a committed bucket's outcome (its lists) to this batch's."""
+        for name in ("published", "unchanged", "superseded", "older", "withheld"):
+            getattr(self, name).extend(getattr(other, name))
+
+
+class PublishConflict(RuntimeError):
+    """A bucket could not be committed within the attempts: other writers kept changing its files."""
+
+
+CURRENT_ONLY = ("cells", "t2_active_disclosure", "t3_applications", "t4_review_litigation")
 
 
 @dataclass(frozen=True)
@@ -329,12 +375,24 @@ def unpublishable(p: Publishable) -> str | None:
 
 
 class DatasetWriter:
-    """Publishes batches of reports into the bucketed parquet datasets under a Store."""
+    """Publishes batches of reports into the bucketed parquet datasets under a Store, safely
+    alongside other writers of the same root (conditional writes, see the module docstring)."""
 
-    def __init__(self, store: Store, buckets: int = 16, withhold_failed: bool = False) -> None:
+    def __init__(
+        self,
+        store: Store,
+        buckets: int = 16,
+        withhold_failed: bool = False,
+        attempts: int = 10,
+        backoff_s: float = 0.1,
+        max_backoff_s: float = 5.0,
+    ) -> None:
         self.store = store
         self.buckets = buckets
         self.withhold_failed = withhold_failed
+        self.attempts = attempts
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
 
     def publish(self, items: Iterable[Publishable]) -> PublishSummary:
         summary = PublishSummary()
@@ -351,20 +409,51 @@ class DatasetWriter:
                 continue
             groups[(p.meta.year, bucket_of(p.meta.agency_id, self.buckets))].append(p)
         for (year, bucket), group in sorted(groups.items()):
-            self._publish_bucket(year, bucket, group, summary)
+            self._commit_bucket(year, bucket, group, summary)
         return summary
 
+    def _commit_bucket(self, year: int, bucket: int, group: list[Publishable], summary: PublishSummary) -> None:
+        """`_publish_bucket` until one attempt commits; each attempt starts from fresh reads."""
+        from tasks.storage import WriteConflict
+
+        for attempt in range(1, self.attempts + 1):
+            part = PublishSummary()
+            try:
+                self._publish_bucket(year, bucket, group, part)
+            except WriteConflict as exc:
+                summary.files_written += part.files_written
+                summary.conflicts += 1
+                if attempt == self.attempts:
+                    raise PublishConflict(
+                        f"year {year} bucket {bucket:02d}: still changed by other writers after {attempt} attempts ({exc})"
+                    ) from exc
+                delay = random.uniform(0, min(self.max_backoff_s, self.backoff_s * 2**attempt))  # full jitter
+                log.info("year %d bucket %02d: %s; publishing it again in %.2f s (attempt %d of %d)",
+                         year, bucket, exc, delay, attempt + 1, self.attempts)  # fmt: skip
+                time.sleep(delay)
+                continue
+            summary.files_written += part.files_written
+            summary.absorb(part)
+            return
+
     def _publish_bucket(self, year: int, bucket: int, group: list[Publishable], summary: PublishSummary) -> None:
+        """One attempt: read the bucket's `reports`, rewrite its data files, then commit `reports`.
+        Every write is conditional on what this attempt read; `WriteConflict` ends the attempt."""
         rkey = bucket_key("reports", year, bucket)
-        old_reports = read_rows(self.store, rkey)
+        table, reports_etag = read_versioned(self.store, rkey)
+        old_reports = [] if table is None else table.to_pylist()
         known = {r["report_id"] for r in old_reports}
         was_current = {r["report_id"] for r in old_reports if r["is_current"]}
         merged = merge_reports(old_reports, [report_row(p) for p in group])
         current = {r["report_id"] for r in merged if r["is_current"]}
+        withheld: set[str] = set()
         if self.withhold_failed:  # strict: failed reports stay in reports/checks, out of the curated data
             withheld = {r["report_id"] for r in merged if r["is_current"] and r["status"] == "failed"}
             summary.withheld.extend(sorted(withheld & {p.meta.report_id for p in group}))
             current -= withheld
+        # what this writer may remove: versions its read of `reports` supersedes, and withheld ones;
+        # report ids it has never seen (another writer's, not yet committed) are left alone
+        drop = {r["report_id"] for r in merged if not r["is_current"]} | withheld
         fresh = {p.meta.report_id: p for p in group if p.meta.report_id not in known}
 
         seen: set[str] = set()
@@ -374,18 +463,18 @@ class DatasetWriter:
                 summary.unchanged.append(rid)
                 continue
             seen.add(rid)
-            if rid in current or rid in summary.withheld:
+            if rid in current or rid in withheld:
                 summary.published.append(rid)
             else:
                 summary.older.append(rid)
         summary.superseded.extend(sorted(was_current - {r["report_id"] for r in merged if r["is_current"]}))
 
-        # current-only datasets first, history last: an interrupted batch is finished by a rerun
-        for dataset in ("cells", "t2_active_disclosure", "t3_applications", "t4_review_litigation"):
-            self._rewrite(dataset, year, bucket, current, [p for rid, p in fresh.items() if rid in current], summary)
-        self._rewrite("checks", year, bucket, None, list(fresh.values()), summary)
+        # current-only datasets first, history next, `reports` last: its write commits the bucket
+        for dataset in CURRENT_ONLY:
+            self._rewrite(dataset, year, bucket, drop, [p for rid, p in fresh.items() if rid in current], summary)
+        self._rewrite("checks", year, bucket, set(), list(fresh.values()), summary)
         if merged != old_reports:
-            self.store.put(rkey, _to_bytes(merged, schema.REPORTS))
+            self.store.put_if(rkey, _to_bytes(merged, schema.REPORTS), reports_etag)
             summary.files_written += 1
 
     def _rewrite(
@@ -393,20 +482,23 @@ class DatasetWriter:
         dataset: str,
         year: int,
         bucket: int,
-        keep: set[str] | None,
+        drop: set[str],
         add: list[Publishable],
         summary: PublishSummary,
     ) -> None:
         key = bucket_key(dataset, year, bucket)
         sch = schema.DATASETS[dataset]
         # in Arrow, not as Python rows: the file holds the whole bucket and grows with the dataset
-        old = read_table(self.store, key)
+        old, etag = read_versioned(self.store, key)
         if old is None:
             old = sch.empty_table()
         present = set(pc.unique(old["report_id"]).to_pylist())
-        kept = old if keep is None else old.filter(pc.is_in(old["report_id"], value_set=pa.array(sorted(keep), pa.string())))
+        gone = drop & present
+        kept = old
+        if gone:
+            kept = old.filter(pc.invert(pc.is_in(old["report_id"], value_set=pa.array(sorted(gone), pa.string()))))
         added = [row for p in add if p.meta.report_id not in present for row in rows_by_dataset(p)[dataset]]
-        if kept.num_rows == old.num_rows and not added:
+        if not gone and not added:
             return
         try:
             kept = kept.select(sch.names).cast(sch)
@@ -416,7 +508,7 @@ class DatasetWriter:
         out = out.sort_by([("agency_id", "ascending"), ("report_id", "ascending")])  # a stable sort
         buf = io.BytesIO()
         pq.write_table(out, buf, compression="zstd")
-        self.store.put(key, buf.getvalue())
+        self.store.put_if(key, buf.getvalue(), etag)
         summary.files_written += 1
 
 

@@ -83,6 +83,11 @@ class PipelineSettings(BaseSettings):
     batch_seconds: float = Field(30.0, gt=0, le=3600, description="The watcher starts a batch after this long.")
     buckets: int = Field(16, ge=1, le=256, description="Parquet files per year partition of each dataset.")
     strict: bool = Field(False, description="Withhold reports whose quality status is failed from the curated data.")
+    publish_attempts: int = Field(
+        10, ge=1, le=100,
+        description="Attempts to commit one bucket file set when other writers changed it meanwhile (each "
+        "attempt rereads; jittered exponential backoff from 0.1 s, at most 5 s), then the publish fails.",
+    )  # fmt: skip
     agency_aliases: str | None = Field(None, description="Extra alias CSV (alias,canonical) for agency names.")
     poll_seconds: float = Field(10.0, gt=0, le=3600, description="Polling interval for stores without notifications.")
     sweep_minutes: int = Field(5, ge=1, le=1440, description="Interval of the sweep deployment.")

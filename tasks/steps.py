@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import atexit
 import fcntl
-import hashlib
 import logging
 import os
 import threading
@@ -28,7 +27,6 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.concurrency.sync import concurrency
 
 from tasks import outcomes, pipeline, progress, publish, quality
 from tasks.records import ObjectInfo, Quarantined
@@ -144,6 +142,7 @@ class BatchResult:
     quarantined: list[Quarantined] = field(default_factory=list)
     agencies: list[str] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
+    conflicts: int = 0  # bucket publishes redone because another writer changed a file meanwhile
 
 
 @task(name="validate", task_run_name="validate {label}", cache_policy=NO_CACHE)
@@ -155,47 +154,25 @@ def validate_batch(label: str, prepared: pipeline.Prepared, output: str) -> dict
     return run_suites([ex for _, ex in prepared.reports], previous)
 
 
-PUBLISH_LEASE_S = 60.0
-"""Lease on the publish slot (renewed while held; Prefect's minimum): a publisher killed while
-holding it blocks the next one for at most this long (plus the server's repossessor loop)."""
-
-
 @contextmanager
 def publish_lock(output: str) -> Iterator[None]:
-    """One publisher per output root. A local root is file-locked: the kernel drops the lock when
-    its holder dies, so a killed run never blocks the rerun (and no Prefect server is needed).
-    Other roots take a Prefect concurrency slot across workers and machines, held on a lease
-    that expires if the holder is killed."""
+    """A local output root is file-locked for the whole publish: a folder has no compare-and-swap
+    (tasks/publish.py), and the kernel drops the lock when its holder dies, so a killed run never
+    blocks the rerun. Object stores take no lock at all: every bucket file is written conditionally
+    on the version read, and a conflict redoes that bucket from fresh reads, so any number of
+    runs, workers and machines publish to one S3 output at once, with or without a Prefect server."""
     dest = store(output)
-    if isinstance(dest, LocalStore):
-        root = Path(dest.root)
-        root.mkdir(parents=True, exist_ok=True)
-        with open(root / ".publish.lock", "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-        return
-    name = "xxgk-publish-" + hashlib.sha256(output.encode()).hexdigest()[:12]
-    _ensure_limit(name)
-    with concurrency(name, occupy=1, timeout_seconds=3600, lease_duration=PUBLISH_LEASE_S):
+    if not isinstance(dest, LocalStore):
         yield
-
-
-def _ensure_limit(name: str) -> None:
-    from prefect.client.orchestration import get_client
-
-    with get_client(sync_client=True) as client:
+        return
+    root = Path(dest.root)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".publish.lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            client.read_global_concurrency_limit_by_name(name)
-        except Exception:  # noqa: BLE001 - missing: create it (one slot)
-            from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-
-            try:
-                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
-            except Exception:  # noqa: BLE001 - created concurrently by another run
-                log.debug("concurrency limit %s already exists", name)
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 @task(name="publish", task_run_name="publish {label}", cache_policy=NO_CACHE, **RETRY)
@@ -206,7 +183,7 @@ def publish_batch(
     dest = store(output)
     items = pipeline.publishables(prepared, validated)
     with publish_lock(output):
-        summary = pipeline.publish_batch(dest, items, s.buckets, s.strict)
+        summary = pipeline.publish_batch(dest, items, s.buckets, s.strict, s.publish_attempts)
         records = [q for _, q in prepared.quarantined] + pipeline.refused_records(prepared, extracted, summary)
         pipeline.write_quarantine(dest, records)
         agencies = sorted({p.meta.agency_id for p in items if p.meta.agency_id})
@@ -218,8 +195,9 @@ def publish_batch(
         statuses[v.status] = statuses.get(v.status, 0) + 1
     logger = get_run_logger()
     logger.info(
-        "%s: %d published, %d unchanged, %d superseded, %d quarantined",
+        "%s: %d published, %d unchanged, %d superseded, %d quarantined; %d write conflict(s) retried",
         label, len(summary.published), len(summary.unchanged), len(summary.superseded), len(records),
+        summary.conflicts,
     )
     superseded = _superseded_rows(dest, items, summary.superseded, s.buckets)
     events = outcomes.batch_outcomes(
@@ -228,7 +206,7 @@ def publish_batch(
     _report_outcomes(logger, events)
     return BatchResult(
         label, summary.published, summary.unchanged, summary.superseded, summary.older, summary.withheld,
-        records, agencies, statuses,
+        records, agencies, statuses, summary.conflicts,
     )
 
 
