@@ -228,6 +228,9 @@ def check_variant(folder: Path, check: dict) -> str | None:
         return None if check["text"] not in _plain_text(src) else f"{check['text']!r} found in {src.name}"
     if kind == "t_regex":  # the source text (exact, whitespace included) matches the pattern
         return None if re.search(check["pattern"], _plain_text(src)) else f"no match for {check['pattern']!r} in {src.name}"
+    if kind == "html_body_lacks":  # not in the page's <body> (the <head>'s <title> may hold it)
+        body = src.read_text(encoding="utf-8").split("<body>", 1)[-1]
+        return None if check["text"] not in body else f"{check['text']!r} in the HTML body"
     if kind == "html_contains":
         return None if check["text"] in src.read_text(encoding="utf-8") else f"{check['text']!r} not in the HTML"
     if kind == "docx_empty_cells":

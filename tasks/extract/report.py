@@ -75,10 +75,11 @@ def _undecodable_share(doc: Document) -> float:
 def find_title(doc: Document) -> tuple[str | None, int | None]:
     """The agency as printed in the title, and the year the title names.
 
-    A title may wrap over two lines, or put the agency on a line of its own above
-    "2021年政府信息公开工作年度报告"; a web page may print breadcrumbs and navigation
-    ("首页 > 政务公开 > 年度报告") before it. The first candidate naming both an agency and a
-    year wins; one naming only one of them is kept as a fallback.
+    A title may wrap over two lines, put the agency on a line of its own above (or below)
+    "2021年政府信息公开工作年度报告", or share its line with the site's furniture: breadcrumbs and
+    navigation ("首页 > 政务公开 > 政府信息公开年报"), a page label ("标题："), a bullet. The agency is
+    the name the title prints and nothing else (`agency_name`). The first candidate naming both an
+    agency and a year wins; one naming only one of them is kept as a fallback.
     """
     paras = [_clean(t) for t, _ in _paragraph_texts(doc)[:TITLE_SEARCH_PARAGRAPHS]]
     fallback: tuple[str | None, int | None] = (None, None)
@@ -88,14 +89,14 @@ def find_title(doc: Document) -> tuple[str | None, int | None]:
             if not m or m.start() > 60 or len(text) > 120:
                 continue
             head = text[: m.start()]
-            if i > 0 and (not head or _YEAR.fullmatch(head)) and len(paras[i - 1]) <= 40 and not TITLE.search(paras[i - 1]):
+            if i > 0 and _split_title(head)[0] is None and len(paras[i - 1]) <= 40 and not TITLE.search(paras[i - 1]):
                 head = paras[i - 1] + head
             agency, year = _split_title(head)
             if year is None:  # "…年度报告（2021年度）"
                 tail = _YEAR.search(text[m.end() : m.end() + 14])
                 year = int(tail.group(1)) if tail else None
-            if agency is not None and not _looks_like_agency(agency):
-                agency = None
+            if agency is None and text is p and i + 1 < len(paras) and len(paras[i + 1]) <= 40:
+                agency = agency_name(paras[i + 1])  # the agency on the line below the title
             if agency and year:
                 return agency, year
             if fallback == (None, None):
@@ -107,24 +108,59 @@ def find_title(doc: Document) -> tuple[str | None, int | None]:
 _AGENCY_END = re.compile(
     r"(政府|办公室|办公厅|局|委员会|委|厅|部|院|中心|办事处|街道|镇|乡|管委会|管理委员会|办|署|会|所|队|站|馆|处|司|室|社|团|行|组|区|县|市|州|盟|旗|省)$"
 )
+_FURNITURE_SEP = re.compile(r"[>›»→|/\\:：]")
+"""Breadcrumb separators (首页 > 政务公开 > …) and a label's colon (标题：…): the name is what follows the last."""
+_SITE_WORDS = re.compile(
+    r"^(?:网站首页|首页|主页|当前位置|您的位置|您当前的位置|您现在的位置|当前页|位置|"
+    r"政务公开|政府信息公开|信息公开|政务信息|公开目录|法定主动公开内容|主动公开|专题专栏|专栏|栏目|"
+    r"年度报告|工作年报|公开年报|年报|文章标题|信息名称|标题|题目|名称|主题)+"
+)
+"""Words of a government site's furniture (navigation, column and page labels) that precede a title on its
+line; no agency's name starts with them."""
+_TAG = re.compile(r"^[\[【〔［][^\]】〕］]{0,12}[\]】〕］]")
+"""A bracketed column tag before a title: 【年报】, [公开]."""
+_CLOSING_NOTE = re.compile(r"[（(][^（()）]*[）)]$")
+"""A name may end with a bracketed second name: 某某市人民政府办公室（市政务公开办）."""
 
 
 def _looks_like_agency(name: str) -> bool:
-    return 2 <= len(name) <= 50 and not re.search(r"[>›»|/]|首页|当前位置|您的位置", name) and bool(_AGENCY_END.search(name))
+    core = _CLOSING_NOTE.sub("", name)
+    return 2 <= len(core) <= 50 and not re.search(r"[>›»|/]|首页|当前位置|您的位置", name) and bool(_AGENCY_END.search(core))
+
+
+def _leading_marks(s: str) -> int:
+    """How many characters at the start of `s` are not letters: bullets (•·▪■★), list numbers, punctuation."""
+    n = 0
+    while n < len(s) and not unicodedata.category(s[n]).startswith("L"):
+        n += 1
+    return n
+
+
+def agency_name(text: str) -> str | None:
+    """The agency's name in the part of a title line before (or after) its year, without the site's furniture
+    around it: breadcrumbs and labels up to their last separator or colon, bullets and list marks, bracketed
+    column tags, navigation and column words, quotes and brackets; None if what is left is not a name."""
+    s = _FURNITURE_SEP.split(_clean(text))[-1]
+    while True:
+        start = s
+        s = _SITE_WORDS.sub("", _TAG.sub("", s[_leading_marks(s) :]))
+        if s == start:
+            break
+    s = s.removeprefix("关于").removesuffix("关于")
+    note = m.group(0) if (m := _CLOSING_NOTE.search(s)) else ""
+    s = s[: len(s) - len(note)].strip(_AGENCY_STRIP) + note
+    return s if _looks_like_agency(s) else None
 
 
 def _split_title(head: str) -> tuple[str | None, int | None]:
-    head = head.strip(_AGENCY_STRIP)
+    """(agency, year) of the part of a title before 政府信息公开…报告: the name after the last year
+    ("2019年上海市人民政府办公厅…"), else before it ("淮安市洪泽区人民政府2024年…")."""
     m = None
     for m in _YEAR.finditer(head):
         pass
     if m is None:
-        return (head or None), None
-    year = int(m.group(1))
-    before, after = head[: m.start()].strip(_AGENCY_STRIP), head[m.end() :].strip(_AGENCY_STRIP)
-    agency = after if len(after) >= 2 else before
-    agency = agency.removeprefix("关于").removesuffix("关于").strip(_AGENCY_STRIP)
-    return (agency or None), year
+        return agency_name(head), None
+    return (agency_name(head[m.end() :]) or agency_name(head[: m.start()])), int(m.group(1))
 
 
 def find_year(doc: Document, sections: dict[str, str]) -> int | None:
@@ -137,12 +173,6 @@ def find_year(doc: Document, sections: dict[str, str]) -> int | None:
         return int(m.group(1))
     dates = [int(d.group(1)) for d in _DATE.finditer(text)]
     return dates[0] - 1 if dates else None
-
-
-def find_agency_in_text(doc: Document) -> str | None:
-    text = _clean(" ".join(t for t, _ in _paragraph_texts(doc)[:15]))
-    m = re.search(r"本(?:年度)?报告(?:是)?由(.{2,40}?)(?:根据|按照|依据|依照|编制)", text)
-    return m.group(1).strip(_AGENCY_STRIP) if m else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -255,8 +285,6 @@ def understand(doc: Document) -> Understood:
     agency, year = find_title(doc)
     if year is None:
         year = find_year(doc, sections)
-    if agency is None:
-        agency = find_agency_in_text(doc)
 
     lines = lines_of(doc)
     t3r = read_t3(lines)
@@ -287,7 +315,7 @@ def understand(doc: Document) -> Understood:
     images = _image_tables(doc, headings)
     found: dict[str, dict[tuple[str, str], Printed]] = {"t2": t2r.cells, "t3": t3r.cells, "t4": t4c}
     cells = [_record(k, found[k.table].get((k.row, k.col)), k.table in images and not found[k.table]) for k in cell_keys(fmt)]
-    issues = _structure_issues(fmt, headings, cells, images, t3r)
+    issues = _title_issues(agency, year) + _structure_issues(fmt, headings, cells, images, t3r)
     return Understood(agency, year, fmt, cells, issues, sections)
 
 
@@ -312,6 +340,15 @@ def _from_reading_order(
     if not t4c:
         t4c = read_t4_stream(doc, by_section[4])
     return t3r, t4c
+
+
+def _title_issues(agency: str | None, year: int | None) -> list[Issue]:
+    """META-01 when no title names the agency: the agency stays null (never taken from the body text or guessed)."""
+    if agency is not None:
+        return []
+    found = "" if year is None else f" (the year {year} was read)"
+    return [Issue("META-01", "error", "no title naming the agency (…政府信息公开工作年度报告) was found: agency is null"
+                  + found)]
 
 
 def _title_present(doc: Document) -> bool:

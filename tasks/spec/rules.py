@@ -5,6 +5,8 @@ from __future__ import annotations
 from tasks.spec.model import Rule
 
 RULES: tuple[Rule, ...] = (
+    Rule("META-01", "error", "a title names the agency; with none its agency is null, never taken from the body "
+                             "or guessed, and the pipeline quarantines the file (MetadataNotFound)"),
     Rule("STRUCT-01", "warn", "six section headings found in order"),
     Rule("STRUCT-02", "error", "format version detected; all expected cells found"),
     Rule("STRUCT-03", "warn", "2021 format: （六）其他处理 has three leaves; a single row marks 2021_mixed"),
