@@ -22,7 +22,7 @@ from tasks.extract.tables import (
     read_t4_headerless,
     read_t4_small_tables,
 )
-from tasks.extract.stream import read_t2_stream, read_t3_stream, read_t4_stream
+from tasks.extract.stream import read_t2_stream, read_t3_stream, read_t4_stream, reading_order
 from tasks.extract.values import fits, parse_value
 from tasks.spec import SECTIONS, CellKey, cell_keys
 
@@ -289,11 +289,14 @@ def understand(doc: Document) -> Understood:
     lines = lines_of(doc)
     t3r = read_t3(lines)
     t4c = read_t4(lines) or read_t4_headerless(doc) or read_t4_small_tables(doc)
-    if doc.media == "text":  # a copy that kept no rows (a PDF viewer's): numbers in order, confirmed by identities
-        t3r, t4c = _from_reading_order(doc, headings, t3r, t4c)
     t2r = read_t2(lines)
-    if doc.media == "text" and not t2r.cells:
-        t2r = _t2_from_reading_order(doc, headings, t2r)
+    if doc.media == "text" and not (t2r.cells and t3r.cells and t4c):
+        # a copy that kept no rows (a PDF viewer's): the numbers in reading order, confirmed by identities
+        flat = reading_order(doc)
+        flat_headings = find_headings(flat)
+        t3r, t4c = _from_reading_order(flat, flat_headings, t3r, t4c)
+        if not t2r.cells:
+            t2r = _t2_from_reading_order(flat, flat_headings, t2r)
     fmt = decide_format(t2r.format, t3r.layout, year)
 
     found_any = bool(t2r.cells or t3r.cells or t4c)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from tasks.extract.model import Document, Paragraph, Table
+from tasks.extract.model import Block, Document, Paragraph, Table
 from tasks.extract.normalize import norm
 from tasks.extract.tables import Printed
 from tasks.extract.values import Number, is_value_like, parse_value
@@ -32,6 +32,26 @@ class Token:
     text: str
     block: int
     page: int | None
+
+
+def reading_order(doc: Document) -> Document:
+    """The document as lines in reading order: its paragraphs, and every table cell as a paragraph of
+    its own (a copy read into rows that are not the printed rows: a viewer's copy without page breaks
+    is taken for cell-per-line rows by the text reader)."""
+    if all(isinstance(b, Paragraph) for b in doc.blocks):
+        return doc
+    blocks: list[Block] = []
+    for b in doc.blocks:
+        if isinstance(b, Paragraph):
+            blocks.append(b)
+        elif isinstance(b, Table):
+            blocks.extend(
+                Paragraph(c.text.strip(), c.page if c.page is not None else r.page)
+                for r in b.rows
+                for c in r.cells
+                if c.text.strip()
+            )
+    return Document(media=doc.media, blocks=blocks, pages=doc.pages, image_pages=set(doc.image_pages))
 
 
 def _is_cell_value(text: str) -> bool:

@@ -57,3 +57,10 @@ def test_a_table_4_block_that_does_not_add_up_is_not_taken() -> None:
     got = _cells(_replace_line(TEXT, total, str(int(total) + 1), nth=-1))
     assert all(c["status"] == "not_found" for k, c in got.items() if k[0] == "t4")
     assert json.dumps(got[("t3", "new_received", "total")]["value"]) == json.dumps(TRUTH[("t3", "new_received", "total")]["value"])
+
+
+def test_a_copy_without_page_breaks_is_read_the_same() -> None:
+    """A viewer's copy with no form feeds is taken for cell-per-line rows by the text reader; its
+    cells, in reading order, still give the tables."""
+    got = _cells(TEXT.replace("\f", ""))
+    assert all(got[k]["value"] == v.get("value") and got[k]["status"] == v.get("status", "reported") for k, v in TRUTH.items())
