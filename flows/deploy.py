@@ -333,7 +333,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flows.deploy", description=__doc__.splitlines()[0])
     parser.add_argument("--write-yaml", metavar="PATH", help="write the prefect.yaml rendered from these specs")
     parser.add_argument("--work-pool", help="another pool than xxgk-process, e.g. xxgk-k8s (not for infra/prefect.yaml)")
+    parser.add_argument("--register-automations", action="store_true",
+                        help="create or replace the automations on PREFECT_API_URL (prefect deploy does not), then exit")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.register_automations:
+        print("registered:", ", ".join(register_automations()))
+        return 0
     text = render_yaml(args.work_pool)
     if args.write_yaml:
         Path(args.write_yaml).write_text(text, "utf-8")

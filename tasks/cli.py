@@ -210,13 +210,18 @@ def cmd_watch(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from tasks.storage import require_output, require_source
+
+    queue = args.queue or get_settings().storage.queue_url
+    if not queue:  # polling lists SOURCE; with notifications only the objects named in them are read
+        require_source(_open(args.source))
+    require_output(_open(args.output))
     from flows.watch import watch
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    queue = args.queue or get_settings().storage.queue_url
     n = watch(args.source, args.output, queue_url=queue, prefix=args.prefix, stop=stop, max_batches=args.max_batches)
     print(f"watcher stopped after {n} batch(es)")
     return 0

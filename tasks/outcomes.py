@@ -28,6 +28,7 @@ OUTCOME_EVENTS = (PUBLISHED, FAILED, QUARANTINED, SUPERSEDED)
 
 CLEAN = "Completed"
 WITH_ISSUES = "CompletedWithIssues"
+FAILED_BATCHES = "Failed"
 REASON_MAX = 300
 """Resource labels are for matching and display: reasons are cut to this many characters."""
 
@@ -59,16 +60,27 @@ class Outcome:
 
 
 def run_state(summary: Mapping[str, Any]) -> tuple[str, str]:
-    """(state name, message) of an ingest run from its summary (see the module docstring)."""
+    """(state name, message) of an ingest run from its summary (see the module docstring).
+
+    A run that spread its batches over the work pool (`batch_runs`) fails if one of them failed,
+    and has issues if one of them had."""
     quarantined = len(summary.get("quarantined", []))
     failed = int(summary.get("statuses", {}).get("failed", 0))
+    runs = summary.get("batch_runs", {})
     done = (
         f"{summary.get('published', 0)} published, {summary.get('unchanged', 0)} unchanged, "
         f"{summary.get('superseded', 0)} superseded"
     )
-    if not quarantined and not failed:
-        return CLEAN, done if summary.get("batches") else "nothing to ingest"
-    issues = [f"{n} {what}" for n, what in ((quarantined, "quarantined"), (failed, "failed error checks")) if n]
+    if runs.get("failed"):
+        return FAILED_BATCHES, f"{runs['failed']} batch run(s) failed; {done}"
+    issues = [
+        f"{n} {what}"
+        for n, what in ((quarantined, "quarantined"), (failed, "failed error checks"),
+                        (runs.get("with_issues", 0), "batch run(s) with issues"))  # fmt: skip
+        if n
+    ]
+    if not issues:
+        return CLEAN, done if summary.get("batches") or summary.get("published") else "nothing to ingest"
     return WITH_ISSUES, f"{', '.join(issues)}; {done}"
 
 

@@ -241,9 +241,11 @@ def _report_outcomes(logger: Any, events: list[outcomes.Outcome]) -> None:
 def final_state(summary: dict[str, Any]) -> Any:
     """The run's final state: `Completed`, or the named Completed state `CompletedWithIssues`
     (tasks/outcomes.py says when); the summary stays the run's result."""
-    from prefect.states import Completed
+    from prefect.states import Completed, Failed
 
     name, message = outcomes.run_state(summary)
+    if name == outcomes.FAILED_BATCHES:
+        return Failed(message=message, data=summary)
     return Completed(name=name, message=message, data=summary)
 
 
@@ -318,7 +320,7 @@ def run_batches_on_workers(name: str, source: str, output: str, batches: list[tu
     ]
     logger = get_run_logger()
     logger.info("%d batch run(s) started on the work pool", len(runs))
-    pending = {r.id for r in runs}
+    pending, ended = {r.id for r in runs}, []
     with get_client(sync_client=True) as client:
         while pending:
             time.sleep(5)
@@ -326,6 +328,13 @@ def run_batches_on_workers(name: str, source: str, output: str, batches: list[tu
                 state = client.read_flow_run(rid).state
                 if state is not None and state.is_final():
                     pending.discard(rid)
+                    ended.append(state)
     src = store(source)
     urls = {src.url(k) for keys, _ in batches for k in keys}
-    return pipeline.ledger_summary(store(output), urls)
+    summary = pipeline.ledger_summary(store(output), urls)
+    summary["batches"] = len(batches)
+    summary["batch_runs"] = {
+        "failed": sum(not st.is_completed() for st in ended),
+        "with_issues": sum(st.name == outcomes.WITH_ISSUES for st in ended),
+    }
+    return summary

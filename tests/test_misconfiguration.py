@@ -153,3 +153,23 @@ def test_ingest_from_a_missing_folder(tmp_path: Path) -> None:
     proc = _ingest(str(tmp_path / "no-such-folder"), str(tmp_path / "out"), _env(_unreachable()), tmp_path)
     assert_one_typed_line(proc, "SourceNotFound", str(tmp_path / "no-such-folder"))
     assert "parquet" not in proc.stdout and not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------ xxgk watch
+
+
+def test_watch_of_a_missing_folder(tmp_path: Path) -> None:
+    proc = _run(["watch", str(tmp_path / "no-such-folder"), "--output", str(tmp_path / "out"), "--max-batches", "1"],
+                _env(_unreachable()), tmp_path)  # fmt: skip
+    assert_one_typed_line(proc, "SourceNotFound", str(tmp_path / "no-such-folder"))
+
+
+def test_watch_of_a_missing_queue(moto_server: str, bucket: str, tmp_path: Path) -> None:
+    queue = f"{moto_server}/123456789012/{unique_name('no-such-queue')}"
+    env = {**_env(moto_server), "XXGK_S3_SQS_ENDPOINT_URL": moto_server}
+    proc = _run(["watch", f"s3://{bucket}", "--output", str(tmp_path / "out"), "--queue", queue, "--max-batches", "1"],
+                env, tmp_path)  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    (line,) = [x for x in proc.stderr.splitlines() if x.startswith("xxgk: ")]
+    assert line.startswith("xxgk: QueueNotFound: ") and queue in line, proc.stderr
+    assert "Traceback" not in proc.stderr and DUMMY_SECRET not in proc.stderr
