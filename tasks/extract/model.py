@@ -53,6 +53,9 @@ class Table:
 class Paragraph:
     text: str
     page: int | None = None
+    run: int | None = None
+    """Text in reading order (a PDF viewer's copy): the run of lines printed without a blank line
+    between them that this line belongs to, i.e. the text block the viewer read it in."""
 
 
 @dataclass

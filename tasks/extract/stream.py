@@ -32,6 +32,7 @@ class Token:
     text: str
     block: int
     page: int | None
+    run: int | None = None  # the viewer's text block (Paragraph.run); None: not known
 
 
 def reading_order(doc: Document) -> Document:
@@ -64,6 +65,7 @@ def tokens(doc: Document, start: int = 0, end: int | None = None) -> list[Token]
     spaces ("29 1706": two cells side by side on one line of the copy) gives one token each."""
     out: list[Token] = []
     for i, b in enumerate(doc.blocks[start:end], start=start):
+        run = b.run if isinstance(b, Paragraph) else None
         if isinstance(b, Paragraph):
             pieces = [(b.text, b.page)]
         elif isinstance(b, Table):
@@ -73,9 +75,9 @@ def tokens(doc: Document, start: int = 0, end: int | None = None) -> list[Token]
         for text, page in pieces:
             parts = text.split()
             if len(parts) > 1 and all(parse_value(p)[1] == "reported" for p in parts):
-                out.extend(Token(p, i, page) for p in parts)
+                out.extend(Token(p, i, page, run) for p in parts)
             elif _is_cell_value(text):
-                out.append(Token(text.strip(), i, page))
+                out.append(Token(text.strip(), i, page, run))
     return out
 
 
@@ -188,11 +190,14 @@ _T2_ONLY = {
 def read_t2_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str, str], Printed], str | None]:
     """Table 二 from the section between its heading (block `start`) and section 三's (block `end`):
     each block (第二十条第（X）项) holds its rows × its columns of the format the header words show.
-    There is no identity to confirm a reading, so the count and the labels must: a block of one row
-    or one column is taken when exactly its count of values lies between its caption and the next
-    (left to right, or top to bottom: the order of a copy); a row of a larger block only when its
-    label is printed and exactly its columns' count of values follows it before the next label (rows
-    and columns of such a block could be read in either order)."""
+    There is no identity to confirm a reading, so the count and the labels must. Every column header
+    of a block must be printed between its caption and the next (else its numbers may be elsewhere
+    too). Then a block is taken
+    when exactly its count of values lies between its caption and the next, and it has one row or
+    one column, or its values are one text block of the viewer (read row by row, as a viewer reads a
+    block: top to bottom, left to right); otherwise a row only when its label is printed and exactly
+    its columns' count of values follows it before the next label (values printed one block each
+    could have been read row by row or column by column)."""
     paras = [(i, norm(b.text)) for i, b in enumerate(doc.blocks[start:end], start=start) if isinstance(b, Paragraph)]
     text = "".join(t for _, t in paras)
     votes = {f: sum(norm(w) in text for w in words) for f, words in _T2_ONLY.items()}
@@ -214,7 +219,11 @@ def read_t2_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
         cols = blk.columns[fmt]
         rows = [r for r in blk.rows if fmt in r.formats]
         vals = tokens(doc, at + 1, stop)
-        if len(rows) == 1 or len(cols) == 1:  # one row left to right, or one column top to bottom
+        region = "".join(t for i, t in paras if at <= i < stop)
+        if not all(any(norm(x) in region for x in c.labels) for c in cols):
+            continue  # a column's header is printed elsewhere: so may its numbers be
+        one_run = bool(vals) and vals[0].run is not None and all(t.run == vals[0].run for t in vals)
+        if len(rows) == 1 or len(cols) == 1 or one_run:  # left to right, top to bottom: the order of a copy
             if len(vals) == len(rows) * len(cols):
                 out.update({(r.key, c.key): _printed(vals[i * len(cols) + j])
                             for i, r in enumerate(rows) for j, c in enumerate(cols)})

@@ -491,17 +491,22 @@ def _first_lines(text: str, n: int) -> str:
 
 def _read_viewer_copy(text: str) -> Document:
     """Text from a PDF in reading order (`pdftotext` without `-layout`, pages ended by form feeds): a
-    line per cell or per line of narrative, no rows. Every line is a paragraph, with its page; table
-    location rebuilds the tables from the order of their numbers (tasks.extract.stream)."""
+    line per cell or per line of narrative, no rows. Every line is a paragraph, with its page and its
+    run (lines without a blank line between: one text block of the viewer, read top to bottom and
+    left to right); table location rebuilds the tables from the order of their numbers
+    (tasks.extract.stream)."""
     pages = text.split("\f")
     if pages and not pages[-1].strip(_EDGE_WS):
         pages.pop()
-    blocks: list[Block] = [
-        Paragraph(_strip(line), page=n)
-        for n, page in enumerate(pages, start=1)
-        for line in page.split("\n")
-        if _strip(line)
-    ]
+    blocks: list[Block] = []
+    run = 0
+    for n, page in enumerate(pages, start=1):
+        for line in page.split("\n"):
+            if _strip(line):
+                blocks.append(Paragraph(_strip(line), page=n, run=run))
+            else:
+                run += 1
+        run += 1
     return Document(media="text", blocks=blocks, pages=max(1, len(pages)))
 
 

@@ -64,3 +64,34 @@ def test_a_copy_without_page_breaks_is_read_the_same() -> None:
     cells, in reading order, still give the tables."""
     got = _cells(TEXT.replace("\f", ""))
     assert all(got[k]["value"] == v.get("value") and got[k]["status"] == v.get("status", "reported") for k, v in TRUTH.items())
+
+
+LO = Path(__file__).resolve().parents[1] / "fixtures" / "generated" / "viewer_2021_pagebreak_narrow"
+LO_TEXT = (LO / "source.txt").read_text(encoding="utf-8")
+LO_TRUTH = {(c["table"], c["row"], c["col"]): c for c in load_expected(LO)["cells"]}
+ART20_1 = [("t2", r, c) for r in ("regulations", "normative_documents") for c in ("issued", "abolished", "in_force")]
+
+
+def test_a_table_2_block_read_as_one_text_block_is_taken_row_by_row() -> None:
+    """LibreOffice's PDF copied by a viewer: the labels of table 二 come first, then each block's
+    caption, headers and numbers as one text block (read row by row)."""
+    assert "第二十条第（一）项\n本年制发件数\n本年废止件数\n现行有效件数\n" in LO_TEXT
+    got = _cells(LO_TEXT)
+    assert [got[k]["value"] for k in ART20_1] == [LO_TRUTH[k]["value"] for k in ART20_1]
+
+
+def test_a_table_2_block_whose_header_is_printed_elsewhere_is_not_taken() -> None:
+    moved = LO_TEXT.replace("本年制发件数\n本年废止件数\n现行有效件数\n", "本年制发件数\n本年废止件数\n", 1)
+    got = _cells(moved)
+    assert all(got[k]["status"] == "not_found" for k in ART20_1)
+
+
+def test_a_table_2_block_of_numbers_printed_one_block_each_is_not_taken() -> None:
+    """Six numbers, each its own text block, could be two rows of three or three columns of two."""
+    first = LO_TRUTH[ART20_1[0]]["value"]
+    lines = LO_TEXT.split("\n")
+    at = lines.index("现行有效件数", lines.index("第二十条第（一）项"))
+    spaced = "\n".join(lines[: at + 1]) + "\n" + "\n\n".join(lines[at + 1 : at + 7]) + "\n" + "\n".join(lines[at + 7 :])
+    assert f"\n\n{first}\n" not in LO_TEXT and str(first) == lines[at + 1]
+    got = _cells(spaced)
+    assert all(got[k]["status"] == "not_found" for k in ART20_1)
