@@ -169,7 +169,10 @@ class T3Row:
     full: str
 
 
-def _split_t3_row(line: Line, spans: list[tuple[float, float]] | None) -> T3Row | None:
+def _split_t3_row(line: Line, spans: list[tuple[float, float]] | None, unlabelled: bool = False) -> T3Row | None:
+    """The row's label and its seven value cells, or None if it is no table-3 data row. `unlabelled`
+    accepts a row without a label (the piece of a row cut by a page break that holds only its
+    numbers: at the foot of one page or the head of the next); its leaf label is ""."""
     cells = line.cells
     ncol = len(t3.COLUMNS)
     if spans is not None and line.positioned:
@@ -198,8 +201,10 @@ def _split_t3_row(line: Line, spans: list[tuple[float, float]] | None) -> T3Row 
     if not any(v.text.strip() for v in present) and len(present) < ncol:
         return None
     labels = [c.text for c in label_cells if c.text.strip()]
-    if not labels:
+    if any(is_value_like(t) for t in labels):  # numbers left of the value columns: another table's row (table 4)
         return None
+    if not labels:
+        return T3Row(line, values, "", "") if unlabelled and line.positioned and spans is not None else None
     return T3Row(line, values, norm(labels[-1]), norm("".join(labels)))
 
 
@@ -214,7 +219,7 @@ def _t3_candidates(lines: list[Line]) -> list[T3Row]:
         if own is not None:
             spans = own
         for line in rows:
-            row = _split_t3_row(line, spans if line.positioned else None)
+            row = _split_t3_row(line, spans if line.positioned else None, line.first or line.last)
             if row is None and spans is not None and line.positioned:
                 row = _split_t3_row(line, None)
             if row is not None:
@@ -230,26 +235,35 @@ def _all_blank(row: T3Row) -> bool:
 
 
 def _join_page_splits(rows: list[T3Row]) -> list[T3Row]:
-    """A row cut by a page break (V2/V3) comes as two rows: the second, first on its page, has a
-    label that does not start with a row marker and does not read as a row on its own. Make them
-    one row again: labels joined, and each value cell's two parts joined top to bottom (a number
-    wrapped inside its cell may be cut too: "326" / "3" is 3263)."""
+    """A row cut by a page break (V2/V3) comes as two rows, the foot of one table and the head of
+    the next: either the second has a label that does not start with a row marker and does not read
+    as a row on its own (the label ran on), or one of them has no label at all (the numbers closed
+    one page and the label opens the next, or the label closed it and the numbers open the next).
+    Make them one row again: labels joined, and each value cell's two parts joined top to bottom (a
+    number wrapped inside its cell may be cut too: "326" / "3" is 3263). A piece without a label
+    that joins nothing is dropped."""
     out: list[T3Row] = []
     for row in rows:
         prev = out[-1] if out else None
-        if (
+        cut = (
             prev is not None
             and row.line.table != prev.line.table
             and row.line.row.page != prev.line.row.page
             and prev.line.last
             and row.line.first  # the two halves meet at the page break: the foot of one table, the head of the next
-            and not _ROW_MARK.match(row.leaf)
-            and (_all_blank(row) or _all_blank(prev) or _best_label_score(row.leaf) < CONTINUATION_SCORE)
+        )
+        if cut and (
+            not prev.leaf  # type: ignore[union-attr]
+            or not row.leaf
+            or (
+                not _ROW_MARK.match(row.leaf)
+                and (_all_blank(row) or _all_blank(prev) or _best_label_score(row.leaf) < CONTINUATION_SCORE)  # type: ignore[arg-type]
+            )
         ):
-            out[-1] = T3Row(prev.line, _join_values(prev.values, row.values), prev.leaf + row.leaf, prev.full + row.full)
+            out[-1] = T3Row(prev.line, _join_values(prev.values, row.values), prev.leaf + row.leaf, prev.full + row.full)  # type: ignore[union-attr]
             continue
         out.append(row)
-    return out
+    return [r for r in out if r.leaf]
 
 
 CONTINUATION_SCORE = 0.8

@@ -423,3 +423,21 @@ def test_blank_and_noise_pages_are_skipped_before_table_work() -> None:
     assert _noise(PageContent(crowded, [], [], False, []), 1, SETTINGS) == "noise"
     picture = PageContent([], [], [], True, [(0, 0, 500, 700)])
     assert _noise(picture, 1, SETTINGS) is None  # a scanned page is no blank page
+
+
+def _cut_table(top_border: bool) -> str:
+    """Three columns whose sides run from the page's top (y 800) down to y 600, with borders at 760,
+    700 and 600: the band above 760 is a row cut by the page break, as a browser prints it (no top
+    border), unless `top_border` draws one."""
+    ops = [f"{x} 600 m {x} 800 l S\n" for x in (100, 200, 300, 400)]
+    ops += [f"100 {y} m 400 {y} l S\n" for y in ((800, 760, 700, 600) if top_border else (760, 700, 600))]
+    cells = [(110, 775, "Cut"), (210, 775, "11"), (310, 775, "12"), (110, 725, "Next"), (210, 725, "21"), (310, 725, "22")]
+    return "".join(ops) + "".join(_text(x, y, t) for x, y, t in cells)
+
+
+@pytest.mark.parametrize("top_border", [False, True])
+def test_a_row_cut_open_by_the_page_break_is_a_grid_row(top_border: bool) -> None:
+    doc = read_pdf(make_pdf(_cut_table(top_border)))
+    (table,) = _tables(doc)
+    assert [[c.text for c in r.cells] for r in table.rows] == [["Cut", "11", "12"], ["Next", "21", "22"], ["", "", ""]]
+    assert not [b for b in doc.blocks if isinstance(b, Paragraph)]

@@ -1,5 +1,7 @@
 """Table location and row mapping on in-memory documents: the medium-independent half of extraction."""
 
+import pytest
+
 from tasks.extract.model import Cell, Document, Paragraph, Table, TableRow
 from tasks.extract.report import decide_format, understand
 from tasks.spec import t3, t4
@@ -137,3 +139,46 @@ def test_a_pdf_whose_text_is_unmapped_glyphs_needs_ocr():
     doc = Document("pdf", [Paragraph(garbage, page=1), Paragraph("2024", page=1)] * 5, pages=1)
     with pytest.raises(ScannedDocument, match="OCR"):
         understand(doc)
+
+
+def _t3_cut(kind: str):
+    """Table 3 over pages 3 and 4, the row （七）总计 cut by the break the other way round, with the
+    browser's running footer and header between: "numbers_first" = its numbers close page 3 and its
+    label opens page 4; "label_first" = its label closes page 3 and its numbers open page 4."""
+    rows, expected = _t3_rows("2021")
+    at = next(i for i, r in enumerate(rows) if r.cells[0].text == "（七）总计")
+    cut = rows[at]
+    label, blanks = Cell(cut.cells[0].text, 0, 1), [Cell("", i, i + 1) for i in range(1, 8)]
+    values = [Cell(c.text, c.x0, c.x1) for c in cut.cells[1:]]
+    if kind == "numbers_first":
+        foot, head = TableRow([Cell("", 0, 1), *values], page=3), TableRow([label, *blanks], page=4)
+    else:
+        foot, head = TableRow([label, *blanks], page=3), TableRow(values, page=4)
+    first = [TableRow(list(r.cells), page=3) for r in rows[:at]] + [foot]
+    second = [head] + [TableRow(list(r.cells), page=4) for r in rows[at + 1 :]]
+    blocks = [Paragraph("某某局2024年政府信息公开工作年度报告"), Paragraph("三、收到和处理政府信息公开申请情况"),
+              Table(first, page=3), Paragraph("file:///C:/report.html 3/5", page=3),
+              Paragraph("2025/1/20 10:17 某某局2024年政府信息公开工作年度报告", page=4), Table(second, page=4)]
+    return Document("pdf", blocks, pages=5), expected
+
+
+@pytest.mark.parametrize("kind", ["numbers_first", "label_first"])
+def test_a_row_cut_the_other_way_round_by_a_page_break_is_one_row(kind):
+    doc, expected = _t3_cut(kind)
+    found = understand(doc)
+    assert _values(found, "t3") == expected
+    assert not [c for c in found.cells if c.table == "t3" and c.status != "reported"]
+
+
+def test_table_4_numbers_heading_the_next_page_are_not_joined_onto_table_3():
+    """Table 4's header stayed on page 3 with table 3; its row of fifteen numbers opens page 4, its
+    first cells under table 3's label column: those numbers are no label, and the row is no piece of
+    四、结转下年度继续办理 (this joined "61" and "3" into 613)."""
+    rows, expected = _t3_rows("2021")
+    first = [TableRow(list(r.cells), page=3) for r in rows]
+    t4_values = TableRow([Cell(str(3 + i), i * 8 / 15, (i + 1) * 8 / 15) for i in range(15)], page=4)
+    blocks = [Paragraph("某某局2024年政府信息公开工作年度报告"), Paragraph("三、收到和处理政府信息公开申请情况"),
+              Table(first, page=3), Paragraph("四、政府信息公开行政复议、行政诉讼情况", page=3),
+              Table([TableRow(list(r.cells), page=3) for r in T4[:3]], page=3), Table([t4_values], page=4)]
+    found = understand(Document("pdf", blocks, pages=4))
+    assert _values(found, "t3") == expected

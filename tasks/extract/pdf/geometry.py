@@ -333,11 +333,31 @@ def build_grid(cells: Sequence[Rect]) -> Grid:
     return Grid(grid_cells, xs, ys, slots)
 
 
+def close_cut_rows(h: list[Edge], v: Sequence[Edge], s: TableSettings = SETTINGS) -> list[Edge]:
+    """A row cut by a page break has no ruling where the page cuts it: browsers and HTML engines
+    (Chromium, WeasyPrint) draw the cell sides down to the foot of the page and on from the top of
+    the next, without a bottom or top border. Where at least `min_cut_columns` + 1 vertical edges end
+    together at the page's lowest (highest) vertical extent and no horizontal edge runs there, the
+    cut is closed by one, so the row's pieces become grid cells like any other."""
+    out = list(h)
+    for top in (True, False):
+        y = max(e.hi for e in v) if top else min(e.lo for e in v)
+        ends = [e for e in v if abs((e.hi if top else e.lo) - y) <= s.snap_tol]
+        if len(ends) < s.min_cut_columns + 1:
+            continue
+        x0, x1 = min(e.pos for e in ends), max(e.pos for e in ends)
+        if any(abs(e.pos - y) <= s.snap_tol and e.lo <= x0 + s.join_tol and e.hi >= x1 - s.join_tol for e in h):
+            continue
+        out.append(Edge(y, x0, x1))
+    return out
+
+
 def find_grids(h_edges: Sequence[Edge], v_edges: Sequence[Edge], s: TableSettings = SETTINGS) -> list[Grid]:
     h = merge_edges(h_edges, s)
     v = merge_edges(v_edges, s)
     if not h or not v:
         return []
+    h = close_cut_rows(h, v, s)
     if len(h) + len(v) > s.max_ruling_edges:
         log.warning("page has %d ruling edges: treated as a drawing, tables read without rulings", len(h) + len(v))
         return []

@@ -25,6 +25,8 @@ class TableSettings:
     max_ruling_edges: int = 3000
     """Above this many joined edges a page is a vector drawing, not a table page: rulings are ignored."""
     # --- cells ----------------------------------------------------------------------------------
+    min_cut_columns: int = 2
+    """A row cut open by a page break is closed when at least this many columns' sides end there."""
     min_table_cells: int = 2
     """A ruled grid with fewer cells is a frame around text, not a table."""
     # --- characters → lines → words -------------------------------------------------------------
