@@ -17,8 +17,13 @@
 - SPA pages: when the page shows almost no text but a `<script>` holds a string literal of HTML
   mentioning 政府信息公开, that literal is unescaped and read instead. A bare JavaScript data file
   (`let content = "<p>…"`) whose main literal is such HTML is unwrapped the same way.
-- Deep nesting is fine (libxml2's huge_tree, iterative walkers); a document holding only a
-  comment gives an empty Document; whitespace-only input raises `CorruptDocument`.
+- Deep nesting keeps its text. libxml2 (even with huge_tree) keeps at most `LIBXML2_MAX_DEPTH` (2,048)
+  open elements and drops everything after the point where a page goes deeper. Such a page is parsed
+  again with its container elements (div, span, font, section, … : any element whose end tag is
+  required, except tables' own) nested deeper than `FLATTEN_DEPTH` (256) flattened: their text stays
+  where it was, a block element's edge stays a paragraph break, only their own markup goes. The walkers
+  are iterative. A document holding only a comment gives an empty Document; whitespace-only input
+  raises `CorruptDocument`.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from html.parser import HTMLParser
 
 import lxml.html
 from lxml import etree
@@ -338,18 +344,119 @@ def _visible_chars(blocks: list[Block]) -> int:
 # --------------------------------------------------------------------------- entry point
 
 
+LIBXML2_MAX_DEPTH = 2048
+"""Open elements libxml2's HTML parser keeps with huge_tree (256 without); past them it stops, dropping the rest."""
+FLATTEN_DEPTH = 256
+"""Container elements nested deeper than this are flattened when a page exceeds `LIBXML2_MAX_DEPTH`."""
+_KEEP = frozenset(
+    {
+        "html", "head", "body", "p", "li", "dt", "dd", "option", "optgroup", "rb", "rt", "rp", "rtc",
+        "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "colgroup",
+        "script", "style", "textarea", "title", "xmp", "plaintext", "noscript", "iframe", "noembed", "noframes",
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+        "track", "wbr", "basefont", "bgsound", "frame", "keygen", "image",
+    }
+)  # fmt: skip
+"""Never flattened: table structure, elements whose end tag is optional or absent, raw-text elements."""
+
+
+class _Flattener(HTMLParser):
+    """Finds the start and end tags of container elements nested deeper than `bound` (a tokenizer pass, linear in
+    the input): `cuts` holds (start, end, replacement) character spans of the source text."""
+
+    def __init__(self, text: str, bound: int) -> None:
+        super().__init__(convert_charrefs=False)
+        self.bound = bound
+        self.cuts: list[tuple[int, int, str]] = []
+        self._stack: list[tuple[str, bool]] = []  # (tag, flattened)
+        self._where: dict[str, list[int]] = {}  # tag -> its positions in _stack
+        self._depth = 0  # open containers not flattened
+        self._text = text
+        self._lines = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def _offset(self) -> int:
+        line, col = self.getpos()
+        return self._lines[line - 1] + col
+
+    def _mark(self, tag: str) -> str:
+        return "<hr>" if tag in _BLOCK else ""  # a block's edge stays a paragraph break
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _KEEP:
+            return
+        flat = self._depth >= self.bound
+        if flat:
+            start = self._offset()
+            self.cuts.append((start, start + len(self.get_starttag_text() or ""), self._mark(tag)))
+        else:
+            self._depth += 1
+        self._where.setdefault(tag, []).append(len(self._stack))
+        self._stack.append((tag, flat))
+
+    def handle_endtag(self, tag: str) -> None:
+        where = self._where.get(tag)
+        if tag in _KEEP or not where:
+            return
+        pos = where[-1]
+        while len(self._stack) > pos:  # elements left open inside it close with it
+            open_tag, flat = self._stack.pop()
+            self._where[open_tag].pop()
+            self._depth -= not flat
+        if flat:
+            start = self._offset()
+            end = self._text.find(">", start)
+            self.cuts.append((start, len(self._text) if end < 0 else end + 1, self._mark(tag)))
+
+
+def flatten_deep(text: str, bound: int = FLATTEN_DEPTH) -> str:
+    """`text` with the markup of container elements nested deeper than `bound` replaced (see `_Flattener`)."""
+    flattener = _Flattener(text, bound)
+    flattener.feed(text)
+    flattener.close()
+    out: list[str] = []
+    last, mark = 0, ""
+    for start, end, replacement in sorted(flattener.cuts):
+        between = text[last:start]
+        if between.strip() or replacement != mark:  # one break for a run of block edges with no text between
+            out += [between, replacement]
+            mark = replacement
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _too_deep(parser: etree.HTMLParser) -> bool:
+    return any(e.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT and "depth" in e.message for e in parser.error_log)
+
+
 def _parse(text: str) -> etree._Element | None:
     """Parse (possibly fragmentary) HTML; None when there is no element at all (e.g. only a comment)."""
     if not text.strip():
         raise CorruptDocument("HTML document is empty")
-    # huge_tree lifts libxml2's nesting limit (256), beyond which it silently drops content;
-    # the walkers below are iterative, so deep nesting is safe.
+    root, parser = _lxml_parse(text)
+    if _too_deep(parser):
+        log.info("HTML nested deeper than %d elements: parsed again with containers past %d levels flattened",
+                 LIBXML2_MAX_DEPTH, FLATTEN_DEPTH)
+        try:
+            flat = flatten_deep(text)
+        except (AssertionError, ValueError, IndexError) as exc:  # html.parser on markup it cannot tokenize
+            log.warning("deep HTML could not be flattened (%s); reading what libxml2 kept", exc)
+            return root
+        root, parser = _lxml_parse(flat)
+        if _too_deep(parser):
+            log.warning("HTML still nested deeper than %d elements after flattening: the text past that is lost",
+                        LIBXML2_MAX_DEPTH)
+    return root
+
+
+def _lxml_parse(text: str) -> tuple[etree._Element | None, etree.HTMLParser]:
+    # huge_tree lifts libxml2's nesting limit from 256 to LIBXML2_MAX_DEPTH; the walkers are iterative.
     parser = lxml.html.HTMLParser(huge_tree=True, remove_comments=False, no_network=True)
     try:
-        return lxml.html.document_fromstring(text, parser=parser)
+        return lxml.html.document_fromstring(text, parser=parser), parser
     except etree.ParserError as exc:
         if "empty" in str(exc).lower():
-            return None
+            return None, parser
         raise CorruptDocument(f"HTML cannot be parsed: {exc}") from exc
     except ValueError as exc:
         raise CorruptDocument(f"HTML cannot be parsed: {exc}") from exc

@@ -170,7 +170,9 @@ def _strict(data: bytes, encoding: str) -> str | None:
 
 
 def decode_text(data: bytes, declared: str | None = None) -> str:
-    """Decode bytes: BOM, then the declared charset, UTF-8, GB18030, Big5; last resort UTF-8 with replacement."""
+    """Decode bytes: BOM, then the declared charset if the bytes decode strictly and read as text in it
+    (`_reads_as_text`), else sniffed: UTF-16 by its NUL pattern, UTF-8, GB18030, Big5; last resort UTF-8 with
+    replacement."""
     bom = _bom_encoding(data)
     if bom:
         text = _strict(data, bom)
@@ -182,9 +184,9 @@ def decode_text(data: bytes, declared: str | None = None) -> str:
         # only trust it when it is a multi-byte (or UTF) codec, or the bytes are pure ASCII.
         if codec and (codec not in ("ascii", "latin-1", "iso8859-1", "cp1252") or data.isascii()):
             text = _strict(data, codec)
-            if text is not None:
+            if text is not None and _reads_as_text(data, text):
                 return text
-            log.debug("declared charset %s does not decode; falling back", declared)
+            log.debug("declared charset %s does not decode to text; sniffing", declared)
     if b"\x00" in data[:4096]:
         text = _utf16_without_bom(data)
         if text is not None:
@@ -202,6 +204,19 @@ def decode_text(data: bytes, declared: str | None = None) -> str:
         return text
     log.warning("undecodable bytes; decoding as UTF-8 with replacement characters")
     return data.decode("utf-8", errors="replace")
+
+
+MAX_BAD_SHARE = 0.005
+"""A decoding with more unprintable or private-use characters than this share is not the text's."""
+
+
+def _reads_as_text(data: bytes, text: str) -> bool:
+    """Evidence that `text` is what `data` says: the markup survives the decoding (a page's `<` are `<` in
+    it: UTF-8 bytes read as UTF-16 pair them up into CJK-looking mojibake), and next to no characters of a
+    wrong decoding are left. A declaration alone is no evidence: it is read from the bytes as ASCII."""
+    if text and _bad_chars(text) > MAX_BAD_SHARE * len(text):
+        return False
+    return 2 * text.count("<") >= data.count(b"<")
 
 
 def _bad_chars(text: str) -> int:

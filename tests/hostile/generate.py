@@ -341,6 +341,32 @@ def html_deep_nesting(depth: int = 100_000) -> bytes:
     return (b"<html><body>" + b"<div>" * depth + "深".encode() + b"</div>" * depth + b"</body></html>")
 
 
+def html_report_deep(depth: int) -> bytes:
+    """The Shanghai HTML report inside `depth` nested <div>s (a site template's wrappers, a web editor's nesting).
+    libxml2 keeps at most 2,048 open elements even with huge_tree and drops everything past them."""
+    body = sample_bytes(SHANGHAI_HTML)
+    return b"<html><body>" + b'<div class="w">' * depth + body + b"</div>" * depth + b"</body></html>"
+
+
+def html_report_deep_spans(depth: int = 5_000) -> bytes:
+    """The Shanghai report inside nested inline <span style> (as web editors nest styles), titles included."""
+    body = sample_bytes(SHANGHAI_HTML)
+    return b"<html><body>" + b'<span style="font-size:16px">' * depth + body + b"</span>" * depth + b"</body></html>"
+
+
+def html_report_lying_charset() -> bytes:
+    """The Shanghai report (UTF-8 bytes) declaring <meta charset="utf-16">, which browsers read as UTF-8; an even
+    number of bytes, so that they also decode cleanly as UTF-16 (into mojibake)."""
+    page = b'<html><head><meta charset="utf-16"></head><body>' + sample_bytes(SHANGHAI_HTML) + b"</body></html>"
+    return page + b"\n" * (len(page) % 2)
+
+
+def html_report_lying_charset_gbk() -> bytes:
+    """The Shanghai report in UTF-8 declaring charset=gbk in an http-equiv <meta>."""
+    head = b'<html><head><meta http-equiv="Content-Type" content="text/html; charset=gbk"></head><body>'
+    return head + sample_bytes(SHANGHAI_HTML) + b"</body></html>"
+
+
 def text_single_line(megabytes: int = 50) -> bytes:
     """One 50 MB line of CJK and ASCII text with no line break."""
     unit = "政府信息公开工作年度报告 0 1 2 3 数据 ".encode()
@@ -786,6 +812,16 @@ CASES: tuple[Case, ...] = (
     Case("zip_header_random", "random.docx", zip_header_random, "UnsupportedFormat", "PK header then random bytes"),
     Case("oversized", "big.txt", oversized, "DocumentTooLarge", f"3 MB, over a {OVERSIZED_LIMIT} byte limit"),
     Case("html_deep_nesting", "deep.html", html_deep_nesting, "NotAReport", "100k nested <div>"),
+    Case("html_report_deep_3k", "report_deep_3k.html", lambda: html_report_deep(3_000), "ok",
+         "the Shanghai report inside 3,000 nested <div> (past libxml2's 2,048 open elements)"),
+    Case("html_report_deep_30k", "report_deep_30k.html", lambda: html_report_deep(30_000), "ok",
+         "the Shanghai report inside 30,000 nested <div>"),
+    Case("html_report_deep_spans", "report_deep_spans.html", html_report_deep_spans, "ok",
+         "the Shanghai report inside 5,000 nested <span style>"),
+    Case("html_report_meta_utf16", "report_meta_utf16.html", html_report_lying_charset, "ok",
+         "UTF-8 bytes declaring <meta charset=utf-16>"),
+    Case("html_report_meta_gbk", "report_meta_gbk.html", html_report_lying_charset_gbk, "ok",
+         "UTF-8 bytes declaring charset=gbk"),
     Case("text_single_line", "line.txt", text_single_line, "ResourceLimitExceeded", "one 50 MB line (~30 s to read)",
          heavy=True),  # fmt: skip
     Case("svg", "image.svg", svg_image, "UnsupportedFormat", "SVG (with an external entity)"),

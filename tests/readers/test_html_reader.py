@@ -291,3 +291,46 @@ def test_escaped_quote_spans_tolerated() -> None:
     html = '<table><tr><td colspan=\\"2\\">a</td></tr><tr><td>b</td><td>c</td></tr></table>'
     (table,) = read_html(html.encode()).blocks
     assert isinstance(table, Table) and (table.rows[0].cells[0].x0, table.rows[0].cells[0].x1) == (0, 2)
+
+
+# --------------------------------------------------------------------------- deep nesting (issue 13)
+
+
+def test_deep_page_keeps_its_text_past_libxml2s_bound() -> None:
+    """libxml2 keeps 2,048 open elements (LIBXML2_MAX_DEPTH) and drops the rest of the page; past that bound the
+    page is read again with containers deeper than FLATTEN_DEPTH flattened, so every paragraph is still there."""
+    from tasks.extract.html import FLATTEN_DEPTH, LIBXML2_MAX_DEPTH
+
+    body = "<p>一、总体情况</p><div>正文甲</div><span>乙</span><p>二、主动公开</p>"
+    for depth in (LIBXML2_MAX_DEPTH - 2, LIBXML2_MAX_DEPTH + 10, 50_000):
+        page = "<html><body>" + "<div>" * depth + body + "</div>" * depth + "<p>尾</p></body></html>"
+        assert [b.text for b in read_html(page.encode()).blocks] == ["一、总体情况", "正文甲", "乙", "二、主动公开", "尾"], depth
+    assert FLATTEN_DEPTH < LIBXML2_MAX_DEPTH // 2
+
+
+def test_flatten_deep_keeps_text_and_block_edges() -> None:
+    from tasks.extract.html import flatten_deep
+
+    page = "<div><div><div>x<span><span>y</span>z</span></div>w<table><tr><td>1</td></tr></table></div></div>"
+    assert flatten_deep(page, 1) == "<div><hr>xyz<hr>w<table><tr><td>1</td></tr></table><hr></div>"
+    assert flatten_deep(page, 10) == page
+
+
+def test_deep_table_cells_keep_their_values() -> None:
+    """A statistical table inside nested wrappers deeper than the bound: its cells and their blanks stay."""
+    table = "<table><tr><td>行政复议</td><td>5</td><td>&nbsp;</td></tr></table>"
+    page = "<html><body>" + "<div><span>" * 3_000 + table + "</span></div>" * 3_000 + "</body></html>"
+    (t,) = [b for b in read_html(page.encode()).blocks if isinstance(b, Table)]
+    assert [c.text for c in t.rows[0].cells] == ["行政复议", "5", ""]
+
+
+def test_a_lying_charset_declaration_is_not_trusted() -> None:
+    """UTF-8 bytes that declare UTF-16 (browsers read them as UTF-8) or GBK decode as UTF-8."""
+    body = "<p>2019年某某局政府信息公开工作年度报告</p><p>一、总体情况</p>"
+    for meta in ('<meta charset="utf-16">', '<meta charset="UTF-16LE">',
+                 '<meta http-equiv="Content-Type" content="text/html; charset=gbk">'):
+        page = f"<html><head>{meta}</head><body>{body}</body></html>".encode()
+        page += b" " * (len(page) % 2)  # even: decodes cleanly as UTF-16 too
+        assert [b.text for b in read_html(page).blocks] == ["2019年某某局政府信息公开工作年度报告", "一、总体情况"], meta
+    true_gbk = f'<html><head><meta charset="gbk"></head><body>{body}</body></html>'.encode("gbk")
+    assert [b.text for b in read_html(true_gbk).blocks][0] == "2019年某某局政府信息公开工作年度报告"

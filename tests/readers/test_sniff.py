@@ -263,3 +263,14 @@ def test_non_html_xml_unsupported(data: bytes, match: str) -> None:
 def test_xhtml_is_html() -> None:
     data = b'<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><body><p>x</p></body></html>'
     assert sniff(data) == "html"
+
+
+def test_decode_text_uses_a_declaration_only_on_evidence() -> None:
+    """A declared charset is used only if the bytes decode strictly and read as text in it; otherwise sniffed."""
+    page = '<html><head><meta charset="utf-16"></head><body><p>政府信息公开工作年度报告</p></body></html>'
+    data = page.encode("utf-8")
+    data += b" " * (len(data) % 2)
+    assert data.decode("utf-16")  # it does decode cleanly, into mojibake
+    assert decode_text(data, declared="utf-16").rstrip() == page
+    real = page.encode("utf-16")
+    assert decode_text(real, declared="utf-16") == page
