@@ -239,6 +239,11 @@ def check_variant(folder: Path, check: dict) -> str | None:
         cells = re.findall(r"<w:tc>.*?</w:tc>", xml, flags=re.S)
         empty = [c for c in cells if not re.search(r"<w:t[ >]", c) and "vMerge" not in c]
         return None if len(empty) >= check["min"] else f"only {len(empty)} empty table cells"
+    if kind == "docx_regex":  # word/document.xml matches the pattern (DOTALL)
+        with zipfile.ZipFile(src) as z:
+            xml = z.read("word/document.xml").decode("utf-8")
+        found = re.search(check["pattern"], xml, flags=re.S)
+        return None if found else f"document.xml does not match {check['pattern']}"
     if kind == "docx_vmerge":
         with zipfile.ZipFile(src) as z:
             xml = z.read("word/document.xml").decode("utf-8")
