@@ -90,6 +90,8 @@ def _printed(tok: Token) -> Printed:
     return Printed(tok.text, tok.page, None)
 
 
+T3_HEADER_WORDS = ("申请人",)
+"""Words of table 三's header that must come before its numbers."""
 SWAP_REACH = 2
 """How many following rows' labels, printed right before a row's numbers, make that row unconfirmed."""
 
@@ -116,6 +118,9 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
     page order)."""
     vals = tokens(doc, start, end)
     ncol = len(t3.COLUMNS)
+    head = "".join(norm(b.text) for b in doc.blocks[start : vals[0].block if vals else end] if isinstance(b, Paragraph))
+    if not vals or not all(w in head for w in T3_HEADER_WORDS):  # no table-三 header before the numbers
+        return {}, None
     fits = {len(t3.rows_for(x)) * ncol: x for x in ("2021", "2021_mixed")}
     layout = fits.get(len(vals)) or ("2021" if _layout_evidence(doc, start, end) == "2021" else "2021_mixed")
     rows = t3.rows_for(layout)
@@ -162,6 +167,10 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
     return cells, (name if cells else None)
 
 
+T4_HEADER_WORDS = ("复议", "维持", "纠正", "审结")
+"""Words of table 四's header (whole or split over lines) that must come before its numbers."""
+
+
 def read_t4_stream(doc: Document, start: int) -> dict[tuple[str, str], Printed]:
     """Table 四 from the first fifteen value cells after the section-四 heading (block `start`; the
     numbers of a copied table may run on past the next heading): three blocks of five, each
@@ -169,6 +178,9 @@ def read_t4_stream(doc: Document, start: int) -> dict[tuple[str, str], Printed]:
     ncol = len(t4.COLUMNS)
     vals = tokens(doc, start)[: len(t4.ROWS) * ncol]
     if len(vals) < len(t4.ROWS) * ncol:
+        return {}
+    head = "".join(norm(b.text) for b in doc.blocks[start : vals[0].block] if isinstance(b, Paragraph))
+    if not all(w in head for w in T4_HEADER_WORDS):  # no table-四 header before the numbers: not this table
         return {}
     out: dict[tuple[str, str], Printed] = {}
     for i, row in enumerate(t4.ROWS):

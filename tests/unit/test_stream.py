@@ -95,3 +95,12 @@ def test_a_table_2_block_of_numbers_printed_one_block_each_is_not_taken() -> Non
     assert f"\n\n{first}\n" not in LO_TEXT and str(first) == lines[at + 1]
     got = _cells(spaced)
     assert all(got[k]["status"] == "not_found" for k in ART20_1)
+
+
+def test_numbers_after_section_4_without_a_table_4_header_are_not_taken() -> None:
+    """Fifteen numbers after the section-四 heading that add up in threes are not table 四 unless its
+    header (维持, 纠正, 审结 …) is printed before them: a report without table 四 keeps it not_found."""
+    no_header = "\n".join(x for x in TEXT.split("\n") if not any(w in x for w in ("维持", "纠正", "审结")))
+    got = _cells(no_header)
+    assert all(c["status"] == "not_found" for k, c in got.items() if k[0] == "t4")
+    assert got[("t3", "new_received", "total")]["value"] == TRUTH[("t3", "new_received", "total")]["value"]
