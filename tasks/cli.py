@@ -156,11 +156,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from tasks.progress import terminal_progress
 
     _preflight(args.source, args.output)
-    with terminal_progress("extracting"):  # a bar on a terminal; log lines scroll above it
-        server = _start_ephemeral_server()
-        from flows.ingest import ingest
-        from tasks.steps import extractor_pool
+    server = _start_ephemeral_server()
+    from flows.ingest import ingest  # sets up Prefect's console logging, which the bar then routes
+    from tasks.steps import extractor_pool
 
+    with terminal_progress("extracting"):  # a bar on a terminal; log lines scroll above it
         extractor_pool()  # the workers import the extraction code while the server boots
         if server is not None:
             # Great Expectations' imports (3–5 s of CPU) while the server boots: later, in the flow, they

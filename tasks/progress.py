@@ -34,7 +34,9 @@ def terminal_progress(description: str, unit: str = "reports", enabled: bool | N
         TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("left"),
         console=Console(file=sys.stderr), redirect_stdout=True, redirect_stderr=True,
     )  # fmt: skip
-    with progress:
+    terminal = sys.stderr
+    with progress:  # sys.stderr is now rich's proxy, printing above the bar
+        restore = _route_log_handlers(terminal, sys.stderr, progress.console)
         with _LOCK:
             _BAR = (progress, progress.add_task(description, total=None))
         try:
@@ -42,6 +44,30 @@ def terminal_progress(description: str, unit: str = "reports", enabled: bool | N
         finally:
             with _LOCK:
                 _BAR = None
+            restore()
+
+
+def _route_log_handlers(terminal: Any, proxy: Any, live: Any) -> Any:
+    """Make the log handlers already writing to the terminal print above the bar while it is
+    shown — Prefect's console handler through the bar's own console (`live`: rich refuses to write
+    a Console through its proxy), a basicConfig handler through `proxy`; returns the undo."""
+    import logging
+
+    undo = []
+    for handler in {*logging.getLogger().handlers, *logging.getLogger("prefect").handlers}:
+        console = getattr(handler, "console", None)  # Prefect's handler prints through a rich Console
+        if console is not None and getattr(console, "file", None) is terminal:
+            handler.console = live
+            undo.append(lambda h=handler, c=console: setattr(h, "console", c))
+        elif isinstance(handler, logging.StreamHandler) and handler.stream is terminal:
+            handler.setStream(proxy)
+            undo.append(lambda h=handler: h.setStream(terminal))
+
+    def restore() -> None:
+        for step in undo:
+            step()
+
+    return restore
 
 
 def _rate_column(unit: str) -> Any:

@@ -87,15 +87,17 @@ def test_version():
     assert proc.returncode == 0 and proc.stdout.strip().startswith(f"xxgk {version('xxgk-pipeline')} (parquet schema ")
 
 
-def _extract_all_on_a_terminal(out: Path) -> str:
-    """`xxgk extract-all` with stderr on a pseudo-terminal: what the terminal showed."""
+def _on_a_terminal(args: list[str], *, raw: bool = False) -> str:
+    """What a terminal showed while `python ARGS` ran with stderr on a pseudo-terminal (colours
+    and cursor codes removed unless `raw`)."""
     import pty
+    import re
     import select
 
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tasks.cli", "extract-all", str(SAMPLES), "--output", str(out)],
-        stdout=subprocess.DEVNULL, stderr=slave, stdin=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "160"},
+        [sys.executable, *args], stdout=subprocess.DEVNULL, stderr=slave, stdin=subprocess.DEVNULL,
+        env={**os.environ, "COLUMNS": "160"},
     )  # fmt: skip
     os.close(slave)
     chunks = []
@@ -113,9 +115,31 @@ def _extract_all_on_a_terminal(out: Path) -> str:
         chunks.append(data)
     proc.wait(30)
     os.close(master)
-    import re
+    text = b"".join(chunks).decode("utf-8", "replace")
+    return text if raw else re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
 
-    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode("utf-8", "replace"))  # colours off
+
+def _extract_all_on_a_terminal(out: Path) -> str:
+    return _on_a_terminal(["-m", "tasks.cli", "extract-all", str(SAMPLES), "--output", str(out)])
+
+
+def test_prefect_log_lines_print_above_the_bar():
+    script = (
+        "import logging, time\n"
+        "import flows.ingest  # Prefect's console logging, as in xxgk ingest\n"
+        "from tasks import progress\n"
+        "with progress.terminal_progress('extracting'):\n"
+        "    progress.add_total(2)\n"
+        "    progress.advance(); time.sleep(0.3)\n"
+        "    logging.getLogger('prefect.xxgk-test').warning('a line from a task run')\n"
+        "    progress.advance(); time.sleep(0.3)\n"
+    )
+    shown = _on_a_terminal(["-c", script], raw=True)
+    assert "a line from a task run" in shown, shown[-2000:]
+    before = shown[: shown.index("a line from a task run")]
+    last_line = before[before.rindex("\n") + 1 :] if "\n" in before else before
+    # the bar's line is cleared (ESC[2K) before the log line is printed; never glued after "left"
+    assert "\x1b[2K" in last_line and "left" not in last_line.rsplit("\x1b[2K", 1)[-1], repr(last_line)
 
 
 def test_progress_bar_on_a_terminal_only(tmp_path):
