@@ -129,9 +129,11 @@ def _looks_like_agency(name: str) -> bool:
 
 
 def _leading_marks(s: str) -> int:
-    """How many characters at the start of `s` are not letters: bullets (•·▪■★), list numbers, punctuation."""
+    """How many characters at the start of `s` come before its first Chinese character: bullets (•·▪■★), list
+    numbers, punctuation, and Latin text such as a printed page's running date (12/1/26, 10:41 PM); an agency's
+    name starts with a Chinese character."""
     n = 0
-    while n < len(s) and not unicodedata.category(s[n]).startswith("L"):
+    while n < len(s) and not ("\u4e00" <= s[n] <= "\u9fff" or "\u3400" <= s[n] <= "\u4dbf"):
         n += 1
     return n
 
