@@ -150,3 +150,16 @@ def test_progress_bar_on_a_terminal_only(tmp_path):
     assert piped.returncode == 0, piped.stderr
     assert "reports/s" not in piped.stderr + piped.stdout and "\x1b[" not in piped.stderr + piped.stdout
     assert piped.stdout.count("cells printed") == n
+
+
+def test_hints_name_the_virtualenv_commands(monkeypatch, tmp_path):
+    from tasks.cli import _bin_dir
+
+    venv_bin = Path(sys.executable).parent
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # the venv not activated
+    monkeypatch.chdir(venv_bin.parent.parent)  # the checkout holding .venv/
+    assert _bin_dir() == f"{venv_bin.relative_to(venv_bin.parent.parent)}/" == ".venv/bin/"
+    monkeypatch.chdir(tmp_path)  # elsewhere: the absolute path
+    assert _bin_dir() == f"{venv_bin}/"
+    monkeypatch.setenv("PATH", f"{venv_bin}:/usr/bin:/bin")  # activated: the bare command
+    assert _bin_dir() == ""

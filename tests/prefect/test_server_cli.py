@@ -57,6 +57,11 @@ def test_server_registers_the_deployments_runs_a_worker_and_stops_on_ctrl_c(tmp_
         _wait_for(lines, "Ctrl-C stops", proc, timeout_s=120)
         out = "".join(lines)
         assert f"Prefect UI:   http://127.0.0.1:{port}" in out and "xxgk watch" in out and "--param year=" in out
+        from tasks.cli import _bin_dir
+
+        here = _bin_dir()  # the same PATH and directory as the server's: .venv/bin/ unless xxgk is on PATH
+        for hint in ("xxgk watch", "prefect deployment run", "xxgk worker"):
+            assert f" {here}{hint}" in out, (here, hint, out[-2000:])
         deployments = _post(f"{api}/deployments/filter", {})
         assert sorted(d["name"] for d in deployments) == ["on-upload", "sweep", "yearly"]  # type: ignore[union-attr]
         _wait_for(lines, "started!", proc, timeout_s=30)  # the worker
