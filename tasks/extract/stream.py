@@ -92,8 +92,14 @@ def _printed(tok: Token) -> Printed:
 
 T3_HEADER_WORDS = ("申请人",)
 """Words of table 三's header that must come before its numbers."""
+MIN_TELLING = 3
+"""Non-zero numbers a row away from the top must hold to be taken by its place alone."""
 SWAP_REACH = 2
 """How many following rows' labels, printed right before a row's numbers, make that row unconfirmed."""
+
+
+def _telling(window: list[Token]) -> bool:
+    return sum(1 for t in window if _num(t) != 0) >= MIN_TELLING
 
 
 def _layout_evidence(doc: Document, start: int, end: int) -> str:
@@ -108,9 +114,14 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
     （六） row), the layout the count fits (or the labels show).
 
     The whole table is taken when every row adds up (H3.3) and every column satisfies H3.1 and H3.2.
-    Otherwise rows are taken from the top while each adds up, and — when the count fits the layout,
-    so that the rows' places from the end are known too — from the bottom likewise; the rows between
-    (numbers out of order, a blank cell that left no trace, a sum wrong in the source) are not taken.
+    Otherwise, when the count fits the layout, each row whose seven places hold seven numbers that
+    add up is taken (a copy may print a group of rows column by column — the first cells of three
+    rows, then the next ones — but seven numbers in a row's own places that add up are that row: a
+    row's numbers come left to right and a column's top to bottom, so the numbers before them are
+    exactly the rows above) — if at least three of them are not 0 (rows of zeros and ones add up
+    wherever they land); when it does not fit (a blank cell that left no trace, a stray number),
+    only the rows from the top while each adds up. Rows out of order or wrong in the source are not
+    taken.
     A row's numbers right after the label of one of the next rows are not taken (rows printed out of
     order, label first). Labels farther off are displaced labels (copies print groups of labels
     before or after their numbers). Two whole rows printed in each other's place with no label
@@ -147,11 +158,8 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
     while i < len(rows) and adds_up(i):
         taken[i] = window(i)
         i += 1
-    if len(vals) == len(rows) * ncol:
-        j = len(rows) - 1
-        while j >= i and adds_up(j):
-            taken[j] = window(j)
-            j -= 1
+    if len(vals) == len(rows) * ncol:  # every row's place is known: take each row that adds up in it
+        taken.update({k: window(k) for k in range(i, len(rows)) if adds_up(k) and _telling(window(k))})
     if len(taken) == len(rows):
         n = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
         if not all(

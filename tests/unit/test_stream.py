@@ -104,3 +104,30 @@ def test_numbers_after_section_4_without_a_table_4_header_are_not_taken() -> Non
     got = _cells(no_header)
     assert all(c["status"] == "not_found" for k, c in got.items() if k[0] == "t4")
     assert got[("t3", "new_received", "total")]["value"] == TRUTH[("t3", "new_received", "total")]["value"]
+
+
+def _swap_head(text: str) -> str:
+    """Rows 一 and 二 lose their first numbers to each other: neither adds up any more."""
+    return _replace_line(_replace_line(text, "1404", "@@"), "55", "1404").replace("\n@@\n", "\n55\n", 1)
+
+
+def test_rows_in_their_own_places_are_taken_when_the_head_is_out_of_order() -> None:
+    rows = [r.key for r in t3.rows_for("2021")]
+    got = _cells(_swap_head(TEXT))
+    taken = [r for r in rows if got[("t3", r, "total")]["status"] != "not_found"]
+    assert taken == rows[2:]
+    for (table, row, col), c in got.items():
+        if table == "t3" and c["status"] != "not_found":
+            assert c["value"] == TRUTH[(table, row, col)]["value"], (row, col)
+
+
+def test_a_row_of_zeros_and_ones_is_not_taken_by_its_place_alone() -> None:
+    """Rows such as "1 0 0 0 0 0 1" add up wherever they land: away from the top they are not taken."""
+    lines = TEXT.split("\n")
+    at = lines.index("8.属于行政查询事项") - 14  # 7.属于行政执法案卷: 15 3 1 2 0 0 21, one number per paragraph
+    assert [lines[at + 2 * i] for i in range(7)] == ["15", "3", "1", "2", "0", "0", "21"]
+    for i, v in enumerate(["1", "0", "0", "0", "0", "0", "1"]):
+        lines[at + 2 * i] = v
+    got = _cells(_swap_head("\n".join(lines)))
+    assert got[("t3", "denied_enforcement_file", "total")]["status"] == "not_found"
+    assert got[("t3", "denied_admin_query", "total")]["value"] == TRUTH[("t3", "denied_admin_query", "total")]["value"]
