@@ -5,12 +5,13 @@ page numbers fall between pages.
 
 What survives such a copy is the order of the numbers. The header says how many value columns a
 table has (7 in table 三, 5 per block in table 四), the spec how many rows it has in each layout: the
-numbers of a table, taken in order, are rebuilt into rows by that count. A reading is taken only when
-the arithmetic identities confirm it (spec §3.4, §4.4: every row's 总计 is the sum of its parts, and in
-table 三 一+二 = (七)+四 and (七) = the sum of the results, in every column); otherwise nothing is
-taken, and the table's cells are `not_found` (STRUCT-02 says so): a count that does not fit or an
-identity that fails is never resolved by guessing. A dash or 无 counts as 0 for the check only; the
-cell keeps what was printed.
+numbers of a table, taken in order, are rebuilt into rows by that count. A reading is taken only where
+the arithmetic identities confirm it (spec §3.4, §4.4): a row when its 总计 is the sum of its parts
+(H3.3, H4.1), table 三 whole only when its columns also satisfy 一+二 = (七)+四 and (七) = the sum of the
+results (H3.1, H3.2). Table 二 has no identity: its blocks are taken only when their count and their
+printed headers leave one reading. Everything else is `not_found` (STRUCT-02 says so): a count that
+does not fit or an identity that fails is never resolved by guessing. A dash or 无 counts as 0 for the
+check only; the cell keeps what was printed.
 """
 
 from __future__ import annotations
