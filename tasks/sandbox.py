@@ -1,5 +1,9 @@
 """Bounded extraction: every file is parsed in a worker process under a time and memory limit.
 
+The time limit counts the worker's CPU seconds on the file, so a file is refused for what it
+costs, not for how busy the machine is; a worker that holds a file for `WALL_FACTOR` times the
+limit in wall-clock time without using the CPU (blocked, swapping) is stopped too.
+
 A hostile or broken file (a PDF whose objects loop, a decompression bomb, a parser bug that
 spins) costs one typed error — `ResourceLimitExceeded` — and one respawned worker, never the
 batch or the calling process. Workers are long-lived (imports paid once) and replaced after
@@ -14,8 +18,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -65,6 +71,23 @@ def _worker_main(conn: Connection, max_memory_mb: int, max_bytes: int) -> None:
             return
         data, source = job
         conn.send(extract_to_dict(data, source, max_bytes))
+
+
+WALL_FACTOR = 10
+"""A file may hold a worker this many times the CPU limit in wall-clock time."""
+_POLL_S = 0.05
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """CPU time (user + system) a live process has used, from /proc; None where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(b")") + 2 :].split()  # after "pid (comm) ": state is field 3
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime: fields 14, 15
 
 
 @dataclass
@@ -121,12 +144,13 @@ class ExtractorPool:
         w = self._idle.get()
         try:
             w.conn.send((data, source))
-            if not w.conn.poll(self.timeout_s):
-                log.warning("extraction of %s exceeded %.0f s: worker killed", source, self.timeout_s)
+            over = self._wait(w)
+            if over is not None:
+                log.warning("extraction of %s exceeded %s: worker killed", source, over)
                 self._retire(w)
                 w = self._spawn()
                 return {"error": ResourceLimitExceeded(
-                    f"parsing took longer than the limit of {self.timeout_s:.0f} s; the file was abandoned"
+                    f"parsing took longer than the limit of {over}; the file was abandoned"
                 ).to_dict()}
             try:
                 out: Outcome = w.conn.recv()
@@ -149,6 +173,21 @@ class ExtractorPool:
             return {"error": ResourceLimitExceeded("the parser process could not be reached").to_dict()}
         finally:
             self._idle.put(w)
+
+    def _wait(self, w: _Worker) -> str | None:
+        """Wait for the worker's answer; the limit it went past, or None once an answer is ready."""
+        pid = w.process.pid
+        cpu0 = cpu_seconds(pid)
+        if cpu0 is None:  # no /proc: wall-clock time is the limit
+            return None if w.conn.poll(self.timeout_s) else f"{self.timeout_s:.0f} s"
+        deadline = time.monotonic() + self.timeout_s * WALL_FACTOR
+        while not w.conn.poll(_POLL_S):
+            cpu = cpu_seconds(pid)
+            if cpu is not None and cpu - cpu0 > self.timeout_s:
+                return f"{self.timeout_s:.0f} s of CPU time"
+            if time.monotonic() > deadline:
+                return f"{self.timeout_s * WALL_FACTOR:.0f} s of wall-clock time"
+        return None
 
     def close(self) -> None:
         with self._lock:

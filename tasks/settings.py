@@ -17,7 +17,7 @@ class ExtractSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XXGK_EXTRACT_", extra="ignore")
 
     max_bytes: int = Field(64 * 2**20, ge=1024, description="Largest input file accepted, in bytes.")
-    timeout_s: float = Field(120.0, gt=0, description="Wall-clock limit for parsing one file, in seconds.")
+    timeout_s: float = Field(120.0, gt=0, description="CPU-time limit for parsing one file, in seconds (and 10 times that in wall-clock time).")
     max_memory_mb: int = Field(1536, ge=128, description="Address-space limit for the process parsing one file.")
 
 
