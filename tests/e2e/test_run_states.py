@@ -133,6 +133,15 @@ def test_quarantine_and_failed_checks_end_completed_with_issues(tmp_path: Path, 
     published = {r["xxgk.agency"]: r for r in by_kind["xxgk.report.published"]}
     assert published[SHANGHAI]["xxgk.reason"] == "failed" and published[SHANGHAI]["xxgk.agency-id"]
 
+    # what an automation on the state matches: the flow run's own state event carries the name
+    def state_events() -> list[str]:
+        body = {"filter": {"occurred": {"since": since.isoformat()}, "event": {"prefix": ["prefect.flow-run."]},
+                           "resource": {"id": [f"prefect.flow-run.{run.id}"]}}, "limit": 50}  # fmt: skip
+        return [e["event"] for e in httpx.post(f"{pipeline_env}/events/filter", json=body, timeout=30).json()["events"]]
+
+    assert "prefect.flow-run.CompletedWithIssues" in (wait_for(
+        lambda: "prefect.flow-run.CompletedWithIssues" in state_events() and state_events(), timeout=30) or state_events())
+
     (summary,) = _artifacts("xxgk-quality-summary", run.id)
     assert "CompletedWithIssues" in summary.data and "| quarantined files | 1 |" in summary.data
     assert "| published (now current) | 2 |" in summary.data and "| reports passed / warned / failed |" in summary.data
