@@ -109,6 +109,10 @@ class SourceNotFound(ConfigurationError, LookupError):
     """The source folder does not exist (or is not a folder): there is nothing to list."""
 
 
+class InvalidLocation(ConfigurationError, ValueError):
+    """A source or output location that names no usable place (e.g. `s3://` without a bucket)."""
+
+
 class BlockNotFound(ConfigurationError, LookupError):
     """A Prefect block named in the settings (e.g. XXGK_ALERT_BLOCK) does not exist on the server."""
 
@@ -120,5 +124,6 @@ CONFIGURATION_ERRORS: tuple[type[ConfigurationError], ...] = (
     BucketNotFound,
     QueueNotFound,
     SourceNotFound,
+    InvalidLocation,
     BlockNotFound,
 )

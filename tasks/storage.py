@@ -66,6 +66,7 @@ from tasks.errors import (
     ConfigurationError,
     DocumentTooLarge,
     EndpointUnreachable,
+    InvalidLocation,
     MissingCredentials,
     QueueNotFound,
     SourceNotFound,
@@ -158,7 +159,7 @@ def open_store(uri: str, settings: StorageSettings | None = None) -> Store:
     if uri.startswith("s3://"):
         bucket, _, prefix = uri[len("s3://") :].partition("/")
         if not bucket:
-            raise ValueError(f"no bucket in {uri!r}")
+            raise InvalidLocation(f"no bucket in {uri!r}: write s3://bucket or s3://bucket/prefix")
         return S3Store(bucket, prefix, settings or StorageSettings())
     if uri.startswith("file://"):
         uri = uri[len("file://") :]

@@ -173,3 +173,8 @@ def test_watch_of_a_missing_queue(moto_server: str, bucket: str, tmp_path: Path)
     (line,) = [x for x in proc.stderr.splitlines() if x.startswith("xxgk: ")]
     assert line.startswith("xxgk: QueueNotFound: ") and queue in line, proc.stderr
     assert "Traceback" not in proc.stderr and DUMMY_SECRET not in proc.stderr
+
+
+def test_ingest_from_a_location_without_a_bucket(tmp_path: Path) -> None:
+    proc = _ingest("s3://", str(tmp_path / "out"), _env(_unreachable()), tmp_path)
+    assert_one_typed_line(proc, "InvalidLocation", "s3://")
