@@ -267,6 +267,9 @@ def summarise(output: str, results: list[BatchResult], summary: dict[str, Any]) 
     touched = sorted(set(summary.get("agencies", [])) | {a for r in results for a in r.agencies})
     docs = [pipeline.read_quality(dest, aid) for aid in touched]
     quarantined = [q for r in results for q in r.quarantined]
+    if not results and summary.get("quarantined"):  # batches ran as child runs: their records, from the output
+        sources = {q["source"] for q in summary["quarantined"]}
+        quarantined = [q for q in pipeline.read_quarantine(dest) if q.source in sources]
     markdown, rows = quality.run_summary([d for d in docs if d is not None], quarantined)
     markdown = outcomes.run_markdown(summary) + "\n" + markdown
     create_markdown_artifact(key="xxgk-quality-summary", markdown=markdown, description="This run and the quality of its reports")

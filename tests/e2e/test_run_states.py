@@ -235,3 +235,24 @@ def test_a_transient_s3_error_is_retried(
     assert run.state.name == "Completed", run.state
     (discover,) = wait_for(lambda: [t for t in _discover_runs(run.id) if t.state and t.state.is_final()], timeout=20)
     assert discover.run_count == 3 and flaky.listings >= 3
+
+
+def test_a_run_split_into_child_runs_reports_their_issues(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, out = tmp_path / "bucket", tmp_path / "out"
+    _write(src, "a/jining.txt", sample("jining_org_dept_2021_text"))
+    _write(src, "b/broken.pdf", BAD_PDF)
+    monkeypatch.setenv("XXGK_BATCH_SIZE", "1")  # two batches: one child flow run each
+
+    parent = _run_of(_ingest(str(src), str(out)))
+
+    assert parent.state.name == "CompletedWithIssues", parent.state
+    assert parent.state.message == "1 quarantined; 1 published, 0 unchanged, 0 superseded"
+    with get_client(sync_client=True) as client:
+        children = client.read_flow_runs(flow_run_filter=FlowRunFilter(parent_task_run_id={"is_null_": False}))
+    mine = sorted((c.name, c.state.name) for c in children if c.parameters.get("source") == str(src))
+    assert mine == [("ingest batch 1/2", "Completed"), ("ingest batch 2/2", "CompletedWithIssues")], mine
+    (summary,) = _artifacts("xxgk-quality-summary", parent.id)
+    assert "| quarantined files | 1 |" in summary.data and "quarantined files: **1**" in summary.data
+    assert str(src / "b" / "broken.pdf") in summary.data.replace("\\", "")
