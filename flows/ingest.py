@@ -16,6 +16,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from tasks import pipeline, steps
+from tasks.redact import redact_location
 from tasks.settings import get_settings
 
 
@@ -64,8 +65,8 @@ def ingest(
     """
     settings = get_settings().pipeline
     keys = parse_keys(keys)
-    source = source or settings.source
-    output = output or settings.output
+    source = redact_location(source or settings.source, escape=False)  # child runs' parameters: no credentials
+    output = redact_location(output or settings.output, escape=False)
     todo = steps.discover(source, output, keys, prefix)
     chunks = pipeline.batches(todo, settings.batch_size)
     if len(chunks) > 1:  # a flood: one child flow run per batch keeps every run's task count bounded

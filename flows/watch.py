@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from tasks.events import Delivery, Poller, SqsSource
 from tasks.records import ObjectInfo
+from tasks.redact import redact_location
 from tasks.settings import get_settings
 from tasks.storage import S3Store, Store, open_store
 
@@ -154,7 +155,8 @@ def _event(name: str, resource: dict[str, str], payload: dict[str, Any]) -> dict
 
 def upload_events(source: Store, keys: list[str]) -> list[dict[str, Any]]:
     return [
-        _event(UPLOAD_EVENT, {"prefect.resource.id": f"xxgk.object.{source.url(k)}", "xxgk.key": k}, {"source": source.uri})
+        _event(UPLOAD_EVENT, {"prefect.resource.id": f"xxgk.object.{redact_location(source.url(k))}", "xxgk.key": k},
+               {"source": redact_location(source.uri)})
         for k in keys
     ]
 
@@ -168,7 +170,9 @@ def absolute(uri: str) -> str:
 
 def make_handoff(source_uri: str, output_uri: str, source: Store) -> tuple[Handoff, bool]:
     """(hand-off, via_server): events to the deployment when it exists, else an in-process run."""
-    source_uri, output_uri = absolute(source_uri), absolute(output_uri)
+    # event payloads and run parameters are recorded by Prefect: never with credentials
+    source_uri = absolute(redact_location(source_uri, escape=False))
+    output_uri = absolute(redact_location(output_uri, escape=False))
     if _server_deployment() is not None:
 
         def via_events(keys: list[str], label: str) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.errors import ConfigurationError, XxgkError
+from tasks.redact import redact_location
 from tasks.settings import get_settings
 
 EXIT_DOCUMENT_ERROR = 3
@@ -48,7 +49,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     except ConfigurationError:
         raise  # one line from main(): not a document error
     except XxgkError as exc:
-        print(_dump({"error": exc.to_dict(), "source": args.path}))
+        print(_dump({"error": exc.to_dict(), "source": redact_location(args.path)}))
         return EXIT_DOCUMENT_ERROR
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         print(_dump({"error": {"type": "FileNotFound", "message": f"no such file: {args.path}"}}))
@@ -60,7 +61,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
                        max_bytes=limits.max_bytes) as pool:  # fmt: skip
         result = pool.run(data, source=args.path)
     if "error" in result:
-        print(_dump({"error": result["error"], "source": args.path}))
+        print(_dump({"error": result["error"], "source": redact_location(args.path)}))
         return EXIT_DOCUMENT_ERROR
     print(_dump(result))
     return 0
@@ -169,7 +170,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             import tasks.checks.gx  # noqa: F401
 
             server.join()
-        result = ingest(source=args.source, output=args.output, prefix=args.prefix)
+        # the flow run's parameters are recorded by Prefect: never with credentials (the stores ignore them)
+        result = ingest(source=redact_location(args.source, escape=False),
+                        output=redact_location(args.output, escape=False), prefix=args.prefix)
     out = args.output
     dest = _open(out)
     print()
@@ -222,7 +225,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    n = watch(args.source, args.output, queue_url=queue, prefix=args.prefix, stop=stop, max_batches=args.max_batches)
+    source, output = redact_location(args.source, escape=False), redact_location(args.output, escape=False)
+    n = watch(source, output, queue_url=queue, prefix=args.prefix, stop=stop, max_batches=args.max_batches)
     print(f"watcher stopped after {n} batch(es)")
     return 0
 

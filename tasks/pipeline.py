@@ -33,6 +33,7 @@ from tasks import publish, quality
 from tasks.agency import agency_id as make_agency_id
 from tasks.agency import load_aliases, report_id as make_report_id
 from tasks.records import CheckResult, ObjectInfo, Quarantined, ReportMeta, Validated
+from tasks.redact import redact_location, redact_text
 
 if TYPE_CHECKING:
     from tasks.sandbox import ExtractorPool
@@ -105,9 +106,9 @@ def _url(source: Store, key: str) -> str:
     from tasks.storage import UnsafeKey
 
     try:
-        return source.url(key)
+        return redact_location(source.url(key))
     except UnsafeKey:
-        return key
+        return redact_location(key)
 
 
 def batches(items: list[ObjectInfo], size: int) -> list[list[ObjectInfo]]:
@@ -160,9 +161,10 @@ def extract_one(source: Store, info: ObjectInfo, pool: ExtractorPool) -> Extract
     from tasks.storage import ObjectNotFound, UnsafeKey
 
     try:
-        url = source.url(info.key)
+        url = redact_location(source.url(info.key))  # what every output, record and log line says
     except UnsafeKey as exc:
-        return Extracted(info, info.key, _key_digest(info.key), {"error": {"type": "UnsafeKey", "message": str(exc)}})
+        return Extracted(info, redact_location(info.key), _key_digest(info.key),
+                         {"error": {"type": "UnsafeKey", "message": str(exc)}})  # fmt: skip
     try:
         data = source.get(info.key)
     except UnsafeKey as exc:
@@ -206,10 +208,10 @@ def quarantine_record(e: Extracted, error_type: str, message: str) -> Quarantine
         source=e.url,
         sha256=e.sha256,
         error_type=error_type,
-        message=message,
+        message=redact_text(message),
         at=datetime.now(UTC),
         pipeline_version=publish.PIPELINE_VERSION,
-        agency_hint=_agency_hint(e.info.key),
+        agency_hint=_agency_hint(redact_location(e.info.key)),
     )
 
 

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from tasks.records import CheckResult, Quarantined
+from tasks.redact import redact_location, redact_text
 from tasks.spec import t2, t3, t4
 from tasks.spec.rules import RULES_BY_ID
 
@@ -161,20 +162,14 @@ class ReportEntry:
     key_totals: dict[str, float | None] = field(default_factory=dict)
 
 
-_URL_USERINFO = re.compile(r"^([A-Za-z][\w+.-]*://)[^/@]*@")
-
-
 def safe_source(source: str | None) -> str:
-    """An object key or path fit to publish: no query string (presigned URLs), no user:password@."""
-    return _URL_USERINFO.sub(r"\1", (source or "").split("?", 1)[0])
-
-
-_URL_IN_TEXT = re.compile(r"\b([A-Za-z][\w+.-]*://)(?:[^\s/@]*@)?([^\s?]*)\?\S*")
+    """An object key or path fit to publish: every URL in it without credentials (tasks/redact.py)."""
+    return redact_location(source)
 
 
 def scrub(text: str | None) -> str:
-    """A message fit to publish: URLs inside it lose their query string and user:password@."""
-    return _URL_IN_TEXT.sub(r"\1\2", text or "")
+    """A message fit to publish: every URL in it without credentials (tasks/redact.py)."""
+    return redact_text(text)
 
 
 def _jsonable(x: Any) -> Any:

@@ -30,6 +30,7 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks import outcomes, pipeline, progress, publish, quality
 from tasks.records import ObjectInfo, Quarantined
+from tasks.redact import redact_location
 from tasks.sandbox import ExtractorPool
 from tasks.settings import get_settings
 from tasks.storage import LocalStore, Store, is_transient, open_store, require_source
@@ -62,6 +63,19 @@ def store(uri: str) -> Store:
     return open_store(uri, get_settings().storage)
 
 
+def _run_name(template: str, *params: str):  # type: ignore[no-untyped-def]
+    """A task run name from its parameters with every location redacted (a key may hold a URL
+    with user:password@; the name is shown in the UI, the logs and every state event)."""
+
+    def name() -> str:
+        from prefect.runtime import task_run
+
+        values = {p: redact_location(str(task_run.parameters.get(p, ""))) for p in params}
+        return template.format(**values)[:200]
+
+    return name
+
+
 def transient_only(task: Any, task_run: Any, state: Any) -> bool:
     """Prefect's `retry_condition_fn`: retry a failed task run only if its error was transient I/O."""
     exc = state.data if isinstance(state.data, BaseException) else None
@@ -76,7 +90,7 @@ def transient_only(task: Any, task_run: Any, state: Any) -> bool:
 RETRY = {"retries": TRANSIENT_RETRIES, "retry_delay_seconds": 2, "retry_condition_fn": transient_only}
 
 
-@task(name="discover", task_run_name="discover uploads in {source}", **RETRY)
+@task(name="discover", task_run_name=_run_name("discover uploads in {source}", "source"), **RETRY)
 def discover(source: str, output: str, keys: list[str] | None = None, prefix: str = "") -> list[ObjectInfo]:
     """What is not yet ingested; a source that cannot be listed is a typed error (the run fails)."""
     src = store(source)
@@ -87,7 +101,7 @@ def discover(source: str, output: str, keys: list[str] | None = None, prefix: st
     return found
 
 
-@task(name="extract", task_run_name="extract {key}", cache_policy=NO_CACHE)
+@task(name="extract", task_run_name=_run_name("extract {key}", "key"), cache_policy=NO_CACHE)
 def extract_report(source: str, key: str, info: ObjectInfo) -> pipeline.Extracted:
     e = pipeline.extract_one(store(source), info, extractor_pool())
     progress.advance()
@@ -95,7 +109,7 @@ def extract_report(source: str, key: str, info: ObjectInfo) -> pipeline.Extracte
     return e
 
 
-@task(name="extract", task_run_name="extract {label}", cache_policy=NO_CACHE)
+@task(name="extract", task_run_name=_run_name("extract {label}", "label"), cache_policy=NO_CACHE)
 def extract_reports(source: str, label: str, infos: list[ObjectInfo]) -> list[pipeline.Extracted]:
     """Several uploads in one task run (see `pipeline.reports_per_task`); each file is still parsed
     on its own in a bounded worker process, and a bad file is still one typed error, not the group's."""
@@ -112,6 +126,7 @@ def _rename_after_extraction(e: pipeline.Extracted, key: str) -> None:
     from prefect.client.orchestration import get_client
     from prefect.runtime import task_run
 
+    key = redact_location(key)
     if e.error:
         name = f"extract {key} → {e.error['type']}"
     else:
@@ -333,7 +348,7 @@ def run_batches_on_workers(name: str, source: str, output: str, batches: list[tu
                     pending.discard(rid)
                     ended.append(state)
     src = store(source)
-    urls = {src.url(k) for keys, _ in batches for k in keys}
+    urls = {redact_location(src.url(k)) for keys, _ in batches for k in keys}
     summary = pipeline.ledger_summary(store(output), urls)
     summary["batches"] = len(batches)
     summary["batch_runs"] = {

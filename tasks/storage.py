@@ -158,6 +158,10 @@ def open_store(uri: str, settings: StorageSettings | None = None) -> Store:
     """``s3://bucket/prefix`` → `S3Store`; a path or ``file://path`` → `LocalStore`."""
     if uri.startswith("s3://"):
         bucket, _, prefix = uri[len("s3://") :].partition("/")
+        if "@" in bucket:  # s3://KEY:SECRET@bucket/…: never kept (it would be written with every location)
+            bucket = bucket.rpartition("@")[2]
+            log.warning("credentials in the location s3://…@%s/ are ignored: set XXGK_S3_ACCESS_KEY_ID and "
+                        "XXGK_S3_SECRET_ACCESS_KEY (or the standard AWS variables)", bucket)
         if not bucket:
             raise InvalidLocation(f"no bucket in {uri!r}: write s3://bucket or s3://bucket/prefix")
         return S3Store(bucket, prefix, settings or StorageSettings())

@@ -18,6 +18,7 @@ from tasks.extract.model import Document
 from tasks.extract.report import understand
 from tasks.extract.result import Extraction, Issue
 from tasks.extract.sniff import sniff
+from tasks.redact import redact_location
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def extract_bytes(data: bytes, source: str | None = None, max_bytes: int = DEFAU
         sections=found.sections,
         pages=doc.pages,
         sha256=hashlib.sha256(data).hexdigest(),
-        source=source,
+        source=redact_location(source) if source else source,
     )
 
 
