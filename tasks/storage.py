@@ -73,6 +73,7 @@ from tasks.errors import (
     XxgkError,
 )
 from tasks.records import ObjectInfo
+from tasks.redact import redact_location
 from tasks.settings import StorageSettings
 
 log = logging.getLogger(__name__)
@@ -163,7 +164,7 @@ def open_store(uri: str, settings: StorageSettings | None = None) -> Store:
             log.warning("credentials in the location s3://…@%s/ are ignored: set XXGK_S3_ACCESS_KEY_ID and "
                         "XXGK_S3_SECRET_ACCESS_KEY (or the standard AWS variables)", bucket)
         if not bucket:
-            raise InvalidLocation(f"no bucket in {uri!r}: write s3://bucket or s3://bucket/prefix")
+            raise InvalidLocation(f"no bucket in {redact_location(uri)!r}: write s3://bucket or s3://bucket/prefix")
         return S3Store(bucket, prefix, settings or StorageSettings())
     if uri.startswith("file://"):
         uri = uri[len("file://") :]
