@@ -189,6 +189,10 @@ def check_variant(folder: Path, check: dict) -> str | None:
             if not pa or not pb or min(pb) <= max(pa):
                 return f"{check['a']!r} on pages {pa}, {check['b']!r} on pages {pb}: not split across pages"
             return None
+        if kind == "pdf_lines_on_page":  # each text is a whole line of that page (1-based)
+            page = {_ns(t) for *_, t in lines[check["page"] - 1]} if len(lines) >= check["page"] else set()
+            missing = [t for t in check["texts"] if _ns(t) not in page]
+            return None if not missing else f"not lines of page {check['page']}: {missing}"
         if kind == "pdf_footer_page_numbers":
             found = [t for pg in lines for *_, t in pg if re.fullmatch(r"-\s*\d+\s*-", t)]
             return None if len(found) >= 2 else f"page-number footers '- N -' found: {found}"

@@ -117,6 +117,10 @@ _SITE_WORDS = re.compile(
 )
 """Words of a government site's furniture (navigation, column and page labels) that precede a title on its
 line; no agency's name starts with them."""
+_PRINT_STAMP = re.compile(
+    r"^\s*\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}[,，]?\s*(?:上午|下午)?\s*\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AaPp]\.?[Mm]\.?)?\s*"
+)
+"""The date and time a browser prints before the page's title in its running header ("12/1/26, 10:37 PM")."""
 _TAG = re.compile(r"^[\[【〔［][^\]】〕］]{0,12}[\]】〕］]")
 """A bracketed column tag before a title: 【年报】, [公开]."""
 _CLOSING_NOTE = re.compile(r"[（(][^（()）]*[）)]$")
@@ -142,7 +146,7 @@ def agency_name(text: str) -> str | None:
     """The agency's name in the part of a title line before (or after) its year, without the site's furniture
     around it: breadcrumbs and labels up to their last separator or colon, bullets and list marks, bracketed
     column tags, navigation and column words, quotes and brackets; None if what is left is not a name."""
-    s = _FURNITURE_SEP.split(_clean(text))[-1]
+    s = _FURNITURE_SEP.split(_PRINT_STAMP.sub("", _clean(text)))[-1]
     while True:
         start = s
         s = _SITE_WORDS.sub("", _TAG.sub("", s[_leading_marks(s) :]))

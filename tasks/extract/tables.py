@@ -100,8 +100,12 @@ def _overlap(c: Cell, span: tuple[float, float]) -> float:
     return max(0.0, min(c.x1, span[1]) - max(c.x0, span[0]))
 
 
-def _assign_by_position(cells: list[Cell], spans: list[tuple[float, float]]) -> list[Cell | None] | None:
-    """Each span's cell by horizontal overlap; None if two cells claim one span (ambiguous)."""
+def _assign_by_position(
+    cells: list[Cell], spans: list[tuple[float, float]], one_column: bool = False
+) -> list[Cell | None] | None:
+    """Each span's cell by horizontal overlap; None if two cells claim one span (ambiguous), or, with
+    `one_column`, if a printed cell lies across two spans (the numbers of neighbouring columns run
+    together where no ruling parts them: "1693" and "638" read as one "1693638")."""
     out: list[Cell | None] = [None] * len(spans)
     for c in cells:
         best, best_ov = -1, 0.0
@@ -111,6 +115,11 @@ def _assign_by_position(cells: list[Cell], spans: list[tuple[float, float]]) -> 
                 best, best_ov = i, ov
         if best < 0 or best_ov < 0.3 * max(1e-6, min(c.x1 - c.x0, spans[best][1] - spans[best][0])):
             continue
+        if one_column and c.text.strip() and any(
+            i != best and _overlap(c, sp) >= 0.3 * max(1e-6, min(c.x1 - c.x0, sp[1] - sp[0]))
+            for i, sp in enumerate(spans)
+        ):
+            return None
         if out[best] is not None:
             if out[best].text.strip() and c.text.strip():  # type: ignore[union-attr]
                 return None
@@ -169,6 +178,11 @@ class T3Row:
     full: str
 
 
+_TRAILING_NUMBER = re.compile(r"(?:^|\s|(?<=[\u4e00-\u9fff]))[+\-]?\d[\d,]*(?:\.\d+)?$", re.M)
+"""A line of a table-3 label ending in a number ("…执法案卷92", "…信息公开申请 52"): no table-3 label
+ends so, it is a value merged into the label where no ruling parts them."""
+
+
 def _split_t3_row(line: Line, spans: list[tuple[float, float]] | None, unlabelled: bool = False) -> T3Row | None:
     """The row's label and its seven value cells, or None if it is no table-3 data row. `unlabelled`
     accepts a row without a label (the piece of a row cut by a page break that holds only its
@@ -179,7 +193,7 @@ def _split_t3_row(line: Line, spans: list[tuple[float, float]] | None, unlabelle
         left = spans[0][0]
         label_cells = [c for c in cells if _centre(c) < left]
         value_cells = [c for c in cells if _centre(c) >= left]
-        values = _assign_by_position(value_cells, spans)
+        values = _assign_by_position(value_cells, spans, one_column=True)
         if values is None:
             return None
         if any(v is not None and v.text.strip() for v in values):
@@ -203,6 +217,8 @@ def _split_t3_row(line: Line, spans: list[tuple[float, float]] | None, unlabelle
     labels = [c.text for c in label_cells if c.text.strip()]
     if any(is_value_like(t) for t in labels):  # numbers left of the value columns: another table's row (table 4)
         return None
+    if line.positioned and any(_TRAILING_NUMBER.search(t) for t in labels):
+        return None  # the first column's number ran into the label where no ruling parts them: unreadable
     if not labels:
         return T3Row(line, values, "", "") if unlabelled and line.positioned and spans is not None else None
     return T3Row(line, values, norm(labels[-1]), norm("".join(labels)))

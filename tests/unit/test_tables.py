@@ -182,3 +182,24 @@ def test_table_4_numbers_heading_the_next_page_are_not_joined_onto_table_3():
               Table([TableRow(list(r.cells), page=3) for r in T4[:3]], page=3), Table([t4_values], page=4)]
     found = understand(Document("pdf", blocks, pages=4))
     assert _values(found, "t3") == expected
+
+
+@pytest.mark.parametrize("merge", ["across_columns", "into_label"])
+def test_numbers_run_together_without_rulings_are_not_found_never_misread(merge):
+    """An unruled table whose neighbouring numbers touch: "1693" and "638" print as one run across
+    two columns, or a first column's number runs into the label ("…执法案卷92"). The row is not read
+    (not_found), never as 1693638 or as a blank."""
+    rows, expected = _t3_rows("2021")
+    at = 3
+    cells = rows[at].cells
+    if merge == "across_columns":
+        joined = Cell(cells[1].text + cells[2].text, cells[1].x0, cells[2].x1)
+        rows[at] = TableRow([cells[0], joined, *cells[3:]])
+    else:
+        rows[at] = TableRow([Cell(cells[0].text + cells[1].text, cells[0].x0, cells[1].x1 - 0.9), *cells[2:]])
+    key = next(k for k, v in expected.items() if k[1] == "natural_person" and v == 100 * (at - 1))[0]
+    found = understand(Document("pdf", [Paragraph("某某局2024年政府信息公开工作年度报告"),
+                                        Paragraph("三、收到和处理政府信息公开申请情况"), Table(rows)], pages=1))
+    got = {c.col: c.status for c in found.cells if c.table == "t3" and c.row == key}
+    assert set(got.values()) == {"not_found"}
+    assert _values(found, "t3") == {k: v for k, v in expected.items() if k[0] != key}

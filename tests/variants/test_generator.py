@@ -25,7 +25,8 @@ def _generator():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["docx_2021_template", "pdf_2021_blanks_dashes", "html_2019_spans_linebreaks",
                                   "viewer_2021_synthetic_sample",
-                                  "browser_2021_split_labels", "pandoc_2021_blanks_dashes"])
+                                  "browser_2021_split_labels", "pandoc_2021_blanks_dashes",
+                                  "chromium_2021_rows_cut", "weasyprint_2021_numbers_then_label"])
 def test_generator_remakes_a_fixture(name, tmp_path):
     gen = _generator()
     folder = tmp_path / name
