@@ -229,10 +229,12 @@ def _superseded_rows(
     dest: Store, items: list[publish.Publishable], ids: list[str], buckets: int
 ) -> list[tuple[dict[str, Any], str]]:
     """(the `reports` row, the id replacing it) of each report this batch superseded."""
-    wanted, out = set(ids), []
+    wanted, out, read = set(ids), [], set()
     for p in items:
-        if not wanted or p.meta.agency_id is None or p.meta.year is None:
+        where = (p.meta.agency_id, p.meta.year)
+        if not wanted or p.meta.agency_id is None or p.meta.year is None or where in read:
             continue
+        read.add(where)
         for row in publish.agency_reports(dest, p.meta.agency_id, [p.meta.year], buckets):
             if row["report_id"] in wanted:
                 wanted.discard(row["report_id"])
