@@ -59,8 +59,14 @@ class Block:
 
 @dataclass(frozen=True)
 class Rule:
-    """An arithmetic rule of spec §6, stated over canonical keys."""
+    """An arithmetic rule of spec §6, stated over canonical keys.
+
+    `description` is the English statement (spec §6); `title` and `text` are the Chinese short name
+    and statement the quality pages show (the English kept as their second line).
+    """
 
     id: str
     severity: Literal["error", "warn", "info"]
     description: str
+    title: str = ""
+    text: str = ""
