@@ -139,8 +139,9 @@ def render() -> str:
     for name, sch in schema.DATASETS.items():
         out += _dataset_section(name, sch)
     out += _keys()
-    out += ["## Validation rules", "", "| rule | severity | meaning |", "|---|---|---|"]
-    out += [f"| `{r.id}` | {r.severity} | {r.description} |" for r in RULES]
+    out += ["## Validation rules", "", "The quality pages show each rule by its Chinese name and statement, the English below.", ""]
+    out += ["| rule | severity | meaning | 名称 | 说明 |", "|---|---|---|---|---|"]
+    out += [f"| `{r.id}` | {r.severity} | {r.description} | {r.title} | {r.text} |" for r in RULES]
     return "\n".join(out) + "\n"
 
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks import publish, quality
+from tasks import publish, quality, quality_pages
 from tasks.agency import agency_id as make_agency_id
 from tasks.agency import load_aliases, report_id as make_report_id
 from tasks.records import CheckResult, ObjectInfo, Quarantined, ReportMeta, Validated
@@ -342,7 +342,7 @@ def write_quality(output: Store, agency_ids: Iterable[str], quarantined: list[Qu
         own = [q for q in quarantined if q.agency_hint and make_agency_id(q.agency_hint) == aid]
         doc = agency_document(output, aid, own, buckets)
         output.put(f"{QUALITY_PREFIX}{aid}.json", json.dumps(doc, ensure_ascii=False, indent=2).encode(), "application/json")
-        output.put(f"{QUALITY_PREFIX}{aid}.html", quality.agency_html(doc).encode(), "text/html; charset=utf-8")
+        output.put(f"{QUALITY_PREFIX}{aid}.html", quality_pages.agency_html(doc).encode(), "text/html; charset=utf-8")
         docs.append(doc)
     return docs
 
@@ -363,13 +363,14 @@ def write_index(output: Store) -> list[dict[str, Any]]:
     ]
     orphans = read_quarantine(output)
     orphan_doc = _orphan_doc(orphans) if orphans else None
-    page = quality.index_html(
+    page = quality_pages.index_html(
         docs + ([orphan_doc] if orphan_doc else []),
         generated_at=datetime.now(UTC),
         quarantined=orphan_doc["quarantine"] if orphan_doc else (),
     )
     if orphan_doc:  # the page the index links the pseudo-agency to
-        output.put(f"{QUALITY_PREFIX}quarantine.html", quality.agency_html(orphan_doc).encode(), "text/html; charset=utf-8")
+        orphan_page = quality_pages.agency_html(orphan_doc).encode()
+        output.put(f"{QUALITY_PREFIX}quarantine.html", orphan_page, "text/html; charset=utf-8")
     output.put(f"{QUALITY_PREFIX}index.html", page.encode(), "text/html; charset=utf-8")
     return docs
 

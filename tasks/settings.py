@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -98,11 +99,25 @@ class PipelineSettings(BaseSettings):
     flow_runs: int = Field(
         2, ge=1, le=64, description="Ingest flow runs at a time: the on-upload deployment's concurrency limit."
     )
+    timezone: str = Field(
+        "Asia/Shanghai",
+        description="Time zone (IANA name, e.g. Asia/Shanghai, UTC) the quality pages show times in, with the zone named.",
+    )
     alert_block: str | None = Field(
         None,
         description="Prefect notification block the quarantine automation notifies, as <block-type-slug>/<name> "
         "(e.g. slack-webhook/data-team); unset: the automation only records that it fired (events in the UI and API).",
     )
+
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown time zone {v!r} (an IANA name such as Asia/Shanghai or UTC)") from e
+        return v
 
 
 class ServerSettings(BaseSettings):

@@ -14,15 +14,13 @@ import pytest
 
 from tasks.quality import (
     KEY_TOTALS,
-    SUGGESTION_NOTE,
     ReportEntry,
-    agency_html,
     agency_quality,
     cell_label,
-    index_html,
     key_totals,
     run_summary,
 )
+from tasks.quality_pages import SUGGESTION_NOTE, agency_html, index_html
 from tasks.records import CheckResult, Quarantined
 from tasks.spec import LAYOUTS, cell_keys
 
@@ -366,7 +364,7 @@ def test_agency_html_escapes_untrusted_strings():
     d = agency_quality("<script>alert(1)</script>局", "ag<x>", [bad], [], NOW)
     page = agency_html(d)
     assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;局" in page
-    assert "<img" not in page and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
+    assert "<img" not in page and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page
     assert "<b>.pdf" not in page and "<x>" not in page
     _assert_self_contained(page)
 
@@ -405,17 +403,32 @@ def test_index_lists_the_worst_offender_first():
     assert {"agb.html", "agc.html", "aga.html", "agq.html"} <= {a.get("href") for a in p.find("a")}
 
 
-def test_index_lists_missing_years_from_the_union_or_the_expected_years():
-    page = index_html(_agencies())
+def _missing_rows(page: str) -> dict[str, str]:
     missing = re.search(r'<table class="missing">.*?</table>', page, re.DOTALL)
-    assert missing is not None
-    rows = {
-        m[0]: m[1] for m in re.findall(r'href="(\w+)\.html">.*?</a></td><td>.*?</td><td>(.*?)</td>', missing.group(0))
-    }
-    assert rows == {"agb": "2021, 2023", "agc": "2022", "agq": "2021, 2022, 2023"}
+    if missing is None:
+        return {}
+    found = re.findall(r'href="(\w+)\.html">.*?</a></td><td>.*?</td><td>(.*?)</td>', missing.group(0))
+    return {m[0]: m[1] for m in found}
+
+
+def test_index_missing_years_are_the_gaps_in_each_agencys_own_span():
+    # aga 2021–2023, agb 2022 only, agc 2021 and 2023, agq nothing: only agc has a gap of its own
+    assert _missing_rows(index_html(_agencies())) == {"agc": "2022"}
+    # 2020 and 2024 exist elsewhere: still no agency is said to miss a year before or after its own span
+    early = agency_quality("丁局", "agd", [_entry(y, f"d{y}", "passed", [], when=NOW) for y in (2020, 2024)], [], NOW)
+    assert _missing_rows(index_html([*_agencies(), early])) == {"agc": "2022", "agd": "2021, 2022, 2023"}
+    assert "没有机关缺失年度" in _Page(index_html(_agencies()[:1])).all_text
+
+
+def test_index_missing_years_of_explicit_expected_years():
     page = index_html(_agencies(), expected_years=[2020, 2021, 2022, 2023])
-    assert "2020, 2021, 2022, 2023" in page  # agq misses every expected year
-    assert re.search(r'aga\.html">甲局</a></td><td>2021, 2022, 2023</td><td>2020</td>', page)
+    assert _missing_rows(page) == {
+        "aga": "2020",
+        "agb": "2020, 2021, 2023",
+        "agc": "2020, 2022",
+        "agq": "2020, 2021, 2022, 2023",
+    }
+    assert "预期年度 2020–2023（4 个年度）" in _Page(page).all_text
 
 
 def test_index_pass_rates_per_year():
@@ -456,8 +469,9 @@ def test_run_summary_rows_and_markdown(doc):
 # ----------------------------------------------------------------------------------------------------
 
 
-def test_quality_module_is_pure():
-    path = Path(__file__).resolve().parents[2] / "tasks" / "quality.py"
+@pytest.mark.parametrize("module", ["quality.py", "quality_pages.py"])
+def test_quality_modules_are_pure(module):
+    path = Path(__file__).resolve().parents[2] / "tasks" / module
     mods = set()
     for node in ast.walk(ast.parse(path.read_text("utf-8"))):
         if isinstance(node, ast.Import):
@@ -465,6 +479,7 @@ def test_quality_module_is_pure():
         elif isinstance(node, ast.ImportFrom) and node.module:
             mods.add(node.module.split(".")[0])
     assert not mods & {"prefect", "boto3", "botocore", "great_expectations", "pdfminer"}
+    assert "html" not in mods and "markupsafe" not in mods  # no escaping by hand: the templates autoescape
 
 
 def test_urls_in_quarantine_messages_lose_credentials_everywhere():
