@@ -123,27 +123,78 @@ def _extract_one_sample(path: Path, out: Path) -> int:
 EPHEMERAL_STARTUP_TIMEOUT_S = 120
 
 
+def _tethered_server_class() -> Any:
+    """Prefect's temporary server, started through `tasks.lifeline` so it dies with this process.
+
+    Prefect's own `SubprocessASGIServer` stops its server from an atexit hook, which never runs on
+    kill -9 (nor on SIGTERM without a handler): the server then stayed up, orphaned, ~230 MB each
+    (issue 13). The command is Prefect's (`SubprocessASGIServer._run_uvicorn_command`, 3.9)."""
+    import os
+    import prefect
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import get_current_settings
+
+    from tasks import lifeline
+
+    class TetheredServer(SubprocessASGIServer):
+        _lifeline: int | None = None
+
+        def _run_uvicorn_command(self) -> Any:
+            self._close_lifeline()
+            env = {
+                **os.environ,
+                "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1",
+                **get_current_settings().to_environment_variables(exclude_unset=True),
+            }  # fmt: skip
+            proc, self._lifeline = lifeline.popen(
+                ["uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
+                 "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
+                 "--log-level", "error", "--lifespan", "on"],
+                env=env,
+            )  # fmt: skip
+            return proc
+
+        def _close_lifeline(self) -> None:
+            if self._lifeline is not None:
+                os.close(self._lifeline)
+                self._lifeline = None
+
+        def stop(self) -> None:
+            super().stop()
+            self._close_lifeline()
+
+    return TetheredServer
+
+
+def _tethered_ephemeral_server() -> Any:
+    """The temporary Prefect server this process will use (none if PREFECT_API_URL is set or the
+    temporary server is disabled), registered where Prefect's client looks for it: every
+    `get_client()` of this process then starts and uses this one, tied to this process's life."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return None
+    return _tethered_server_class()()  # SubprocessASGIServer() now returns this instance
+
+
 def _start_ephemeral_server() -> Any:
     """Boot Prefect's temporary server (when no PREFECT_API_URL is set) in a thread, so its start-up
     (4–10 s in a subprocess) overlaps our imports and the extraction workers' start instead of
     preceding them. Prefect's default wait of 20 s is too short on a loaded machine: at least
-    `EPHEMERAL_STARTUP_TIMEOUT_S`. The flow's own client then finds the server already running."""
+    `EPHEMERAL_STARTUP_TIMEOUT_S`. The flow's own client then finds the server already running.
+    The server dies with this process, however it ends (`tasks.lifeline`)."""
     import threading
 
-    from prefect.settings import (
-        PREFECT_API_URL,
-        PREFECT_SERVER_EPHEMERAL_ENABLED,
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
-    )
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
-    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+    server = _tethered_ephemeral_server()
+    if server is None:
         return None
     timeout = max(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), EPHEMERAL_STARTUP_TIMEOUT_S)
-    from prefect.server.api.server import SubprocessASGIServer  # imported here: never two threads importing at once
 
     def boot() -> None:
         try:
-            SubprocessASGIServer().start(timeout=timeout)
+            server.start(timeout=timeout)
         except Exception:  # noqa: BLE001 - the flow's client retries the start and reports the error
             logging.getLogger(__name__).debug("early start of the temporary server failed", exc_info=True)
 
@@ -221,6 +272,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     require_output(_open(args.output))
     from flows.watch import watch
 
+    _tethered_ephemeral_server()  # without a server, the flow runs here: its temporary server dies with us
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
