@@ -138,6 +138,7 @@ def test_the_quarantine_pseudo_agency_is_never_counted_as_an_agency():
 def test_the_quarantine_page_is_about_files_not_an_agency():
     text = _assert_self_contained(agency_html(_orphans(), zone="UTC")).all_text
     assert "隔离文件" in text and "机关编号" not in text and "没有可发布的报告" not in text
+    assert "2 个隔离文件" in text and "份现行报告" not in text and "建议值" not in text  # files, not reports
     assert text.count("ScannedDocument") == 2
 
 
