@@ -24,7 +24,16 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from tasks.quality import KEY_TOTALS, QUARANTINE_ID, AgencyStats, KeyTotal, agency_stats, cell_key, cell_label, offenders
+from tasks.quality import (
+    KEY_TOTALS,
+    QUARANTINE_ID,
+    AgencyStats,
+    KeyTotal,
+    agency_stats,
+    cell_key,
+    cell_label,
+    offenders,
+)
 from tasks.spec.rules import RULES_BY_ID
 
 SUGGESTION_NOTE = "建议值仅供参考，发布值以原文印刷为准（suggestion only — the published value is what was printed）"

@@ -40,7 +40,7 @@ def _doc(checks: list[CheckResult], **kw) -> dict:
 
 def _row_of(page: str, rule: str) -> str:
     """The row of one rule in the issues table (its nested cells table included)."""
-    issues = re.search(r'<table class="issues">.*?\n</tbody></table>\n(?!</td>)', page, re.S)
+    issues = re.search(r'<table class="issues">.*?\n</tbody></table>\n(?!</td>)', page, re.DOTALL)
     assert issues is not None
     found = [p for p in issues.group(0).split('<tr><td><span class="rule">')[1:] if p.startswith(f"{rule}</span>")]
     assert len(found) == 1, issues.group(0)
@@ -116,7 +116,9 @@ def test_blank01_is_shown_as_info_with_the_implied_value_as_suggestion():
 
 
 def _orphans() -> dict:
-    return agency_quality("（未能识别机关的隔离文件）", QUARANTINE_ID, [], [_quarantined(None), _quarantined(None)], NOW)
+    return agency_quality(
+        "（未能识别机关的隔离文件）", QUARANTINE_ID, [], [_quarantined(None), _quarantined(None)], NOW
+    )
 
 
 def test_the_quarantine_pseudo_agency_is_never_counted_as_an_agency():
@@ -128,9 +130,9 @@ def test_the_quarantine_pseudo_agency_is_never_counted_as_an_agency():
     assert chips["个隔离文件"] == 4  # agc's 1 and agq's 1, and the 2 orphans
     links = [a.get("href") for a in p.find("a")]
     assert links.count("quarantine.html") == 1  # only from the quarantine section, not as an agency row
-    agencies = re.search(r"<h2>全部机关.*?</table>", page, re.S)
+    agencies = re.search(r"<h2>全部机关.*?</table>", page, re.DOTALL)
     assert agencies is not None and "<code>quarantine</code>" not in agencies.group(0)
-    assert "quarantine.html" not in re.search(r'<table class="missing">.*?</table>', page, re.S).group(0)
+    assert "quarantine.html" not in re.search(r'<table class="missing">.*?</table>', page, re.DOTALL).group(0)
     markdown, _ = run_summary([*_agencies(), orphans], [])
     assert "agencies: **4**" in markdown
 
@@ -201,16 +203,16 @@ def test_a_non_editable_install_renders_the_pages(tmp_path):
     install = [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)]
     subprocess.run(install, check=True, capture_output=True, timeout=300)
     script = (
-        "import tasks, datetime as d; assert tasks.__file__.startswith(%r), tasks.__file__\n"
+        f"import tasks, datetime as d; assert tasks.__file__.startswith({str(target)!r}), tasks.__file__\n"
         "from tasks.quality import agency_quality\n"
         "from tasks.quality_pages import agency_html, index_html\n"
         "doc = agency_quality('某局', 'agx', [], [], d.datetime(2025, 3, 1, tzinfo=d.UTC))\n"
         "print(len(agency_html(doc, zone='UTC')), len(index_html([doc], zone='UTC')))\n"
-    ) % str(target)
+    )
     env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     # the installed copy comes first on the path (the editable install of this checkout is in site-packages)
-    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=120)  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", script], check=False, cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=120)  # fmt: skip
     assert out.returncode == 0, out.stderr
     sizes = [int(x) for x in out.stdout.split()]
     assert len(sizes) == 2 and all(n > 2000 for n in sizes), out.stdout
