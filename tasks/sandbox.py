@@ -1,7 +1,7 @@
 """Bounded extraction: every file is parsed in a worker process under a time and memory limit.
 
 The time limit counts the worker's CPU seconds on the file, so a file is refused for what it
-costs, not for how busy the machine is; a worker that holds a file for `WALL_FACTOR` times the
+costs, not for how busy the machine is; a worker that holds a file for `wall_factor` (10) times the
 limit in wall-clock time without using the CPU (blocked, swapping) is stopped too.
 
 A hostile or broken file (a PDF whose objects loop, a decompression bomb, a parser bug that
@@ -105,8 +105,10 @@ class ExtractorPool:
         max_memory_mb: int = 1536,
         max_bytes: int = 64 * 2**20,
         max_jobs: int = 500,
+        wall_factor: float = WALL_FACTOR,
     ) -> None:
         self.timeout_s = timeout_s
+        self.wall_factor = wall_factor
         self.max_memory_mb = max_memory_mb
         self.max_bytes = max_bytes
         self.max_jobs = max_jobs
@@ -180,13 +182,13 @@ class ExtractorPool:
         cpu0 = cpu_seconds(pid)
         if cpu0 is None:  # no /proc: wall-clock time is the limit
             return None if w.conn.poll(self.timeout_s) else f"{self.timeout_s:.0f} s"
-        deadline = time.monotonic() + self.timeout_s * WALL_FACTOR
+        deadline = time.monotonic() + self.timeout_s * self.wall_factor
         while not w.conn.poll(_POLL_S):
             cpu = cpu_seconds(pid)
             if cpu is not None and cpu - cpu0 > self.timeout_s:
                 return f"{self.timeout_s:.0f} s of CPU time"
             if time.monotonic() > deadline:
-                return f"{self.timeout_s * WALL_FACTOR:.0f} s of wall-clock time"
+                return f"{self.timeout_s * self.wall_factor:.0f} s of wall-clock time"
         return None
 
     def close(self) -> None:
