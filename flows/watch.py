@@ -16,6 +16,12 @@ re-delivers the batch, and the ledger makes the re-delivery harmless. A hand-off
 (the server is unreachable) is logged and retried with backoff, never acknowledged: an outage
 delays ingestion and loses no upload.
 
+A poison batch is never retried forever: a hand-off that fails twice the same way (any error but
+transient I/O) splits the batch in halves, each handed off on its own and split again if it fails
+the same way twice, so the rest of the batch is ingested; an upload that still fails alone is
+dead-lettered — a record under `DEST/dead-letter/`, a ledger row `dead_letter` (no sweep retries it
+until it is uploaded again), a WARNING with the count — and acknowledged with its batch.
+
 The watcher is a long-running process, not a flow run: it starts flow runs.
 """
 
@@ -31,8 +37,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tasks.events import Delivery, Poller, SqsSource
+from tasks.pipeline import DEAD_LETTER_PREFIX
+from tasks.pipeline import write_dead_letter as dead_letter
 from tasks.records import ObjectInfo
-from tasks.redact import redact_location
+from tasks.redact import redact_location, redact_text
 from tasks.settings import get_settings
 from tasks.storage import S3Store, Store, open_store
 
@@ -219,7 +227,8 @@ def watch(
     log.info("watching %s (%s) → %s; hand-off: %s", source_uri, "SQS" if queue_url else "polling", output_uri,
              "Prefect deployment " + DEPLOYMENT if via_server else "ingest runs in this process")
     stop = stop or threading.Event()
-    done = failures = 0
+    done = failures = dead_lettered = 0
+    failed: dict[frozenset[str], str] = {}  # keys of a batch whose last hand-off failed → how (see isolate)
     while not stop.is_set() and (max_batches is None or done < max_batches):
         keys, tokens = _gather(feed, s.batch_size, s.batch_seconds, stop)
         if not tokens:
@@ -229,7 +238,7 @@ def watch(
             label = f"watch batch {datetime.now(UTC):%Y-%m-%d %H:%M:%S} ({len(unique)} uploads)"
             log.info("handing off %d upload(s)", len(unique))
             try:
-                handoff(unique, label)
+                dead = isolate(handoff, unique, label, failed)
             except Exception as exc:  # noqa: BLE001 - e.g. the Prefect server is unreachable: keep the uploads
                 failures += 1
                 delay = min(HANDOFF_RETRY_S * 2 ** (failures - 1), HANDOFF_RETRY_MAX_S)
@@ -241,8 +250,82 @@ def watch(
                 continue
             failures = 0
             done += 1
+            for key, exc in dead:  # acknowledged with the batch: recorded, never retried until re-uploaded
+                record = dead_letter(output, source, key, exc, POISON_ATTEMPTS)
+                dead_lettered += 1
+                log.warning(
+                    "dead-lettered %s: its hand-off failed the same way %d times (%s: %s); record %s; "
+                    "%d upload(s) dead-lettered by this watcher", redact_location(source.url(key)), POISON_ATTEMPTS,
+                    type(exc).__name__, redact_text(str(exc))[:300], record, dead_lettered,
+                )  # fmt: skip
         feed.ack(tokens)
+    if dead_lettered:
+        log.warning("%d upload(s) dead-lettered: see %s/%s", dead_lettered, output.uri.rstrip("/"), DEAD_LETTER_PREFIX)
     return done
+
+
+POISON_ATTEMPTS = 2
+"""A hand-off that fails this many times in a row the same way (not transient I/O) is poison: the
+batch is split, and a single upload that still fails so is dead-lettered."""
+
+
+def _transient(exc: BaseException) -> bool:
+    """Transient I/O anywhere in the exception's chain (an S3 outage under a failed flow run, the
+    Prefect API unreachable): retried with backoff, never taken for poison."""
+    import httpx
+
+    from tasks.storage import is_transient
+
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if is_transient(e) or isinstance(e, httpx.TransportError):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def _signature(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+
+
+def isolate(handoff: Handoff, keys: list[str], label: str, failed: dict[frozenset[str], str]) -> list[tuple[str, BaseException]]:
+    """Hand `keys` off. A failure that is transient I/O (the server unreachable) is raised: the batch is
+    not acknowledged and comes again. Any other failure is raised the first time too (it may be
+    transient in ways we cannot tell), and remembered; when the same keys fail the same way again the
+    batch is poison: it is split in halves, each handed off on its own (and split again if it fails
+    the same way twice), until the uploads that fail alone are found. Returns those, with their
+    error, to be dead-lettered; every other upload of the batch has been handed off."""
+    try:
+        handoff(keys, label)
+        failed.pop(frozenset(keys), None)
+        return []
+    except Exception as exc:
+        if _transient(exc):
+            raise
+        group = frozenset(keys)
+        if failed.get(group) != _signature(exc):
+            if len(failed) > 1000:  # batches that failed once and never came again as they were
+                failed.clear()
+            failed[group] = _signature(exc)
+            raise
+        failed.pop(group, None)
+        if len(keys) == 1:
+            return [(keys[0], exc)]
+        log.warning("the hand-off of %d upload(s) failed the same way twice (%s): splitting it", len(keys), _signature(exc))
+    dead: list[tuple[str, BaseException]] = []
+    half = len(keys) // 2
+    for n, part in enumerate((keys[:half], keys[half:]), 1):
+        part_label = f"{label} part {n}/2"
+        for attempt in range(POISON_ATTEMPTS):
+            try:
+                dead += isolate(handoff, part, part_label, failed)
+                break
+            except Exception as exc:
+                if _transient(exc) or attempt + 1 == POISON_ATTEMPTS:
+                    raise
+    return dead
 
 
 def _gather(feed: Feed, size: int, seconds: float, stop: threading.Event) -> tuple[list[str], list[Any]]:

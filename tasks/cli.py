@@ -280,6 +280,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
     source, output = redact_location(args.source, escape=False), redact_location(args.output, escape=False)
     n = watch(source, output, queue_url=queue, prefix=args.prefix, stop=stop, max_batches=args.max_batches)
     print(f"watcher stopped after {n} batch(es)")
+    from tasks.pipeline import DEAD_LETTER_PREFIX, read_dead_letters
+
+    dead = read_dead_letters(_open(output))
+    if dead:
+        print(f"{len(dead)} upload(s) dead-lettered (their hand-off failed the same way twice, alone): "
+              f"{output.rstrip('/')}/{DEAD_LETTER_PREFIX}")  # fmt: skip
     return 0
 
 

@@ -53,7 +53,7 @@ LEDGER_SCHEMA = pa.schema(
         ("sha256", pa.string()),
         ("report_id", pa.string()),
         ("agency_id", pa.string()),
-        ("outcome", pa.string()),  # published | unchanged | superseded | older | quarantined | withheld
+        ("outcome", pa.string()),  # published | unchanged | superseded | older | quarantined | withheld | dead_letter
         ("error_type", pa.string()),
         ("at", pa.timestamp("us", tz="UTC")),
     ]
@@ -378,6 +378,46 @@ def write_index(output: Store) -> list[dict[str, Any]]:
 def _orphan_doc(records: list[Quarantined]) -> dict[str, Any]:
     """Quarantined files listed in the index under one pseudo-agency (their agency is unknown)."""
     return quality.agency_quality("（未能识别机关的隔离文件）", quality.QUARANTINE_ID, [], records, datetime.now(UTC))
+
+
+DEAD_LETTER_PREFIX = "dead-letter/"
+
+
+def dead_letter_key(url: str) -> str:
+    h = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{DEAD_LETTER_PREFIX}{h[:2]}/{h}.json"
+
+
+def write_dead_letter(output: Store, source: Store, key: str, exc: BaseException, attempts: int) -> str:
+    """Record an upload whose hand-off failed the same way every time, alone: a JSON record under
+    `dead-letter/`, and a ledger row (outcome `dead_letter`) so no sweep or ingest retries it until
+    it is uploaded again (a new ETag). Returns the record's key."""
+    url = _url(source, key)
+    try:
+        info = _head(source, key)
+    except Exception:  # noqa: BLE001 - the record is written without the object's ETag
+        info = None
+    record = {
+        "source": url,
+        "error_type": type(exc).__name__,
+        "message": redact_text(str(exc))[:2000] or type(exc).__name__,
+        "attempts": attempts,
+        "at": datetime.now(UTC).isoformat(),
+        "pipeline_version": publish.PIPELINE_VERSION,
+        "etag": info.etag if info else None,
+    }
+    rkey = dead_letter_key(url)
+    output.put(rkey, json.dumps(record, ensure_ascii=False, indent=2).encode(), "application/json")
+    row = dict.fromkeys(LEDGER_SCHEMA.names)
+    row.update(url=url, etag=info.etag if info else None, size=info.size if info else None,
+               last_modified=info.last_modified if info else None, outcome="dead_letter",
+               error_type=record["error_type"], at=datetime.now(UTC))  # fmt: skip
+    write_ledger(output, "dead-letter-" + rkey.rsplit("/", 1)[1][:16], [row])
+    return rkey
+
+
+def read_dead_letters(output: Store) -> list[dict[str, Any]]:
+    return [json.loads(output.get(i.key)) for i in output.list(DEAD_LETTER_PREFIX) if i.key.endswith(".json")]
 
 
 def write_ledger(output: Store, bid: str, rows: list[dict[str, Any]]) -> str:

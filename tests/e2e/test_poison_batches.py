@@ -62,3 +62,74 @@ def test_the_watcher_hands_off_a_poison_batch_once_and_it_publishes(tmp_path: Pa
     files = _write_batch(src)
     assert run_watch(str(src), str(out), max_batches=1) == 1  # polling, the flow in this process
     _assert_published(out, files)
+
+
+def test_a_poison_batch_is_split_and_its_poison_dead_lettered_not_retried_forever(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hand-off that fails the same way every time it holds one upload (as a batch whose publish
+    raises did before): the watcher splits the batch, the three good uploads are ingested, the
+    poison one is dead-lettered (record, ledger row, WARNING with the count, the count printed by
+    `xxgk watch`) and acknowledged; no later poll hands it off again, a re-upload is ingested."""
+    import logging
+
+    from flows.ingest import ingest
+    from tasks import pipeline
+    from tasks.storage import LocalStore
+
+    from .conftest import jining_variant
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    for county in ("子", "丑", "寅"):
+        (src / f"{county}.txt").write_bytes(jining_variant(county))
+    (src / "poison.txt").write_bytes(jining_variant("卯"))
+    calls: list[list[str]] = []
+
+    def handoff(keys: list[str], label: str) -> None:
+        calls.append(sorted(keys))
+        if "poison.txt" in keys:
+            raise ValueError("Decimal type with precision 19 does not fit into precision 18")
+        ingest(source=str(src), output=str(out), keys=keys, label=label)
+
+    class Kept(logging.Handler):  # on the watcher's logger itself: a flow run reconfigures the root's handlers
+        def __init__(self) -> None:
+            super().__init__(logging.WARNING)
+            self.records: list[logging.LogRecord] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.records.append(record)
+
+    kept = Kept()
+    logging.getLogger("xxgk.watch").addHandler(kept)
+    try:
+        assert run_watch(str(src), str(out), max_batches=1, handoff=handoff, limit_s=150) == 1
+    finally:
+        logging.getLogger("xxgk.watch").removeHandler(kept)
+    everything = sorted(["子.txt", "丑.txt", "寅.txt", "poison.txt"])
+    assert calls[:2] == [everything, everything]  # the same failure twice, then split
+    good = [c for c in calls[2:] if "poison.txt" not in c]
+    assert sorted(k for c in good for k in c) == sorted(["子.txt", "丑.txt", "寅.txt"])  # each handed off once
+    assert sum(c == ["poison.txt"] for c in calls) == 2  # alone, twice, then dead-lettered
+    assert len(calls) == 2 + 2 + 2 + len(good)  # the batch twice, its poisoned half twice, the poison twice
+
+    reports = Outputs.local(out).rows("reports")
+    assert sorted(r["agency"] for r in reports) == sorted(f"{c}县人民政府" for c in ("子", "丑", "寅"))
+    (dead,) = pipeline.read_dead_letters(LocalStore(out))
+    assert dead["source"] == str(src / "poison.txt") and dead["error_type"] == "ValueError"
+    assert "precision" in dead["message"] and dead["attempts"] == 2
+    assert [p.parent.parent.name for p in out.glob("dead-letter/*/*.json")] == ["dead-letter"]
+    warnings = [r.getMessage() for r in kept.records if r.levelno == logging.WARNING]
+    assert any("dead-lettered" in w and "poison.txt" in w and "1 upload(s) dead-lettered" in w for w in warnings), warnings
+    assert pipeline.pending(LocalStore(src), LocalStore(out)) == []  # no sweep or ingest retries it
+
+    before = len(calls)
+    assert run_watch(str(src), str(out), max_batches=1, handoff=handoff, limit_s=4) == 0  # nothing new: no hand-off
+    assert len(calls) == before
+
+    (src / "辰.txt").write_bytes(jining_variant("辰"))  # `xxgk watch` ingests a new upload and prints the count
+    assert main(["watch", str(src), "--output", str(out), "--max-batches", "1"]) == 0
+    assert "1 upload(s) dead-lettered" in capsys.readouterr().out
+
+    (src / "poison.txt").write_bytes(jining_variant("卯") + b"\n")  # uploaded again (a fix): pending once more
+    assert [i.key for i in pipeline.pending(LocalStore(src), LocalStore(out))] == ["poison.txt"]
