@@ -16,6 +16,7 @@ check only; the cell keeps what was printed.
 
 from __future__ import annotations
 
+import bisect
 import logging
 from dataclasses import dataclass
 
@@ -130,8 +131,8 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
     page order)."""
     vals = tokens(doc, start, end)
     ncol = len(t3.COLUMNS)
-    head = "".join(norm(b.text) for b in doc.blocks[start : vals[0].block if vals else end] if isinstance(b, Paragraph))
-    if not vals or not all(w in head for w in T3_HEADER_WORDS):  # no table-三 header before the numbers
+    head = "".join(norm(b.text) for b in doc.blocks[start : vals[-1].block if vals else end] if isinstance(b, Paragraph))
+    if not vals or not all(w in head for w in T3_HEADER_WORDS):  # no table-三 header among its numbers
         return {}, None
     fits = {len(t3.rows_for(x)) * ncol: x for x in ("2021", "2021_mixed")}
     layout = fits.get(len(vals)) or ("2021" if _layout_evidence(doc, start, end) == "2021" else "2021_mixed")
@@ -161,6 +162,17 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
         i += 1
     if len(vals) == len(rows) * ncol:  # every row's place is known: take each row that adds up in it
         taken.update({k: window(k) for k in range(i, len(rows)) if adds_up(k) and _telling(window(k))})
+        # the rows between two rows at their places hold exactly the numbers between them (a cell never
+        # comes before the one above it or left of it): such a run of rows is taken when one grid fits
+        a = 0
+        while a < len(rows):
+            b = a
+            while b < len(rows) and b not in taken:
+                b += 1
+            if 0 < b - a <= STAIRCASE_ROWS:
+                grid = _staircase(vals[a * ncol : b * ncol], rows[a:b], leaves)
+                taken.update({a + j: row for j, row in enumerate(grid or [])})
+            a = b + 1
     if len(taken) == len(rows):
         n = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
         if not all(
@@ -174,6 +186,138 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
         log.debug("table 三 in reading order: %d of %d rows confirmed (%d value cells)", len(taken), len(rows), len(vals))
     cells = {(rows[k].key, col.key): _printed(t) for k, w in taken.items() for col, t in zip(t3.COLUMNS, w)}
     return cells, (name if cells else None)
+
+
+STAIRCASE_ROWS = 10
+"""The longest run of unplaced rows `_staircase` is asked to fill (7 in the copies made)."""
+MAX_FLOWS = 3
+"""Flows (regions pdftotext reads one after the other, each top to bottom) a table-三 copy may hold."""
+STAIRCASE_BUDGET = 50_000
+"""Placements the search of `_staircase` may try before it refuses (a few hundred on the copies made)."""
+
+
+def _staircase(vals: list[Token], rows: list, leaves: tuple[str, ...]) -> list[list[Token]] | None:
+    """The one grid of len(rows) × 7 cells the numbers of a table-三 copy fill in reading order, or None.
+
+    pdftotext orders a table's cells by its text blocks: narrow cells whose lines lie close together
+    merge into one block (a column of several rows, or a few rows of a few columns), and a block is
+    read after the blocks above it and left of it. So the copy never prints a cell before the one
+    above it or the one left of it: the cells printed so far always form a staircase (row k holds its
+    first l_k cells, l_1 ≥ l_2 ≥ …), and each number fills a corner of it — rows-first, columns-first
+    and every mix of the two are such orders. Among all of them the identities keep those where
+    every row adds up (H3.3) and every column satisfies H3.1 and H3.2; the grid is taken when exactly
+    one grid of printed values survives (orders that differ only by where equal numbers go are one
+    grid). Two grids, or a search past STAIRCASE_BUDGET placements: None (not_found, never a pick)."""
+    ncol = len(t3.COLUMNS)
+    nrow = len(rows)
+    if len(vals) != nrow * ncol:
+        return None
+    keys = [r.key for r in rows]
+    whole = all(k in keys for k in ("total_processed", "carried_forward", "new_received", "carried_over", *leaves))
+    # the columns' identities when the rows are the whole table; a run of rows between rows already placed: its rows'
+    total, fwd, new, carried = (
+        (keys.index(k) for k in ("total_processed", "carried_forward", "new_received", "carried_over")) if whole else (-1,) * 4
+    )
+    leaf_rows = [keys.index(k) for k in leaves] if whole else []
+    nums = [_num(t) for t in vals]
+    grid: list[list[int | None]] = [[None] * ncol for _ in range(nrow)]
+    where: list[list[int]] = [[-1] * ncol for _ in range(nrow)]
+    shape = [0] * nrow
+    seen: set[tuple] = set()
+    found: dict[tuple, list[list[int]]] = {}
+    tried = 0
+
+    def ok(r: int, c: int) -> bool:
+        if c == ncol - 1 and grid[r][c] != sum(grid[r][:-1]):
+            return False
+        if r == total and grid[r][c] != sum(grid[k][c] for k in leaf_rows):
+            return False
+        return r != fwd or grid[new][c] + grid[carried][c] == grid[total][c] + grid[fwd][c]
+
+    at: dict[int, list[int]] = {}
+    for j, x in enumerate(nums):
+        at.setdefault(x, []).append(j)
+
+    def totals_ahead(i: int) -> bool:
+        """The totals the rows holding their six parts need come later, in row order (a row's total
+        comes after the total of the row above it)."""
+        j = i
+        for r in range(nrow):
+            if shape[r] == ncol - 1:
+                spots = at.get(sum(grid[r][:-1]), [])
+                k = bisect.bisect_left(spots, j)
+                if k == len(spots):
+                    return False
+                j = spots[k] + 1
+        return True
+
+    texts: list[tuple[str, ...]] = [()] * nrow
+    runs: list[tuple[int, int]] = []  # (first token, count): the viewer's text blocks
+    for j, t in enumerate(vals):
+        if runs and t.run is not None and vals[j - 1].run == t.run:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((j, 1))
+
+    def place(r0: int, c0: int, w: int, start: int, n: int) -> list[tuple[int, int]] | None:
+        """Fill the rectangle of n cells, w wide, at (r0, c0) row by row; the cells filled, or None
+        (and nothing filled) when a row of it does not add up."""
+        done: list[tuple[int, int]] = []
+        for k in range(n):
+            r, c = r0 + k // w, c0 + k % w
+            grid[r][c], where[r][c] = nums[start + k], start + k
+            shape[r] += 1
+            texts[r] += (vals[start + k].text,)
+            done.append((r, c))
+            if not ok(r, c):
+                unplace(done)
+                return None
+        return done
+
+    def unplace(done: list[tuple[int, int]]) -> None:
+        for r, c in reversed(done):
+            grid[r][c], where[r][c] = None, -1
+            shape[r] -= 1
+            texts[r] = texts[r][:-1]
+
+    def walk(ri: int, last: tuple[int, int], flows: int) -> bool:  # False: stop (two grids, or over budget)
+        nonlocal tried
+        if ri == len(runs):
+            grid_key = tuple(texts)
+            found.setdefault(grid_key, [row[:] for row in where])
+            return len(found) < 2
+        key = (ri, tuple(texts), last, flows)
+        if key in seen:  # the same cells hold the same numbers: the same grids follow
+            return True
+        seen.add(key)
+        start, n = runs[ri]
+        for r0 in range(nrow):
+            c0 = shape[r0]
+            for w in range(1, min(n, ncol - c0) + 1):
+                h = n // w
+                if n % w or r0 + h > nrow or (r0 > 0 and shape[r0 - 1] < c0 + w):
+                    continue
+                if any(shape[r0 + j] != c0 for j in range(h)):
+                    continue
+                more = flows + ((r0, c0) <= last)  # a block above or left of the last one opens a flow
+                if more > MAX_FLOWS:
+                    continue
+                tried += 1
+                if tried > STAIRCASE_BUDGET:
+                    return False
+                done = place(r0, c0, w, start, n)
+                if done is None:
+                    continue
+                if totals_ahead(start + n) and not walk(ri + 1, (r0, c0), more):
+                    return False
+                unplace(done)
+        return True
+
+    if not walk(0, (-1, -1), 1) or len(found) != 1:
+        log.debug("table 三 in reading order: %s", "over budget" if tried > STAIRCASE_BUDGET else f"{len(found)} grids fit")
+        return None
+    (cells,) = found.values()
+    return [[vals[cells[r][c]] for c in range(ncol)] for r in range(nrow)]
 
 
 T4_HEADER_WORDS = ("复议", "维持", "纠正", "审结")
