@@ -93,7 +93,8 @@ def _printed(tok: Token) -> Printed:
 
 
 T3_HEADER_WORDS = ("申请人",)
-"""Words of table 三's header that must come before its numbers."""
+"""Words of table 三's header that must be printed before its last number (a viewer may print the
+first rows' first columns before the header)."""
 MIN_TELLING = 3
 """Non-zero numbers a row away from the top must hold to be taken by its place alone."""
 SWAP_REACH = 2
@@ -123,7 +124,10 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
     exactly the rows above) — if at least three of them are not 0 (rows of zeros and ones add up
     wherever they land); when it does not fit (a blank cell that left no trace, a stray number),
     only the rows from the top while each adds up. Rows out of order or wrong in the source are not
-    taken.
+    taken. When the count fits, a run of rows not taken between two taken rows (or the table's edge)
+    holds exactly the numbers between them (no cell comes before the one above it or left of it):
+    `_staircase` fills it with the one grid that adds up among the orders pdftotext prints (rows
+    column by column, a staircase of blocks), or leaves it not_found.
     A row's numbers right after the label of one of the next rows are not taken (rows printed out of
     order, label first). Labels farther off are displaced labels (copies print groups of labels
     before or after their numbers). Two whole rows printed in each other's place with no label
@@ -193,21 +197,25 @@ STAIRCASE_ROWS = 10
 MAX_FLOWS = 3
 """Flows (regions pdftotext reads one after the other, each top to bottom) a table-三 copy may hold."""
 STAIRCASE_BUDGET = 50_000
-"""Placements the search of `_staircase` may try before it refuses (a few hundred on the copies made)."""
+"""Placements the search of `_staircase` may try in one run of rows before it refuses."""
 
 
 def _staircase(vals: list[Token], rows: list, leaves: tuple[str, ...]) -> list[list[Token]] | None:
     """The one grid of len(rows) × 7 cells the numbers of a table-三 copy fill in reading order, or None.
 
     pdftotext orders a table's cells by its text blocks: narrow cells whose lines lie close together
-    merge into one block (a column of several rows, or a few rows of a few columns), and a block is
-    read after the blocks above it and left of it. So the copy never prints a cell before the one
+    merge into one block (a column of several rows, or a few rows of a few columns: the viewer's run,
+    Token.run), a block's lines are read top to bottom, left to right, and blocks are read in flows,
+    each flow top to bottom and left to right (a table may be split into side-by-side flows, the
+    second starting above where the first ended). So the copy never prints a cell before the one
     above it or the one left of it: the cells printed so far always form a staircase (row k holds its
-    first l_k cells, l_1 ≥ l_2 ≥ …), and each number fills a corner of it — rows-first, columns-first
-    and every mix of the two are such orders. Among all of them the identities keep those where
-    every row adds up (H3.3) and every column satisfies H3.1 and H3.2; the grid is taken when exactly
-    one grid of printed values survives (orders that differ only by where equal numbers go are one
-    grid). Two grids, or a search past STAIRCASE_BUDGET placements: None (not_found, never a pick)."""
+    first l_k cells, l_1 ≥ l_2 ≥ …). The orders searched: each run a rectangle read row by row, put at
+    a corner of the staircase, at most MAX_FLOWS flows (a run whose corner is not below or right of
+    the previous run's opens a flow). Among them the identities keep those where every row adds up
+    (H3.3) and, when `rows` is the whole table, every column satisfies H3.1 and H3.2. The grid is
+    taken when exactly one grid of printed values survives (orders that differ only by where equal
+    numbers go are one grid). Two grids, none, or a search past STAIRCASE_BUDGET placements: None
+    (not_found, never a pick)."""
     ncol = len(t3.COLUMNS)
     nrow = len(rows)
     if len(vals) != nrow * ncol:

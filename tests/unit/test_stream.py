@@ -151,3 +151,18 @@ def test_a_row_of_zeros_and_ones_next_to_an_unconfirmed_row_is_not_taken() -> No
     assert got[("t3", "denied_enforcement_file", "total")]["status"] == "not_found"
     assert got[("t3", "denied_admin_query", "total")]["status"] == "not_found"
     assert got[("t3", "unavailable_not_held", "total")]["value"] == TRUTH[("t3", "unavailable_not_held", "total")]["value"]
+
+
+MID = Path(__file__).resolve().parents[1] / "fixtures" / "generated" / "viewer_2021_pagebreak_midgroup"
+MID_TRUTH = {(c["table"], c["row"], c["col"]): c for c in load_expected(MID)["cells"]}
+
+
+def test_rows_printed_column_by_column_between_rows_in_place_are_read_and_a_staircase_that_fits_two_grids_is_not() -> None:
+    """LibreOffice's PDF copied by a viewer: rows 11-13 and 23-25 of table 三 come as one text block
+    per column (three numbers each); the first seven rows come in two flows of blocks and single
+    cells, where two grids add up (equal numbers can trade places): those stay not_found."""
+    got = _cells((MID / "source.txt").read_text(encoding="utf-8"))
+    rows = [r.key for r in t3.rows_for("2021")]
+    for r in rows[10:13] + rows[22:]:
+        assert [got[("t3", r, c.key)]["value"] for c in t3.COLUMNS] == [MID_TRUTH[("t3", r, c.key)]["value"] for c in t3.COLUMNS], r
+    assert all(got[("t3", r, c.key)]["status"] == "not_found" for r in rows[:7] for c in t3.COLUMNS)
