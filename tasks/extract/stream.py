@@ -127,7 +127,9 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
     taken. When the count fits, a run of rows not taken between two taken rows (or the table's edge)
     holds exactly the numbers between them (no cell comes before the one above it or left of it):
     `_staircase` fills it with the one grid that adds up among the orders pdftotext prints (rows
-    column by column, a staircase of blocks), or leaves it not_found.
+    column by column, a staircase of blocks), or leaves it not_found. When one such run is left, the
+    table's other rows are known and its columns must satisfy H3.1 and H3.2 as well (two grids that
+    add up row by row seldom both do by the columns).
     A row's numbers right after the label of one of the next rows are not taken (rows printed out of
     order, label first). Labels farther off are displaced labels (copies print groups of labels
     before or after their numbers). Two whole rows printed in each other's place with no label
@@ -177,6 +179,13 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
                 grid = _staircase(vals[a * ncol : b * ncol], rows[a:b], leaves)
                 taken.update({a + j: row for j, row in enumerate(grid or [])})
             a = b + 1
+        gaps = [k for k in range(len(rows)) if k not in taken]
+        if gaps and gaps == list(range(gaps[0], gaps[-1] + 1)) and len(gaps) <= STAIRCASE_ROWS:
+            # one run of rows left: the table's other rows are known, so its columns must add up too
+            a, b = gaps[0], gaps[-1] + 1
+            known = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
+            grid = _staircase(vals[a * ncol : b * ncol], rows[a:b], leaves, known)
+            taken.update({a + j: row for j, row in enumerate(grid or [])})
     if len(taken) == len(rows):
         n = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
         if not all(
@@ -200,7 +209,9 @@ STAIRCASE_BUDGET = 50_000
 """Placements the search of `_staircase` may try in one run of rows before it refuses."""
 
 
-def _staircase(vals: list[Token], rows: list, leaves: tuple[str, ...]) -> list[list[Token]] | None:
+def _staircase(
+    vals: list[Token], rows: list, leaves: tuple[str, ...], known: dict[str, list[int]] | None = None
+) -> list[list[Token]] | None:
     """The one grid of len(rows) × 7 cells the numbers of a table-三 copy fill in reading order, or None.
 
     pdftotext orders a table's cells by its text blocks: narrow cells whose lines lie close together
@@ -220,13 +231,10 @@ def _staircase(vals: list[Token], rows: list, leaves: tuple[str, ...]) -> list[l
     nrow = len(rows)
     if len(vals) != nrow * ncol:
         return None
-    keys = [r.key for r in rows]
-    whole = all(k in keys for k in ("total_processed", "carried_forward", "new_received", "carried_over", *leaves))
-    # the columns' identities when the rows are the whole table; a run of rows between rows already placed: its rows'
-    total, fwd, new, carried = (
-        (keys.index(k) for k in ("total_processed", "carried_forward", "new_received", "carried_over")) if whole else (-1,) * 4
-    )
-    leaf_rows = [keys.index(k) for k in leaves] if whole else []
+    known = known or {}
+    local = {r.key: i for i, r in enumerate(rows)}
+    # the columns' identities when these rows and the `known` ones (the table's other rows, taken) are the whole table
+    whole = all(k in local or k in known for k in ("total_processed", "carried_forward", "new_received", "carried_over", *leaves))
     nums = [_num(t) for t in vals]
     grid: list[list[int | None]] = [[None] * ncol for _ in range(nrow)]
     where: list[list[int]] = [[-1] * ncol for _ in range(nrow)]
@@ -235,12 +243,18 @@ def _staircase(vals: list[Token], rows: list, leaves: tuple[str, ...]) -> list[l
     found: dict[tuple, list[list[int]]] = {}
     tried = 0
 
+    def col(key: str, c: int) -> int:
+        return grid[local[key]][c] if key in local else known[key][c]
+
     def ok(r: int, c: int) -> bool:
         if c == ncol - 1 and grid[r][c] != sum(grid[r][:-1]):
             return False
-        if r == total and grid[r][c] != sum(grid[k][c] for k in leaf_rows):
-            return False
-        return r != fwd or grid[new][c] + grid[carried][c] == grid[total][c] + grid[fwd][c]
+        if not whole or r != nrow - 1:  # column c of these rows is complete once their last row holds it
+            return True
+        total = col("total_processed", c)
+        return total == sum(col(k, c) for k in leaves) and (
+            col("new_received", c) + col("carried_over", c) == total + col("carried_forward", c)
+        )
 
     at: dict[int, list[int]] = {}
     for j, x in enumerate(nums):

@@ -157,12 +157,32 @@ MID = Path(__file__).resolve().parents[1] / "fixtures" / "generated" / "viewer_2
 MID_TRUTH = {(c["table"], c["row"], c["col"]): c for c in load_expected(MID)["cells"]}
 
 
-def test_rows_printed_column_by_column_between_rows_in_place_are_read_and_a_staircase_that_fits_two_grids_is_not() -> None:
+MID_TEXT = (MID / "source.txt").read_text(encoding="utf-8")
+MID_ROWS = [r.key for r in t3.rows_for("2021")]
+
+
+def _mid_values(got: dict, rows: list[str]) -> list[list]:
+    return [[got[("t3", r, c.key)]["value"] for c in t3.COLUMNS] for r in rows]
+
+
+def test_rows_printed_column_by_column_and_a_staircase_of_blocks_are_read() -> None:
     """LibreOffice's PDF copied by a viewer: rows 11-13 and 23-25 of table 三 come as one text block
-    per column (three numbers each); the first seven rows come in two flows of blocks and single
-    cells, where two grids add up (equal numbers can trade places): those stay not_found."""
-    got = _cells((MID / "source.txt").read_text(encoding="utf-8"))
-    rows = [r.key for r in t3.rows_for("2021")]
-    for r in rows[10:13] + rows[22:]:
-        assert [got[("t3", r, c.key)]["value"] for c in t3.COLUMNS] == [MID_TRUTH[("t3", r, c.key)]["value"] for c in t3.COLUMNS], r
-    assert all(got[("t3", r, c.key)]["status"] == "not_found" for r in rows[:7] for c in t3.COLUMNS)
+    per column; the first seven rows in two flows of blocks and single cells, where two grids add up
+    row by row (a 39 in row 5 or in row 6) and one also by the columns."""
+    assert "\n60\n17\n71\n\n29\n12\n45\n" in MID_TEXT
+    got = _cells(MID_TEXT)
+    assert _mid_values(got, MID_ROWS) == _mid_values(MID_TRUTH, MID_ROWS)
+
+
+def test_a_staircase_that_fits_two_grids_is_not_taken_when_its_columns_cannot_be_checked() -> None:
+    """The same copy with row 14's total printed one more (279 -> 280): that row is not confirmed (nor
+    rows 11-13 printed column by column before it, which no longer lie between two rows at their
+    places), so the columns cannot be checked, and the first seven rows, which fit two grids, stay
+    not_found."""
+    assert MID_ROWS[13] == "unavailable_needs_creation"
+    assert MID_TRUTH[("t3", MID_ROWS[13], "total")]["value"] == 279 and MID_TEXT.count("\n279\n") == 1
+    got = _cells(MID_TEXT.replace("\n279\n", "\n280\n"))
+    refused = MID_ROWS[:7] + MID_ROWS[10:14]
+    assert all(got[("t3", r, c.key)]["status"] == "not_found" for r in refused for c in t3.COLUMNS)
+    rest = [r for r in MID_ROWS if r not in refused]
+    assert _mid_values(got, rest) == _mid_values(MID_TRUTH, rest)
