@@ -55,10 +55,10 @@ def score(folder: Path, text: str) -> tuple[int, int, int, int, list[str]]:
     for e in expected.get("cells") or []:
         k = (e["table"], e["row"], e["col"])
         g = got.get(k)
-        if g is None or g.get("status") == "not_found":
-            nf += 1
-        elif _cell_matches(e, g) is None:
+        if g is not None and _cell_matches(e, g) is None:  # an expected not_found (a table the copy lacks) too
             right += 1
+        elif g is None or g.get("status") == "not_found":
+            nf += 1
         else:
             wrong += 1
             bad.append(f"    {'/'.join(k)}: {_cell_matches(e, g)}")
