@@ -247,3 +247,14 @@ def test_job_template_renders_through_the_kubernetes_worker_into_a_valid_job() -
     # has them there; the API server drops them): the one part of its manifest that is not a Job's.
     assert (pod.pop("parallelism"), pod.pop("completions")) == (1, 1)
     _validate(job)
+
+
+def test_build_context_holds_exactly_what_the_dockerfile_copies() -> None:
+    """The context is the repository root (.venv, outputs, fixtures): the ignore file keeps out all but the copied paths."""
+    lines = [line.strip() for line in (INFRA / "Dockerfile.dockerignore").read_text("utf-8").splitlines()]
+    patterns = [line for line in lines if line and not line.startswith("#")]
+    assert patterns[0] == "*"
+    kept = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
+    copied = {src.rstrip("/") for name, args in _dockerfile() if name == "COPY" for src in args.split()[:-1]}
+    assert kept == copied
+    assert all((ROOT / path).exists() for path in copied)
