@@ -108,7 +108,34 @@ def run_batch(source: str, output: str, chunk: list, name: str) -> steps.BatchRe
     prepared = pipeline.prepare(extracted, settings.agency_aliases)
     # quote(): batch-sized arguments are passed as they are, not walked object by object by Prefect
     validated = steps.validate_batch(name, quote(prepared), output)
-    return steps.publish_batch(name, output, quote(extracted), quote(prepared), quote(validated))
+    return publish_isolating(name, output, extracted, prepared, validated)
+
+
+def publish_isolating(
+    name: str, output: str, extracted: list, prepared: pipeline.Prepared, validated: dict[str, Any]
+) -> steps.BatchResult:
+    """Publish a batch; one that fails twice the same way (not transient I/O) is split in halves,
+    each published on its own (and split again), until the report that fails alone is found: it is
+    quarantined (`Unpublishable`, with the failure) and the rest of the batch is published."""
+    failures: list[str] = []
+    while True:
+        try:
+            return steps.publish_batch(name, output, quote(extracted), quote(prepared), quote(validated))
+        except Exception as exc:
+            if pipeline.transient_failure(exc) or not prepared.reports:
+                raise
+            failures.append(pipeline.failure_signature(exc))
+            if len(failures) < 2:
+                continue
+            if failures[-1] != failures[-2]:
+                raise
+            if len(prepared.reports) == 1:
+                refused = pipeline.refuse_alone(extracted, prepared, exc)
+                return steps.publish_batch(f"{name} (refused)", output, quote(extracted), quote(refused), quote({}))
+            parts = [publish_isolating(f"{name} part {n}/2", output, ex, pr,
+                                       {m.report_id: validated[m.report_id] for m, _ in pr.reports})
+                     for n, (ex, pr) in enumerate(pipeline.split_batch(extracted, prepared), 1)]  # fmt: skip
+            return steps.merge_results(name, parts)
 
 
 def merge_summaries(parts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tasks.events import Delivery, Poller, SqsSource
-from tasks.pipeline import DEAD_LETTER_PREFIX
+from tasks.pipeline import DEAD_LETTER_PREFIX, failure_signature, transient_failure
 from tasks.pipeline import write_dead_letter as dead_letter
 from tasks.records import ObjectInfo
 from tasks.redact import redact_location, redact_text
@@ -269,25 +269,6 @@ POISON_ATTEMPTS = 2
 batch is split, and a single upload that still fails so is dead-lettered."""
 
 
-def _transient(exc: BaseException) -> bool:
-    """Transient I/O anywhere in the exception's chain (an S3 outage under a failed flow run, the
-    Prefect API unreachable): retried with backoff, never taken for poison."""
-    import httpx
-
-    from tasks.storage import is_transient
-
-    seen: set[int] = set()
-    e: BaseException | None = exc
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        if is_transient(e) or isinstance(e, httpx.TransportError):
-            return True
-        e = e.__cause__ or e.__context__
-    return False
-
-
-def _signature(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
 
 
 def isolate(handoff: Handoff, keys: list[str], label: str, failed: dict[frozenset[str], str]) -> list[tuple[str, BaseException]]:
@@ -302,18 +283,18 @@ def isolate(handoff: Handoff, keys: list[str], label: str, failed: dict[frozense
         failed.pop(frozenset(keys), None)
         return []
     except Exception as exc:
-        if _transient(exc):
+        if transient_failure(exc):
             raise
         group = frozenset(keys)
-        if failed.get(group) != _signature(exc):
+        if failed.get(group) != failure_signature(exc):
             if len(failed) > 1000:  # batches that failed once and never came again as they were
                 failed.clear()
-            failed[group] = _signature(exc)
+            failed[group] = failure_signature(exc)
             raise
         failed.pop(group, None)
         if len(keys) == 1:
             return [(keys[0], exc)]
-        log.warning("the hand-off of %d upload(s) failed the same way twice (%s): splitting it", len(keys), _signature(exc))
+        log.warning("the hand-off of %d upload(s) failed the same way twice (%s): splitting it", len(keys), failure_signature(exc))
     dead: list[tuple[str, BaseException]] = []
     half = len(keys) // 2
     for n, part in enumerate((keys[:half], keys[half:]), 1):
@@ -323,7 +304,7 @@ def isolate(handoff: Handoff, keys: list[str], label: str, failed: dict[frozense
                 dead += isolate(handoff, part, part_label, failed)
                 break
             except Exception as exc:
-                if _transient(exc) or attempt + 1 == POISON_ATTEMPTS:
+                if transient_failure(exc) or attempt + 1 == POISON_ATTEMPTS:
                     raise
     return dead
 

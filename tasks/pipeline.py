@@ -485,6 +485,48 @@ def refused_records(prepared: Prepared, extracted: list[Extracted], summary: pub
     return out
 
 
+def transient_failure(exc: BaseException) -> bool:
+    """Transient I/O anywhere in the exception's chain (an S3 outage under a failed task, the
+    Prefect API unreachable): retried with backoff, never taken for a poison report or batch."""
+    import httpx
+
+    from tasks.storage import is_transient
+
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if is_transient(e) or isinstance(e, httpx.TransportError):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def failure_signature(exc: BaseException) -> str:
+    """How a step failed, to tell "the same way twice" (the type and the first line of the message)."""
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+
+
+def split_batch(extracted: list[Extracted], prepared: Prepared) -> list[tuple[list[Extracted], Prepared]]:
+    """A batch's two halves, to publish apart: its reports split in two (the same bytes twice stay
+    together), each with its own extractions; the quarantined files go with the first half."""
+    half = max(1, len(prepared.reports) // 2)
+    second = prepared.reports[half:]
+    shas = {m.sha256 for m, _ in second}
+    later = [e for e in extracted if e.sha256 in shas and e.error is None and not e.retry_later]
+    first = [e for e in extracted if e not in later]
+    return [(first, Prepared(prepared.reports[:half], prepared.quarantined)), (later, Prepared(second, []))]
+
+
+def refuse_alone(extracted: list[Extracted], prepared: Prepared, exc: BaseException) -> Prepared:
+    """The batch of one report whose publishing failed the same way twice, with the report quarantined
+    instead (`Unpublishable`, the failure as its reason): its ledger row and record are written."""
+    shas = {m.sha256 for m, _ in prepared.reports}
+    msg = f"publishing this report failed the same way twice, alone: {failure_signature(exc)}"
+    refused = [(e, quarantine_record(e, "Unpublishable", msg)) for e in extracted if e.sha256 in shas and e.error is None]
+    return Prepared([], prepared.quarantined + refused)
+
+
 def publishables(prepared: Prepared, validated: Mapping[str, Validated]) -> list[publish.Publishable]:
     return [publish.Publishable(meta, ex, validated[meta.report_id]) for meta, ex in prepared.reports]
 

@@ -160,6 +160,19 @@ class BatchResult:
     conflicts: int = 0  # bucket publishes redone because another writer changed a file meanwhile
 
 
+def merge_results(label: str, parts: list[BatchResult]) -> BatchResult:
+    """One batch's result from the results of its parts (a batch published in halves)."""
+    out = BatchResult(label)
+    for p in parts:
+        for name in ("published", "unchanged", "superseded", "older", "withheld", "quarantined"):
+            getattr(out, name).extend(getattr(p, name))
+        out.agencies = sorted(set(out.agencies) | set(p.agencies))
+        for k, v in p.statuses.items():
+            out.statuses[k] = out.statuses.get(k, 0) + v
+        out.conflicts += p.conflicts
+    return out
+
+
 @task(name="validate", task_run_name="validate {label}", cache_policy=NO_CACHE)
 def validate_batch(label: str, prepared: pipeline.Prepared, output: str) -> dict[str, Any]:
     from tasks.checks import validate_batch as run_suites

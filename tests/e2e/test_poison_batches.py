@@ -5,6 +5,7 @@ exactly, the poison ones with their out-of-range cells as text; a rerun changes 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,41 @@ def test_a_poison_batch_is_split_and_its_poison_dead_lettered_not_retried_foreve
 
     (src / "poison.txt").write_bytes(jining_variant("卯") + b"\n")  # uploaded again (a fix): pending once more
     assert [i.key for i in pipeline.pending(LocalStore(src), LocalStore(out))] == ["poison.txt"]
+
+
+def test_a_report_whose_publishing_fails_twice_the_same_way_is_quarantined_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fault injected into publishing (a bug that raises for one agency's rows, past the per-report
+    schema check): the batch fails twice the same way, is split, the report that fails alone is
+    quarantined as Unpublishable with the failure, and the other three are published; the rerun
+    finds nothing pending."""
+    from tasks import publish
+
+    from .conftest import jining_variant
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    for county in ("巳", "午", "未", "申"):
+        (src / f"{county}.txt").write_bytes(jining_variant(county))
+    real = publish.merge_reports
+
+    def failing(existing, new):  # type: ignore[no-untyped-def]
+        if any(r["agency"] == "午县人民政府" for r in new):
+            raise KeyError("agency_id")
+        return real(existing, new)
+
+    monkeypatch.setattr(publish, "merge_reports", failing)
+    assert main(["ingest", str(src), "--output", str(out)]) == 4
+    printed = capsys.readouterr().out
+    # the first two attempts already wrote the buckets without 午 (a failure is per bucket): the halves
+    # find those reports "unchanged", as a rerun after a crash does
+    counts = re.search(r"ingested: (\d+) published, (\d+) unchanged", printed)
+    assert counts and int(counts[1]) + int(counts[2]) == 3 and "1 quarantined" in printed
+    assert "Unpublishable" in printed and "KeyError" in printed
+    reports = Outputs.local(out).rows("reports")
+    assert sorted(r["agency"] for r in reports) == sorted(f"{c}县人民政府" for c in ("巳", "未", "申"))
+    (q,) = [json.loads(p.read_text("utf-8")) for p in out.glob("quarantine/**/*.json")]
+    assert q["source"] == str(src / "午.txt") and q["error_type"] == "Unpublishable" and "KeyError" in q["message"]
+    assert main(["ingest", str(src), "--output", str(out)]) == 0  # ledgered: nothing pending
+    assert "0 published" in capsys.readouterr().out
