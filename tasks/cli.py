@@ -37,6 +37,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from tasks.sandbox import ExtractorPool
 
     limits = get_settings().extract
+    ocr = get_settings().ocr
     path = Path(args.path)
     try:
         if args.path.startswith("s3://"):
@@ -58,7 +59,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
         print(_dump({"error": {"type": "FileNotReadable", "message": f"permission denied reading {args.path}"}}))
         return EXIT_DOCUMENT_ERROR
     with ExtractorPool(1, timeout_s=limits.timeout_s, max_memory_mb=limits.max_memory_mb,
-                       max_bytes=limits.max_bytes) as pool:  # fmt: skip
+                       max_bytes=limits.max_bytes, ocr=ocr.options(), ocr_workers=ocr.workers,
+                       ocr_timeout_s=ocr.timeout_s, ocr_memory_mb=ocr.max_memory_mb) as pool:  # fmt: skip
         result = pool.run(data, source=args.path)
     if "error" in result:
         print(_dump({"error": result["error"], "source": redact_location(args.path)}))

@@ -28,7 +28,7 @@ COLUMN_DOCS: dict[str, str] = {
     "agency_id": "Stable ASCII id of the agency (`ag` + 12 hex digits of the canonical name's SHA-256; aliases mapped first).",
     "year": "Statistics year (the year the report is about, not when it was published). Hive partition column.",
     "format_version": "`2021`, `2019` or `2021_mixed` (the 2021 layout with （六）其他处理 printed as one row).",
-    "media": "`pdf`, `html`, `docx` or `text`, sniffed from the bytes.",
+    "media": "`pdf`, `html`, `docx`, `text` or `image` (a PNG/JPEG upload, read by OCR), sniffed from the bytes.",
     "table": "`t2` (section 二), `t3` (section 三) or `t4` (section 四).",
     "block": "Table 2 block (`art20_1`, `art20_5`, `art20_6`, `art20_8`, `art20_9`); null for t3/t4.",
     "row": "Canonical row key (see the key tables below).",
@@ -36,7 +36,13 @@ COLUMN_DOCS: dict[str, str] = {
     "value": "The number as printed (decimal, 4 places); null when nothing numeric is printed (see `status`).",
     "status": "`reported`, `blank` (printed empty: not 0), `dash`, `text`, `not_found`, `image_only`, `out_of_range` "
               "(a number printed beyond what `value` holds exactly — over 14 digits before the point or 4 after it: "
-              "`value` is null, the printed text is in `raw`, RANGE-01 names the cell; never rounded or clipped).",
+              "`value` is null, the printed text is in `raw`, RANGE-01 names the cell; never rounded or clipped), "
+              "`ocr_unconfirmed` (read from a picture but confirmed neither by an identity nor by a second reading: "
+              "value null, the candidate reading in the OCR-01 check).",
+    "source_kind": "How the cell was read: `text` (a text layer or markup) or `ocr` (a scanned page or a picture of a "
+    "table); null for cells not found.",
+    "confidence": "For `ocr` cells: the engine's confidence in [0, 1] (lowest over the cell's text; 1 for an empty "
+    "cell with no ink). A published OCR number is also confirmed by arithmetic or a second reading.",
     "blank_reading": "For blank cells: `zero_confirmed` when every identity holds reading it as 0, else `unknown` (BLANK-01).",
     "raw": "The cell's text exactly as read.",
     "unit": "`件`, `项`, `万元` or `元`.",

@@ -327,6 +327,7 @@ def agency_document(output: Store, agency_id: str, quarantined: list[Quarantined
                     superseded=not v["is_current"],
                     checks=checks.get(v["report_id"], []),
                     key_totals=quality.key_totals(_plain_cells(own)),
+                    ocr=quality.ocr_counts(own),
                 )
             )
     return quality.agency_quality(agency, agency_id, entries, quarantined, datetime.now(UTC))

@@ -141,6 +141,8 @@ def cell_rows(p: Publishable) -> list[dict[str, Any]]:
                 "unit": c.get("unit"),
                 "page": c.get("page"),
                 "bbox": c.get("bbox"),
+                "source_kind": c.get("source_kind"),
+                "confidence": c.get("confidence"),
                 "extractor_version": ex.get("extractor_version"),
                 "quality_status": v.status,
             }

@@ -49,7 +49,7 @@ KEY_TOTALS: tuple[KeyTotal, ...] = (
     KeyTotal("penalty_decisions", "t2", "administrative_penalty", "decisions", "行政处罚决定"),
 )
 _DERIVED_ROWS: dict[tuple[str, str], tuple[str, ...]] = {("t4", k): v for k, v in t4.DERIVED_ROWS.items()}
-_NO_NUMBER = frozenset({"blank", "dash", "text", "not_in_format", "not_found", "image_only", "out_of_range"})
+_NO_NUMBER = frozenset({"blank", "dash", "text", "not_in_format", "not_found", "image_only", "out_of_range", "ocr_unconfirmed"})
 
 
 def _cell_number(cell: Mapping[str, Any]) -> float | None:
@@ -155,6 +155,19 @@ class ReportEntry:
     superseded: bool = False  # a later upload of the same agency and year replaced it
     checks: list[CheckResult] = field(default_factory=list)
     key_totals: dict[str, float | None] = field(default_factory=dict)
+    ocr: dict[str, int] = field(default_factory=dict)
+    """Cells read by OCR and published (`cells`), and refused as ocr_unconfirmed (`refused`)."""
+
+
+def ocr_counts(cells: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """How many of a report's cells came from OCR and were published, and how many were refused."""
+    read = refused = 0
+    for c in cells:
+        if c.get("status") == "ocr_unconfirmed":
+            refused += 1
+        elif c.get("source_kind") == "ocr":
+            read += 1
+    return {"cells": read, "refused": refused}
 
 
 def safe_source(source: str | None) -> str:
@@ -224,6 +237,7 @@ def _report_dict(e: ReportEntry) -> dict[str, Any]:
         "counts": _counts(e.checks),
         "checks": [_check_dict(c) for c in e.checks],
         "key_totals": _jsonable(dict(e.key_totals)),
+        "ocr": {"cells": e.ocr.get("cells", 0), "refused": e.ocr.get("refused", 0)},
     }
 
 
@@ -237,6 +251,7 @@ def _summary(reports: list[dict[str, Any]], quarantine: list[dict[str, Any]]) ->
     out: dict[str, Any] = {"reports": len(current), "superseded": len(reports) - len(current)}
     out |= {s: sum(r["status"] == s for r in current) for s in ("passed", "warned", "failed")}
     out |= {k: sum(r["counts"][k] for r in current) for k in ("failed_errors", "warnings", "infos")}
+    out |= {f"ocr_{k}": sum(r.get("ocr", {}).get(k, 0) for r in current) for k in ("cells", "refused")}
     return out | {"quarantined": len(quarantine), "years": years}
 
 
@@ -328,6 +343,7 @@ def _summary_rows(agencies: Sequence[Mapping[str, Any]], quarantined: Sequence[Q
             if r.get("superseded"):
                 continue
             counts = r.get("counts") or {}
+            ocr = r.get("ocr") or {}
             rows.append(
                 {
                     "agency": doc.get("agency"),
@@ -337,7 +353,8 @@ def _summary_rows(agencies: Sequence[Mapping[str, Any]], quarantined: Sequence[Q
                     "failed_errors": int(counts.get("failed_errors", 0)),
                     "warnings": int(counts.get("warnings", 0)),
                     "source": safe_source(r.get("source")),
-                    "note": "",
+                    "note": (f"OCR: {ocr.get('cells', 0)} cells published, {ocr.get('refused', 0)} refused (ocr_unconfirmed)"
+                             if ocr.get("cells") or ocr.get("refused") else ""),
                 }
             )
     for q in quarantined:

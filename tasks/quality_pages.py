@@ -322,6 +322,7 @@ def _report_view(r: Mapping[str, Any], clock: _Clock) -> dict[str, Any]:
         "format_version": r.get("format_version"),
         "media": r.get("media"),
         "uploaded": clock(r.get("last_modified")),
+        "ocr": r.get("ocr") or {},
         "errors": counts.get("failed_errors", 0),
         "warnings": counts.get("warnings", 0),
         "issues": issues,

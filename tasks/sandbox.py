@@ -24,9 +24,12 @@ import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tasks.errors import ResourceLimitExceeded, XxgkError
+
+if TYPE_CHECKING:
+    from tasks.extract.ocr import OcrOptions
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +37,11 @@ Outcome = dict[str, Any]
 """The §10 extraction dict, or {"error": {"type", "message"}}."""
 
 
-def extract_to_dict(data: bytes, source: str | None, max_bytes: int) -> Outcome:
-    from tasks.extract import extract_bytes
+def extract_to_dict(data: bytes, source: str | None, max_bytes: int, ocr: OcrOptions | None = None) -> Outcome:
+    from tasks.extract import OcrOptions, extract_bytes
 
     try:
-        return extract_bytes(data, source=source, max_bytes=max_bytes).to_dict()
+        return extract_bytes(data, source=source, max_bytes=max_bytes, ocr=ocr or OcrOptions(enabled=False)).to_dict()
     except XxgkError as exc:
         return {"error": exc.to_dict()}
     except MemoryError:
@@ -46,6 +49,15 @@ def extract_to_dict(data: bytes, source: str | None, max_bytes: int) -> Outcome:
     except Exception as exc:  # noqa: BLE001 - a reader bug must cost one file, not the batch
         log.exception("unexpected error extracting %s", source)
         return {"error": {"type": "InternalError", "message": f"unexpected {type(exc).__name__}: {exc}"}}
+
+
+def needs_ocr(outcome: Outcome) -> bool:
+    """A text-lane outcome that OCR may improve: a scan (no text layer, or an image upload), or a
+    table printed as a picture."""
+    err = outcome.get("error")
+    if err is not None:
+        return err.get("type") == "ScannedDocument"
+    return any(c.get("status") == "image_only" for c in outcome.get("cells", ()))
 
 
 def _limit_memory(max_memory_mb: int) -> None:
@@ -58,7 +70,7 @@ def _limit_memory(max_memory_mb: int) -> None:
         log.warning("could not set a memory limit for extraction workers")
 
 
-def _worker_main(conn: Connection, max_memory_mb: int, max_bytes: int) -> None:
+def _worker_main(conn: Connection, max_memory_mb: int, max_bytes: int, ocr: OcrOptions | None = None) -> None:
     _limit_memory(max_memory_mb)
     import tasks.extract  # noqa: F401 - pay the imports before the first job
 
@@ -70,7 +82,7 @@ def _worker_main(conn: Connection, max_memory_mb: int, max_bytes: int) -> None:
         if job is None:
             return
         data, source = job
-        conn.send(extract_to_dict(data, source, max_bytes))
+        conn.send(extract_to_dict(data, source, max_bytes, ocr))
 
 
 WALL_FACTOR = 10
@@ -97,36 +109,35 @@ class _Worker:
     jobs: int = 0
 
 
-class ExtractorPool:
-    def __init__(
-        self,
-        workers: int,
-        timeout_s: float = 120.0,
-        max_memory_mb: int = 1536,
-        max_bytes: int = 64 * 2**20,
-        max_jobs: int = 500,
-        wall_factor: float = WALL_FACTOR,
-    ) -> None:
-        self.timeout_s = timeout_s
+class _Lane:
+    """Worker processes sharing one set of limits and OCR options; spawned on first use."""
+
+    def __init__(self, ctx: Any, workers: int, timeout_s: float, max_memory_mb: int, max_bytes: int, max_jobs: int,
+                 ocr: OcrOptions | None, name: str, wall_factor: float = WALL_FACTOR) -> None:  # fmt: skip
+        self._ctx = ctx
         self.wall_factor = wall_factor
+        self.size = workers
+        self.timeout_s = timeout_s
         self.max_memory_mb = max_memory_mb
         self.max_bytes = max_bytes
         self.max_jobs = max_jobs
-        self.size = workers
-        self._ctx = mp.get_context("forkserver") if workers else None
-        if self._ctx is not None:
-            self._ctx.set_forkserver_preload(["tasks.extract"])
+        self.ocr = ocr
+        self.name = name
         self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._spawned = False
         self._lock = threading.Lock()
-        self._closed = False
-        for _ in range(workers):
-            self._idle.put(self._spawn())
+
+    def start(self) -> None:
+        with self._lock:
+            if not self._spawned:
+                self._spawned = True
+                for _ in range(self.size):
+                    self._idle.put(self._spawn())
 
     def _spawn(self) -> _Worker:
-        assert self._ctx is not None
         parent, child = self._ctx.Pipe()
         proc = self._ctx.Process(
-            target=_worker_main, args=(child, self.max_memory_mb, self.max_bytes), daemon=True, name="xxgk-extract"
+            target=_worker_main, args=(child, self.max_memory_mb, self.max_bytes, self.ocr), daemon=True, name=self.name
         )
         proc.start()
         child.close()
@@ -140,9 +151,8 @@ class ExtractorPool:
                 w.process.kill()
             w.process.join(timeout=5)
 
-    def run(self, data: bytes, source: str | None = None) -> Outcome:
-        if not self.size:
-            return extract_to_dict(data, source, self.max_bytes)
+    def run(self, data: bytes, source: str | None) -> Outcome:
+        self.start()
         w = self._idle.get()
         try:
             w.conn.send((data, source))
@@ -192,10 +202,6 @@ class ExtractorPool:
         return None
 
     def close(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
         while True:
             try:
                 w = self._idle.get_nowait()
@@ -207,6 +213,68 @@ class ExtractorPool:
                 pass
             w.process.join(timeout=2)
             self._retire(w)
+
+
+class ExtractorPool:
+    """Text lane (`workers` processes, OCR off) and OCR lane (`ocr_workers` processes, OCR on, their
+    own time and memory limits). Every file goes to the text lane; only a file that needs OCR
+    (`needs_ocr`: a scan, an image upload, a table printed as a picture) is then run again in the OCR
+    lane, after its text worker is free again: a 20-page scan occupies an OCR process, never the
+    processes reading text reports. `ocr=None` (or disabled) keeps scans ScannedDocument; with
+    `ocr_workers=0` OCR runs in the text lane itself."""
+
+    def __init__(
+        self,
+        workers: int,
+        timeout_s: float = 120.0,
+        max_memory_mb: int = 1536,
+        max_bytes: int = 64 * 2**20,
+        max_jobs: int = 500,
+        wall_factor: float = WALL_FACTOR,
+        ocr: OcrOptions | None = None,
+        ocr_workers: int = 1,
+        ocr_timeout_s: float = 900.0,
+        ocr_memory_mb: int = 3072,
+    ) -> None:
+        self.timeout_s = timeout_s
+        self.wall_factor = wall_factor
+        self.max_memory_mb = max_memory_mb
+        self.max_bytes = max_bytes
+        self.max_jobs = max_jobs
+        self.size = workers
+        self.ocr = ocr if ocr is not None and ocr.enabled else None
+        self._ctx = mp.get_context("forkserver") if workers else None
+        if self._ctx is not None:
+            self._ctx.set_forkserver_preload(["tasks.extract"])
+        self._lock = threading.Lock()
+        self._closed = False
+        self._text: _Lane | None = None
+        self._ocr: _Lane | None = None
+        if workers:
+            separate = self.ocr is not None and ocr_workers > 0
+            self._text = _Lane(self._ctx, workers, timeout_s, max_memory_mb, max_bytes, max_jobs,
+                               None if separate else self.ocr, "xxgk-extract", wall_factor)  # fmt: skip
+            self._text.start()
+            if separate:
+                self._ocr = _Lane(self._ctx, ocr_workers, ocr_timeout_s, ocr_memory_mb, max_bytes, max_jobs,
+                                  self.ocr, "xxgk-ocr", wall_factor)  # fmt: skip
+
+    def run(self, data: bytes, source: str | None = None) -> Outcome:
+        if self._text is None:
+            return extract_to_dict(data, source, self.max_bytes, self.ocr)
+        out = self._text.run(data, source)
+        if self._ocr is not None and needs_ocr(out):
+            out = self._ocr.run(data, source)
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        for lane in (self._text, self._ocr):
+            if lane is not None:
+                lane.close()
 
     def __enter__(self) -> ExtractorPool:
         return self

@@ -48,6 +48,8 @@ CELLS = _schema(
         pa.field("unit", pa.string()),
         pa.field("page", pa.int16()),
         pa.field("bbox", pa.list_(pa.float32(), 4)),
+        pa.field("source_kind", pa.string()),
+        pa.field("confidence", pa.float32()),
         pa.field("extractor_version", pa.string()),
         pa.field("quality_status", pa.string()),
     ],

@@ -22,6 +22,41 @@ class ExtractSettings(BaseSettings):
     max_memory_mb: int = Field(1536, ge=128, description="Address-space limit for the process parsing one file.")
 
 
+class OcrSettings(BaseSettings):
+    """OCR of scanned pages, pictures of tables and image uploads (tasks/extract/ocr*.py, docs/ocr.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="XXGK_OCR_", extra="ignore")
+
+    enabled: bool = Field(True, description="Read scans and pictures of tables with OCR; false keeps them ScannedDocument/image_only.")
+    engine: Literal["rapidocr", "tesseract"] = Field(
+        "rapidocr", description="OCR engine: rapidocr (PP-OCRv4 in the wheel; the best measured, docs/ocr.md) or tesseract (chi_sim)."
+    )
+    confirm_engine: Literal["rapidocr", "tesseract", "same"] = Field(
+        "tesseract",
+        description="Second reading of a cell no identity confirms: the other engine on the cell, or 'same' (the engine at another resolution).",
+    )
+    dpi: int = Field(200, ge=100, le=600, description="Resolution PDF pages are rendered at for OCR.")
+    max_pages: int = Field(60, ge=1, le=2000, description="Most scanned pages one report may send to OCR (DocumentTooLarge beyond).")
+    max_pixels: int = Field(60_000_000, ge=1_000_000, description="Largest picture decoded or page rendered, in pixels (decompression bombs).")
+    workers: int = Field(1, ge=0, le=64, description="OCR processes, a lane of their own: scans never hold up text reports; 0 = OCR in the text workers.")
+    threads: int = Field(0, ge=0, le=64, description="Threads of one OCR process; 0 = the engine's default (all cores).")
+    timeout_s: float = Field(900.0, gt=0, description="Wall-clock limit for one report's OCR, in seconds.")
+    max_memory_mb: int = Field(3072, ge=512, description="Address-space limit of an OCR process (ONNX Runtime maps more than it uses).")
+
+    def options(self):  # type: ignore[no-untyped-def]
+        """The pure extraction's `OcrOptions` for these settings."""
+        from tasks.extract.ocr import OcrOptions
+        from tasks.extract.ocr_images import Limits
+
+        return OcrOptions(
+            enabled=self.enabled,
+            engine=self.engine,
+            confirm_engine=None if self.confirm_engine == "same" else self.confirm_engine,
+            threads=self.threads,
+            limits=Limits(max_pixels=self.max_pixels, max_pages=self.max_pages, dpi=self.dpi),
+        )
+
+
 class StorageSettings(BaseSettings):
     """How to reach S3-compatible object storage (AWS, MinIO, Ceph, SeaweedFS, vendors' S3 APIs).
 
@@ -139,6 +174,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XXGK_", extra="ignore")
 
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
+    ocr: OcrSettings = Field(default_factory=OcrSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)

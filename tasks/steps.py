@@ -54,6 +54,10 @@ def extractor_pool() -> ExtractorPool:
                 timeout_s=s.extract.timeout_s,
                 max_memory_mb=s.extract.max_memory_mb,
                 max_bytes=s.extract.max_bytes,
+                ocr=s.ocr.options(),
+                ocr_workers=s.ocr.workers,
+                ocr_timeout_s=s.ocr.timeout_s,
+                ocr_memory_mb=s.ocr.max_memory_mb,
             )
             atexit.register(_POOL.close)
         return _POOL

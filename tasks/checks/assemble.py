@@ -191,7 +191,7 @@ def _struct(rule: str, rep: Report, found: list[Finding]) -> CheckResult:
         return _check(rule, not found, "（六）其他处理 printed as one row: 2021_mixed" if found else "（六） has three leaves")
     hard = [f for f in found if f.column in ("format_known", "tables_missing")]
     lost = [cell_ref(rep, k) for k in expected_cells(rep)
-            if rep.cells.get(k, {}).get("status", "not_found") in ("not_found", "image_only")]
+            if rep.cells.get(k, {}).get("status", "not_found") in ("not_found", "image_only", "ocr_unconfirmed")]
     if hard:
         msg = "format not detected" if not rep.tables_read else "a statistical table was not found"
         return _check(rule, False, msg, lost, "extraction", severity="error")

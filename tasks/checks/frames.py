@@ -185,7 +185,7 @@ def structure_counts(rep: Report) -> dict[str, int]:
     }
 
 
-_LOST = ("not_found", "image_only")
+_LOST = ("not_found", "image_only", "ocr_unconfirmed")
 
 
 def expected_cells(rep: Report) -> list[Cell]:

@@ -11,11 +11,20 @@ import hashlib
 import logging
 from pathlib import Path
 
-from tasks.errors import CorruptDocument, DocumentTooLarge, ResourceLimitExceeded, XxgkError
+from tasks.errors import (
+    CorruptDocument,
+    DocumentTooLarge,
+    NotAReport,
+    ResourceLimitExceeded,
+    ScannedDocument,
+    TableNotFound,
+    XxgkError,
+)
 from tasks.extract.clean import RULE as CTRL_RULE
 from tasks.extract.clean import clean_document
 from tasks.extract.model import Document
-from tasks.extract.report import understand
+from tasks.extract.ocr import OcrOptions, OcrRun
+from tasks.extract.report import Understood, understand
 from tasks.extract.result import Extraction, Issue
 from tasks.extract.sniff import sniff
 from tasks.redact import redact_location
@@ -26,8 +35,13 @@ DEFAULT_MAX_BYTES = 64 * 2**20
 
 
 def read_document(data: bytes) -> Document:
-    """Sniff the medium from the bytes and run its reader."""
+    """Sniff the medium from the bytes and run its reader (an image upload is read by `extract_bytes`)."""
     media = sniff(data)
+    if media == "image":
+        from tasks.extract.ocr_images import Limits, check_image
+
+        w, h = check_image(data, Limits(), "the uploaded image")
+        raise ScannedDocument(f"the upload is a {w} × {h} picture (PNG/JPEG): it needs OCR")
     if media == "pdf":
         from tasks.extract.pdf import read_pdf
 
@@ -45,14 +59,21 @@ def read_document(data: bytes) -> Document:
     return read_text(data)
 
 
-def extract_bytes(data: bytes, source: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Extraction:
-    """Extract one report from its bytes; `source` (a path or object key) is recorded, never trusted."""
+def extract_bytes(
+    data: bytes, source: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES, ocr: OcrOptions | None = None
+) -> Extraction:
+    """Extract one report from its bytes; `source` (a path or object key) is recorded, never trusted.
+
+    `ocr` (`tasks.settings.OcrSettings.options()` in the CLI and the pipeline) reads scanned pages,
+    pictures of tables and image uploads (`tasks.extract.ocr`); without it (None, the pure default)
+    they stay ScannedDocument / image_only."""
     if len(data) > max_bytes:
         raise DocumentTooLarge(f"file is {len(data):,} bytes, over the limit of {max_bytes:,} bytes")
+    ocr = ocr if ocr is not None else OcrOptions(enabled=False)
     try:
-        doc = read_document(data)
+        doc, run = _read_with_ocr(data, ocr)
         cleaning = clean_document(doc)
-        found = understand(doc)
+        found = _understand_ocr(doc, run)
     except XxgkError:
         raise
     except RecursionError as exc:
@@ -76,12 +97,43 @@ def extract_bytes(data: bytes, source: str | None = None, max_bytes: int = DEFAU
     )
 
 
-def extract_path(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Extraction:
+def _read_with_ocr(data: bytes, ocr: OcrOptions) -> tuple[Document, OcrRun | None]:
+    if ocr.enabled and sniff(data) == "image":
+        from tasks.extract.ocr import read_image_upload
+
+        return read_image_upload(data, ocr)
+    doc = read_document(data)
+    if not ocr.enabled:
+        return doc, None
+    from tasks.extract.ocr import complete
+
+    return complete(doc, data, ocr)
+
+
+def _understand_ocr(doc: Document, run: OcrRun | None) -> Understood:
+    if run is None:
+        found = understand(doc)
+        for c in found.cells:
+            c.source_kind = None if c.status in ("not_found", "image_only") else "text"
+        return found
+    from tasks.extract.ocr_referee import referee
+
+    try:
+        found = understand(doc)
+    except (TableNotFound, NotAReport) as exc:
+        if doc.media == "image" or (doc.media == "pdf" and doc.image_pages):
+            raise ScannedDocument(f"OCR read the scanned page(s) but found no statistical table in them: {exc}") from exc
+        raise
+    referee(found.cells, found.issues, found.format_version, run)
+    return found
+
+
+def extract_path(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES, ocr: OcrOptions | None = None) -> Extraction:
     p = Path(path)
     size = p.stat().st_size
     if size > max_bytes:
         raise DocumentTooLarge(f"{p.name} is {size:,} bytes, over the limit of {max_bytes:,} bytes")
-    return extract_bytes(p.read_bytes(), source=str(path), max_bytes=max_bytes)
+    return extract_bytes(p.read_bytes(), source=str(path), max_bytes=max_bytes, ocr=ocr)
 
 
-__all__ = ["extract_bytes", "extract_path", "read_document", "Extraction"]
+__all__ = ["extract_bytes", "extract_path", "read_document", "Extraction", "OcrOptions"]

@@ -373,7 +373,7 @@ def _body_blocks(body: etree._Element) -> list[Block]:
             if text:
                 blocks.append(Paragraph(text=text))
             if _has_picture(el):
-                blocks.append(Figure())
+                blocks.append(Figure(ref=_picture_ref(el)))
     return blocks
 
 
@@ -385,6 +385,37 @@ def _has_picture(p: etree._Element) -> bool:
         if tag.endswith("}blip") or tag.endswith("}imagedata"):
             return True
     return False
+
+
+def _picture_ref(p: etree._Element) -> str | None:
+    """The relationship id of the paragraph's first embedded picture (a:blip r:embed, v:imagedata r:id)."""
+    for el in p.iter():
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag.endswith("}blip") or tag.endswith("}imagedata"):
+            for name, value in el.attrib.items():
+                if name.endswith("}embed") or name.endswith("}id"):
+                    return value
+    return None
+
+
+def picture_bytes(data: bytes, rel_id: str, max_bytes: int) -> bytes | None:
+    """The bytes of the picture the main part's relationship `rel_id` points to (for OCR), with
+    the same size and zip-bomb limits as the XML parts."""
+    with _open_zip(data) as zf:
+        part = _document_part(zf)
+        rels_name = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
+        if rels_name not in zf.namelist():
+            return None
+        rels = _read_member(zf, rels_name, _Limits(max_xml_bytes=MAX_XML_BYTES))
+        m = re.search(rb'<Relationship\b[^>]*\bId="' + re.escape(rel_id.encode()) + rb'"[^>]*>', rels)
+        target = re.search(rb'Target="([^"]+)"', m.group(0)) if m else None
+        if target is None or b"TargetMode=\"External\"" in m.group(0):  # type: ignore[union-attr]
+            return None
+        name = posixpath.normpath(posixpath.join(posixpath.dirname(part), target.group(1).decode("utf-8", "replace")))
+        name = name.lstrip("/")
+        if name not in zf.namelist():
+            return None
+        return _read_member(zf, name, _Limits(max_xml_bytes=max_bytes))
 
 
 def read_docx(data: bytes, max_xml_bytes: int = MAX_XML_BYTES) -> Document:

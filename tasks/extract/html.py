@@ -261,7 +261,7 @@ def _walk(root: etree._Element) -> list[Block]:
                 out.br()
             elif tag == "img" and _is_picture(el):
                 out.flush()
-                out.blocks.append(Figure())
+                out.blocks.append(Figure(ref=el.get("src")))
             elif tag in _BLOCK or tag == "table":
                 out.flush()
             if tag == "pre":

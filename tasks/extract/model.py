@@ -64,6 +64,8 @@ class Figure:
 
     page: int | None = None
     bbox: BBox | None = None
+    ref: str | None = None
+    """Where the picture's bytes are: a DOCX relationship id, an HTML <img> src (OCR reads them)."""
 
 
 Block = Paragraph | Table | Figure

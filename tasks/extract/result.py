@@ -24,6 +24,10 @@ class CellRecord:
     page: int | None
     unit: str
     bbox: BBox | None = None
+    source_kind: str | None = None
+    """How the cell was read: "text" (a text layer or markup), "ocr" (a picture); None when not found."""
+    confidence: float | None = None
+    """OCR cells: the engine's confidence in [0, 1] (lowest over the cell's text boxes)."""
 
     def to_dict(self) -> dict[str, Any]:
         value: Any = self.value
@@ -40,6 +44,8 @@ class CellRecord:
             "page": self.page,
             "unit": self.unit,
             "bbox": [round(v, 2) for v in self.bbox] if self.bbox else None,
+            "source_kind": self.source_kind,
+            "confidence": round(self.confidence, 4) if self.confidence is not None else None,
         }
 
 

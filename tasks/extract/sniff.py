@@ -1,6 +1,7 @@
 """Tell the medium of a document from its bytes (never its name), and decode text bytes.
 
-`sniff(data)` returns "pdf" | "docx" | "html" | "text" or raises a typed error:
+`sniff(data)` returns "pdf" | "docx" | "html" | "text" | "image" (PNG/JPEG, read by OCR) or raises a
+typed error:
 - `UnsupportedFormat` for empty input, known binary formats (images, archives, legacy Office,
   executables) and bytes that do not decode to mostly printable text;
 - `EncryptedDocument` for an OLE2 container that holds an encrypted OOXML package
@@ -21,7 +22,7 @@ from tasks.errors import EncryptedDocument, UnsupportedFormat
 
 log = logging.getLogger(__name__)
 
-Medium = str  # "pdf" | "docx" | "html" | "text"
+Medium = str  # "pdf" | "docx" | "html" | "text" | "image"
 
 _PDF_MAGIC = b"%PDF-"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
@@ -356,6 +357,8 @@ def sniff(data: bytes) -> Medium:
     if _PDF_MAGIC in data[:1024]:
         return "pdf"
     head = data[:64]
+    if head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff"):
+        return "image"  # a scan or a screenshot of a report page: read by OCR
     if head.startswith(_OLE2_MAGIC):
         _ole2_kind(data)
     if head.startswith(_ZIP_MAGICS):

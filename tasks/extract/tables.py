@@ -200,7 +200,12 @@ def _split_t3_row(line: Line, spans: list[tuple[float, float]] | None, unlabelle
             # nothing printed under a column of a row that prints values (no cell at all where the
             # medium draws none: borderless PDFs, converted text) is a printed blank
             page = line.row.page
-            values = [v if v is not None else Cell("", sp[0], sp[1], page) for v, sp in zip(values, spans)]
+            boxes = [v.bbox for v in values if v is not None and v.bbox]  # the row's band, where known
+            band = (min(b[1] for b in boxes), max(b[3] for b in boxes)) if boxes else None
+            values = [
+                v if v is not None else Cell("", sp[0], sp[1], page, (sp[0], band[0], sp[1], band[1]) if band else None)
+                for v, sp in zip(values, spans)
+            ]
     else:
         if len(cells) < ncol + 1:
             return None

@@ -262,6 +262,36 @@ def pdf_scanned(pages: int = 2) -> bytes:
     return build_pdf(objs)
 
 
+def pdf_scan_many_pages(pages: int = 10_000) -> bytes:
+    """A 10,000-page scan: every page draws the same small grey picture (one shared XObject, so
+    the file stays small) and has no text layer."""
+    objs: list[bytes] = [b"", b"", b"", b""]
+    page, content, img = _image_page_objects(3, 64, 90, seed=1)
+    objs[2], objs[3] = content, img
+    kids = []
+    for _ in range(pages):
+        objs.append(page.replace(b"/Contents 4 0 R", b"/Contents 3 0 R").replace(b"/Im1 5 0 R", b"/Im1 4 0 R"))
+        kids.append(f"{len(objs)} 0 R".encode())
+    objs[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
+    objs[1] = b"<< /Type /Pages /Kids [" + b" ".join(kids) + b"] /Count " + str(pages).encode() + b" >>"
+    return build_pdf(objs)
+
+
+def png_bomb(side: int = 100_000) -> bytes:
+    """A decompression-bomb PNG: its header declares side × side grey pixels (10 Gpx for 100,000),
+    its data is a few KB of zlib that would inflate to all of them."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    comp = zlib.compressobj(9)
+    row = b"\x00" + bytes(side)
+    data = b"".join(comp.compress(row) for _ in range(64)) + comp.flush()  # the first rows only: enough to lie
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )  # fmt: skip
+
+
 def pdf_scanned_fixture() -> bytes:
     """The generated scanned-report fixture (JPEG pages) when present, else `pdf_scanned()`."""
     path = GENERATED / "pdf_2021_scanned" / "source.pdf"
@@ -826,7 +856,8 @@ CASES: tuple[Case, ...] = (
          heavy=True),  # fmt: skip
     Case("svg", "image.svg", svg_image, "UnsupportedFormat", "SVG (with an external entity)"),
     Case("xml", "data.xml", xml_data, "UnsupportedFormat", "XML data"),
-    Case("png", "image.png", png_image, "UnsupportedFormat", "PNG image"),
+    Case("png", "image.png", png_image, "NotAReport", "an 8 × 8 PNG image: too small to hold a page"),
+    Case("png_bomb", "bomb.png", png_bomb, "DocumentTooLarge", "a PNG declaring 100,000 × 100,000 pixels"),
     Case("legacy_doc", "old.doc", legacy_doc, "UnsupportedFormat", "OLE2 Word 97 .doc"),
     Case("pdf_flate_bomb", "flate_bomb.pdf", pdf_flate_bomb, "ResourceLimitExceeded",
          "content stream inflating to 200 MB", heavy=True),  # fmt: skip

@@ -149,7 +149,8 @@ def test_cli_gives_one_json_object_and_exit_3_for_every_input(tmp_path: Path) ->
         paths[case.name] = tmp_path / case.filename
         paths[case.name].write_bytes(case.build())
     env = {**os.environ, "PYTHONIOENCODING": "utf-8", "XXGK_EXTRACT_MAX_BYTES": str(OVERSIZED_LIMIT),
-           "XXGK_EXTRACT_TIMEOUT_S": str(POOL_TIMEOUT_S), "XXGK_EXTRACT_MAX_MEMORY_MB": "400"}  # fmt: skip
+           "XXGK_EXTRACT_TIMEOUT_S": str(POOL_TIMEOUT_S), "XXGK_EXTRACT_MAX_MEMORY_MB": "400",
+           "XXGK_OCR_ENABLED": "false"}  # fmt: skip - scans with OCR on: tests/ocr/test_ocr_hostile.py
     proc = subprocess.run(
         [sys.executable, "-c", _LOOP, *map(str, paths.values())],
         capture_output=True, text=True, encoding="utf-8", env=env, timeout=240,
@@ -178,7 +179,7 @@ def test_the_installed_command_exits_3_with_a_json_error(tmp_path: Path) -> None
         capture_output=True, text=True, encoding="utf-8", timeout=60,
     )  # fmt: skip
     assert proc.returncode == 3 and "Traceback" not in proc.stderr
-    assert json.loads(proc.stdout)["error"]["type"] == "UnsupportedFormat"
+    assert json.loads(proc.stdout)["error"]["type"] == "NotAReport"  # an 8 × 8 picture holds no page
 
 
 def test_the_time_limit_counts_cpu_seconds_not_a_busy_machine() -> None:

@@ -36,11 +36,13 @@ def _source(folder: Path) -> Path:
 
 
 def _extract(path: Path) -> dict:
+    """The readers' contract with OCR off (XXGK_OCR_ENABLED=false): the picture fixtures are
+    ScannedDocument / image_only here; tests/ocr reads them with OCR on."""
     from tasks.errors import XxgkError
-    from tasks.extract import extract_path
+    from tasks.extract import OcrOptions, extract_path
 
     try:
-        return extract_path(path).to_dict()
+        return extract_path(path, ocr=OcrOptions(enabled=False)).to_dict()
     except XxgkError as e:
         return {"error": {"type": e.type, "message": str(e)}}
 

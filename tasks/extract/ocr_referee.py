@@ -1,0 +1,191 @@
+"""Arithmetic as the referee of OCR: a number read from a picture is published only when confirmed.
+
+A cell read by OCR is confirmed when
+1. an identity of spec §3.4/§4.4 it takes part in holds (T3-H1/H2/H3, T4-H1: `tasks.checks.identities`)
+   with every member read, blanks and dashes as nothing; a misread digit would have to be cancelled
+   exactly by another misreading for a sum to hold by chance; or
+2. a second, independent reading of the cell's crop agrees with the first: the other engine
+   (`OcrOptions.confirm_engine`), or the same engine at another resolution.
+
+A cell that is neither is `not_found` with status `ocr_unconfirmed`: value and raw null, its candidate
+reading named in an `OCR-01` issue — never a guessed number. An OCR cell read empty is a printed blank
+only if its interior holds no ink (a dropped `0` leaves ink the engine did not read).
+
+Every OCR cell gets `source_kind = "ocr"` and a `confidence` (the engine's, lowest over the cell's
+boxes; 1 for an empty cell with no ink); text cells `source_kind = "text"`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from decimal import Decimal
+
+import numpy as np
+
+from tasks.checks.identities import identities
+from tasks.extract import ocr_geometry as geo
+from tasks.extract.ocr import OcrRun
+from tasks.extract.ocr_reader import OcrPage
+from tasks.extract.result import CellRecord, Issue
+from tasks.extract.values import parse_value
+
+log = logging.getLogger(__name__)
+
+INK_BLANK_MAX = 0.004
+"""An empty OCR cell with more of its interior inked than this is not a printed blank."""
+SECOND_READ_SCALE = 1.6
+"""The same engine's second reading enlarges the crop by this factor (another resolution)."""
+STATUS = "ocr_unconfirmed"
+RULE = "OCR-01"
+
+Key = tuple[str, str, str]
+
+
+def _page_of(run: OcrRun, c: CellRecord) -> OcrPage | None:
+    return next((p for p in run.pages if p.contains(c.page, c.bbox)), None)
+
+
+def _confidence(page: OcrPage, c: CellRecord) -> float | None:
+    assert c.bbox is not None
+    x0, y0, x1, y1 = c.bbox
+    confs = [
+        b.confidence
+        for b in page.boxes
+        if x0 <= (b.bbox[0] + b.bbox[2]) / 2 <= x1 and y0 <= (b.bbox[1] + b.bbox[3]) / 2 <= y1
+    ]
+    return min(confs) if confs else None
+
+
+def _crop(page: OcrPage, c: CellRecord, pad: float = 0.12) -> np.ndarray | None:
+    assert c.bbox is not None
+    px0, py0, px1, py1 = page.to_px(c.bbox)
+    # inside the cell's rulings: trim a little, so the lines are not read as 1 or |
+    w, h = px1 - px0, py1 - py0
+    a, b = int(max(0, py0 + h * pad)), int(min(page.gray.shape[0], py1 - h * pad))
+    l, r = int(max(0, px0 + min(w * pad, h * pad))), int(min(page.gray.shape[1], px1 - min(w * pad, h * pad)))
+    if b - a < 4 or r - l < 4:
+        return None
+    return page.gray[a:b, l:r]
+
+
+def _second_reading(run: OcrRun, page: OcrPage, c: CellRecord) -> str | None:
+    import cv2
+
+    from tasks.extract.ocr_engines import get_engine
+
+    crop = _crop(page, c)
+    if crop is None:
+        return None
+    other = run.options.confirm_engine
+    try:
+        if other and other != page.engine:
+            engine = get_engine(other, run.options.threads)
+            padded = cv2.copyMakeBorder(crop, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255)
+            text, _ = engine.read_line(padded)
+        else:
+            engine = get_engine(page.engine, run.options.threads)
+            big = cv2.resize(crop, None, fx=SECOND_READ_SCALE, fy=SECOND_READ_SCALE, interpolation=cv2.INTER_CUBIC)
+            text, _ = engine.read_line(big)
+    except RuntimeError as exc:  # the confirming engine is not installed: no second reading
+        log.warning("second OCR reading unavailable: %s", exc)
+        return None
+    return text
+
+
+def _number(c: CellRecord) -> Decimal | None:
+    if c.status == "reported" and c.value is not None:
+        return Decimal(c.value)
+    if c.status in ("blank", "dash"):
+        return Decimal(0)
+    return None
+
+
+def _confirmed_by_identities(cells: dict[Key, CellRecord], format_version: str) -> set[Key]:
+    out: set[Key] = set()
+    for ident in identities(format_version):
+        members = [cells.get(k) for k in ident.cells]
+        if any(m is None for m in members):
+            continue
+        lhs = [_number(cells[k]) for k in ident.lhs]
+        rhs = [_number(cells[k]) for k in ident.rhs]
+        if any(v is None for v in lhs + rhs):
+            continue
+        if all(cells[k].status in ("blank", "dash") for k in ident.cells):
+            continue  # nothing printed anywhere: 0 = 0 confirms no reading
+        if sum(lhs) == sum(rhs):  # type: ignore[arg-type]
+            out.update(ident.cells)
+    return out
+
+
+def referee(cells: list[CellRecord], issues: list[Issue], format_version: str, run: OcrRun) -> None:
+    """Mark OCR cells, confirm or refuse them (in place); add the OCR-01 issue for the refused."""
+    by_key: dict[Key, CellRecord] = {(c.table, c.row, c.col): c for c in cells}
+    ocr: dict[Key, OcrPage] = {}
+    inked: set[Key] = set()
+    whole = {p.page for p in run.pages if p.page is not None and p.whole_page}
+    for key, c in by_key.items():
+        page = _page_of(run, c) if c.bbox is not None else None
+        if page is None and c.bbox is None and c.page in whole and c.status not in ("not_found", "image_only"):
+            # read on a scanned page but with no box to look into (cannot happen for a cell the engine
+            # read): an empty reading that cannot be checked for ink is never published
+            c.source_kind, c.confidence = "ocr", None
+            inked.add(key)
+            ocr[key] = next(p for p in run.pages if p.page == c.page)
+            continue
+        if page is None:
+            c.source_kind = "text" if c.status not in ("not_found", "image_only") else None
+            continue
+        c.source_kind = "ocr"
+        ocr[key] = page
+        c.confidence = _confidence(page, c)
+        if c.status == "blank":
+            share = geo.ink_share(page.bw, page.to_px(c.bbox))  # type: ignore[arg-type]
+            if share > INK_BLANK_MAX:
+                inked.add(key)
+            else:
+                c.confidence = 1.0
+    confirmed = _confirmed_by_identities({k: v for k, v in by_key.items() if k not in inked}, format_version)
+    refused: list[tuple[CellRecord, str]] = []
+    for key, page in ocr.items():
+        c = by_key[key]
+        if key in confirmed and key not in inked:
+            continue
+        reading = c.raw or ""
+        if key not in inked:
+            second = _second_reading(run, page, c)
+            if second is not None and _same(parse_value(second), (c.value, c.status)):
+                continue
+        refused.append((c, "ink the engine could not read" if key in inked else reading))
+    for c, reading in refused:
+        c.value, c.status, c.raw = None, STATUS, None
+    for key, page in ocr.items():
+        if page.page is None:  # a picture in a DOCX/HTML: no page geometry to report (as for its text)
+            by_key[key].bbox = None
+    if refused:
+        issues.append(
+            Issue(
+                RULE,
+                "warn",
+                f"{len(refused)} cell(s) read by OCR could not be confirmed (no identity of their row or column "
+                "holds and a second reading does not agree): not published; their candidate readings are listed",
+                [{"table": c.table, "row": c.row, "col": c.col, "reading": r} for c, r in refused],
+            )
+        )
+    if run.refused:
+        issues.append(Issue(RULE, "warn", "; ".join(run.refused)))
+
+
+def _same(a: tuple[object, str], b: tuple[object, str]) -> bool:
+    return a[1] == b[1] and a[0] == b[0] and a[1] in ("reported", "blank", "dash")
+
+
+def ocr_counts(cells: Iterable[dict]) -> tuple[int, int]:
+    """(cells read by OCR and published, cells refused) of an extraction dict's cells."""
+    read = refused = 0
+    for c in cells:
+        if c.get("status") == STATUS:
+            refused += 1
+        elif c.get("source_kind") == "ocr":
+            read += 1
+    return read, refused

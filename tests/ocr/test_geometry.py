@@ -1,0 +1,91 @@
+"""The OCR reader's pure geometry (no engine): deskew, ruling lines, seal removal, ink in a cell."""
+
+from __future__ import annotations
+
+import random
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+import scans
+from tasks.extract import ocr_geometry as geo
+
+ROWS = [60, 120, 180, 240, 300]
+COLS = [40, 200, 320, 440, 560, 680, 800, 920]
+
+
+def ruled_page(words: bool = True) -> np.ndarray:
+    """A white page with a 4 × 7 ruled grid, CJK words in the first column and digits elsewhere."""
+    img = Image.new("L", (1000, 400), 255)
+    d = ImageDraw.Draw(img)
+    for y in ROWS:
+        d.line((COLS[0], y, COLS[-1], y), fill=0, width=2)
+    for x in COLS:
+        d.line((x, ROWS[0], x, ROWS[-1]), fill=0, width=2)
+    if words:
+        font = ImageFont.truetype(scans.SEAL_FONT, 28)
+        for i, y in enumerate(ROWS[:-1]):
+            d.text((COLS[0] + 8, y + 14), "一二三四"[i] + "、工作年度", fill=0, font=font)
+            for x in COLS[1:-1]:
+                d.text((x + 30, y + 14), str(17 * (i + 1) + x // 40), fill=0, font=font)
+    return np.asarray(img)
+
+
+@pytest.mark.parametrize("angle", [0.7, -1.3, 2.5])
+def test_skew_is_measured_and_undone(angle: float) -> None:
+    page = ruled_page()
+    turned = geo.rotate(page, -angle)  # a scan turned clockwise by `angle` degrees
+    measured = geo.skew_angle(turned)
+    assert abs(abs(measured) - abs(angle)) < 0.15, measured
+    straight = geo.rotate(turned, measured)
+    assert abs(geo.skew_angle(straight)) < 0.1
+
+
+def test_an_upright_page_is_not_turned() -> None:
+    assert geo.skew_angle(ruled_page()) == 0.0
+
+
+def test_rulings_are_found_and_text_strokes_are_not() -> None:
+    segs = geo.ruling_segments(ruled_page(), text_height_px=30)
+    hs = sorted(round(s[1]) for s in segs if s[1] == s[3])
+    vs = sorted(round(s[0]) for s in segs if s[0] == s[2])
+    assert [round(y) for y in hs] == pytest.approx(ROWS, abs=2)
+    assert vs == pytest.approx(COLS, abs=2)
+    # "一二三" and digits have horizontal strokes, none as long as a ruling: no extra segment
+    assert len(segs) == len(ROWS) + len(COLS)
+
+
+def test_rulings_of_a_rotated_scan_are_found_after_deskew() -> None:
+    turned = geo.rotate(ruled_page(), -1.2)
+    straight = geo.rotate(turned, geo.skew_angle(turned))
+    segs = geo.ruling_segments(straight, 30)
+    hs = sorted(s[1] for s in segs if s[1] == s[3])
+    assert len(hs) == len(ROWS)
+    assert np.diff(hs) == pytest.approx(np.diff(ROWS), abs=2)  # row bands as printed
+    assert len([s for s in segs if s[0] == s[2]]) == len(COLS)
+
+
+def test_a_red_seal_is_dropped_and_the_print_under_it_kept() -> None:
+    page = Image.fromarray(ruled_page()).convert("RGB")
+    sealed = scans.stamp_seal(page, (500, 200), 150, random.Random(3))
+    arr = np.asarray(sealed)[:, :, ::-1].copy()  # BGR
+    gray = geo.clean(arr)
+    plain = ruled_page()
+    inside = np.zeros(plain.shape, bool)
+    cv2.circle(inside.view(np.uint8), (500, 200), 150, 1, -1)
+    ink = (plain < 100) & inside
+    paper = (plain > 250) & inside
+    seal_ink = paper & (np.asarray(sealed)[:, :, 1] < 150)  # where the seal coloured the paper
+    assert seal_ink.sum() > 2000
+    assert np.mean(gray[seal_ink] > 200) > 0.97  # the seal is gone
+    assert np.mean(gray[ink] < 128) > 0.95  # the digits and rulings under it are still black
+
+
+def test_ink_share_tells_an_empty_cell_from_a_written_one() -> None:
+    bw = geo.binarize(ruled_page())
+    empty = geo.binarize(ruled_page(words=False))
+    cell = (COLS[1], ROWS[0], COLS[2], ROWS[1])
+    assert geo.ink_share(empty, cell) == 0.0  # the rulings around it do not count
+    assert geo.ink_share(bw, cell) > 0.02

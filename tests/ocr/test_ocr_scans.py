@@ -1,0 +1,56 @@
+"""Scanned reports: image-only PDFs made from this project's reports (tests/fixtures/producers/scans.py)
+in every variant of the issue — resolution, rotation, noise, JPEG, a red seal over the table — read
+by OCR with arithmetic as the referee: each cell right or refused, never a wrong number.
+
+To keep `make test` within minutes, each variant scans the lower part of page 2 of the synthetic
+report (the end of table 三 and all of table 四: about 100 text boxes); the whole-report scan is the
+generated 90-dpi JPEG fixture. bench/ocr_engines.py measures whole reports in every variant."""
+
+from __future__ import annotations
+
+import pytest
+from ocr_support import GENERATED, OCR, SAMPLES, SYNTH_PDF, judge, truth_of_scanned_fixture
+
+import scans
+from helpers import load_expected
+from tasks.extract import extract_bytes, extract_path
+from tasks.sandbox import ExtractorPool
+
+BY_NAME = {v.name: v for v in scans.VARIANTS}
+MIN_SHARE = {"office_200": 0.6}
+"""Share of the scanned cells published right, at least (measured: docs/ocr.md); all at once (seal,
+noise, JPEG, rotation) refuses more, never publishes a wrong number."""
+SYNTH = load_expected(SAMPLES / "synthetic_2021_pdf")
+
+
+@pytest.mark.parametrize(
+    "variant", ["clean_150", "clean_300", "rot_0.8", "rot_-1.5", "noise_12", "jpeg_40", "seal", "office_200"]
+)
+def test_scanned_variant(variant: str) -> None:
+    v = BY_NAME[variant]
+    data, keys = scans.scan_part(SYNTH_PDF, v, page=2, top=0.45)
+    assert len(keys) >= 45  # the last rows of table 三 (35 cells) and all of table 四 (15) are on the scanned part
+    result = extract_bytes(data, ocr=OCR).to_dict()
+    assert result["media"] == "pdf"
+    exp = {**SYNTH, "cells": [c for c in SYNTH["cells"] if (c["table"], c["row"], c["col"]) in keys]}
+    verdict = judge(result, exp)
+    assert verdict["wrong"] == [], verdict["wrong"]
+    share = len(verdict["right"]) / len(keys)
+    assert share >= MIN_SHARE.get(variant, 0.75), verdict  # most cells confirmed by row totals and table 四's totals
+    assert all(c["source_kind"] == "ocr" for c in result["cells"] if c["status"] != "not_found")
+
+
+def test_a_whole_scanned_report_publishes_through_the_ocr_lane() -> None:
+    """The generated scan (every page a 90-dpi grey JPEG at quality 55, made by LibreOffice) was a
+    ScannedDocument; through the pool's OCR lane it publishes, agency and year right."""
+    data = (GENERATED / "pdf_2021_scanned" / "source.pdf").read_bytes()
+    truth = truth_of_scanned_fixture()
+    with ExtractorPool(1, timeout_s=30, ocr=OCR, ocr_workers=1, ocr_timeout_s=1500, ocr_memory_mb=3072) as pool:
+        result = pool.run(data, source="scan.pdf")
+    assert "error" not in result, result.get("error")
+    assert (result["agency"], result["year"], result["format_version"]) == (truth["agency"], truth["year"], "2021")
+    verdict = judge(result, truth)
+    assert verdict["wrong"] == [], verdict["wrong"]
+    assert len(verdict["right"]) >= 0.95 * len(truth["cells"]), {k: len(v) for k, v in verdict.items()}
+    without = ExtractorPool(0).run(data)  # OCR off: still the typed error
+    assert without["error"]["type"] == "ScannedDocument"
