@@ -13,6 +13,7 @@ with horizontal positions where the medium has them); this module
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from dataclasses import dataclass
@@ -623,7 +624,10 @@ def read_t2(lines: list[Line]) -> T2Result:
         printed_values = [c for c in values if c.text.strip() and is_value_like(c.text)]
         if len(values) != len(cols) and len(printed_values) == len(expected):
             cols = expected  # header words run together or missing: the block's columns, in order
-        picked = _t2_pick(values, head, cols, line.positioned)
+        if len(values) == len(cols) and _repeats(cols):
+            picked, cols = _t2_unrepeat(values, cols)
+        else:
+            picked = _t2_pick(values, head, cols, line.positioned)
         for col, cell in zip(cols, picked):
             if cell is not None and (row.key, col.key) not in cells:
                 cells[(row.key, col.key)] = printed(cell, line.row)
@@ -640,6 +644,31 @@ def _t2_value_columns(blk: t2.Block, fmt: str | None, head: list[tuple[str, Cell
         if ordered and {c.key for c in ordered} <= {c.key for c in expected}:
             return ordered
     return expected
+
+
+def _repeats(cols: list[Column]) -> bool:
+    return any(a.key == b.key for a, b in zip(cols, cols[1:]))
+
+
+def _t2_unrepeat(values: list[Cell], cols: list[Column]) -> tuple[list[Cell | None], list[Column]]:
+    """A row under a header whose merged cells were repeated into every slot they cover (Markdown,
+    text conversions): the row's own merged cells are repeated too, but may cover other slots than
+    the header's (header spans 1-1-2-1 over data spans 1-2-1-1), so a slot is not a column. The
+    row's values are its runs of equal cells: every way to cut the row into one run per column is
+    tried; the values are read only if all such cuts read the same, else the row is not read."""
+    distinct = [c for i, c in enumerate(cols) if i == 0 or cols[i - 1].key != c.key]
+    texts = [v.text.strip() for v in values]
+    readings: set[tuple[str, ...]] = set()
+    first: list[Cell] | None = None
+    for cuts in itertools.combinations(range(1, len(values)), len(distinct) - 1):
+        bounds = [0, *cuts, len(values)]
+        runs = [texts[a:b] for a, b in zip(bounds, bounds[1:])]
+        if all(len(set(r)) == 1 for r in runs):
+            readings.add(tuple(r[0] for r in runs))
+            first = first or [values[a] for a in bounds[:-1]]
+    if len(readings) != 1 or first is None:
+        return [None] * len(distinct), distinct
+    return list(first), distinct
 
 
 def _t2_pick(values: list[Cell], head: list[tuple[str, Cell]], cols: list[Column], positioned: bool) -> list[Cell | None]:

@@ -203,3 +203,20 @@ def test_numbers_run_together_without_rulings_are_not_found_never_misread(merge)
     got = {c.col: c.status for c in found.cells if c.table == "t3" and c.row == key}
     assert set(got.values()) == {"not_found"}
     assert _values(found, "t3") == {k: v for k, v in expected.items() if k[0] != key}
+
+
+def test_repeated_merged_cells_are_read_by_their_runs_or_not_at_all():
+    """A header and a row whose merged cells were repeated into every slot (Markdown): the row's
+    values are its runs of equal cells; where two cuts of the row read differently, nothing is read."""
+    from tasks.extract.tables import lines_of, read_t2
+
+    head = _row("信息内容", "上一年项目数量", "本年增/减", "本年增/减", "处理决定数量")
+    rows = [head, _row("行政许可", "1603", "1603", "+13", "15532"),  # data spans 1-2-1-1 under 1-1-2-1
+            _row("行政处罚", "7", "7", "7", "40"),  # every cut reads 7, 7, 40
+            _row("行政强制", "5", "5", "-2", "-2")]  # (5 5)(-2)(-2) or (5)(5)(-2 -2): not confirmed
+    got = read_t2(lines_of(Document("markdown", [Table(rows, positioned=False)]))).cells
+    assert {k: v.raw for k, v in got.items() if k[0] != "administrative_coercion"} == {
+        ("administrative_licensing", "prior_year_items"): "1603", ("administrative_licensing", "items_change"): "+13",
+        ("administrative_licensing", "decisions"): "15532", ("administrative_penalty", "prior_year_items"): "7",
+        ("administrative_penalty", "items_change"): "7", ("administrative_penalty", "decisions"): "40"}
+    assert [k for k in got if k[0] == "administrative_coercion"] == []
