@@ -252,6 +252,10 @@ def _t3_candidates(lines: list[Line]) -> list[T3Row]:
 _ROW_MARK = re.compile(r"^(?:\(?[一二三四五六七八九十]{1,2}\)|[一二三四五六七八九十]{1,2}[、.]|\d{1,2}\.)")
 
 
+def _complete(row: T3Row) -> bool:
+    return all(v is not None and v.text.strip() for v in row.values)
+
+
 def _all_blank(row: T3Row) -> bool:
     return all(v is None or not v.text.strip() for v in row.values)
 
@@ -274,6 +278,8 @@ def _join_page_splits(rows: list[T3Row]) -> list[T3Row]:
             and prev.line.last
             and row.line.first  # the two halves meet at the page break: the foot of one table, the head of the next
         )
+        if cut and _complete(prev) and _complete(row):  # type: ignore[arg-type]
+            cut = False  # two full sets of numbers are two rows (the unlabelled one is not read), never one
         if cut and (
             not prev.leaf  # type: ignore[union-attr]
             or not row.leaf

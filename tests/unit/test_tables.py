@@ -220,3 +220,20 @@ def test_repeated_merged_cells_are_read_by_their_runs_or_not_at_all():
         ("administrative_licensing", "decisions"): "15532", ("administrative_penalty", "prior_year_items"): "7",
         ("administrative_penalty", "items_change"): "7", ("administrative_penalty", "decisions"): "40"}
     assert [k for k in got if k[0] == "administrative_coercion"] == []
+
+
+def test_a_row_of_numbers_closing_a_page_is_not_joined_onto_the_full_row_opening_the_next():
+    """An unruled table (no rulings: a label printed below its numbers may be left behind): the
+    numbers of 5.属于三类内部事务信息 close page 3 without their label, and 6.属于四类过程性信息 opens page
+    4 with its label and all its numbers. Two full sets of numbers are two rows: row 6 is read as
+    printed, row 5 not_found; never "162" / "242" as 162242."""
+    rows, expected = _t3_rows("2021")
+    at = next(i for i, r in enumerate(rows) if r.cells[0].text.startswith("5.属于"))
+    first = [TableRow(list(r.cells), page=3) for r in rows[:at]] + [TableRow(list(rows[at].cells[1:]), page=3)]
+    second = [TableRow(list(r.cells), page=4) for r in rows[at + 1 :]]
+    blocks = [Paragraph("某某局2024年政府信息公开工作年度报告"), Paragraph("三、收到和处理政府信息公开申请情况"),
+              Table(first, page=3), Table(second, page=4)]
+    found = understand(Document("pdf", blocks, pages=5))
+    lost = next(r.key for r in t3.rows_for("2021") if r.label.startswith("5.属于"))
+    assert _values(found, "t3") == {k: v for k, v in expected.items() if k[0] != lost}
+    assert sorted(c.col for c in found.cells if c.table == "t3" and c.row == lost and c.status == "not_found") == sorted(COLS)
