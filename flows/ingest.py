@@ -139,10 +139,11 @@ def publish_isolating(
 
 
 def merge_summaries(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"batches": 0, "statuses": {}, "quarantined": [], "agencies": []}
+    out: dict[str, Any] = {"batches": 0, "statuses": {}, "quarantined": [], "agencies": [], "not_read": []}
     for p in parts:
         out["batches"] += p["batches"]
         out["quarantined"] += p["quarantined"]
+        out["not_read"] += p.get("not_read", [])
         out["agencies"] = sorted(set(out["agencies"]) | set(p.get("agencies", [])))
         out["conflicts"] = out.get("conflicts", 0) + p.get("conflicts", 0)
         for k in ("published", "unchanged", "superseded", "older", "withheld"):
@@ -176,6 +177,7 @@ def summarize(results: list[steps.BatchResult]) -> dict[str, Any]:
     out["quarantined"] = [{"source": q.source, "error": q.error_type, "message": q.message} for r in results for q in r.quarantined]
     out["agencies"] = sorted({a for r in results for a in r.agencies})
     out["conflicts"] = sum(r.conflicts for r in results)
+    out["not_read"] = [u for r in results for u in r.not_read]  # recorded pending: read again by the next run
     for r in results:
         for k, v in r.statuses.items():
             out["statuses"][k] = out["statuses"].get(k, 0) + v

@@ -22,6 +22,14 @@ the same way twice, so the rest of the batch is ingested; an upload that still f
 dead-lettered — a record under `DEST/dead-letter/`, a ledger row `dead_letter` (no sweep retries it
 until it is uploaded again), a WARNING with the count — and acknowledged with its batch.
 
+While messages are held (gathered into a batch, then handed off), their visibility is extended
+every third of the queue's visibility timeout, so a batch that runs longer than that timeout is
+not delivered to another watcher as well. After an in-process run, the poll checkpoint records
+each object as the version the ledger says was read (an object replaced mid-run is new again in
+its listed version; one gone when read is not marked seen). An upload whose read failed is
+recorded pending in the ledger, so its message is acknowledged; the watcher reads it again from
+the ledger, `XXGK_READ_RETRY_SECONDS` after the failure, doubling per failure up to an hour.
+
 The watcher is a long-running process, not a flow run: it starts flow runs.
 """
 
@@ -36,6 +44,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from tasks import pipeline
 from tasks.events import Delivery, Poller, SqsSource
 from tasks.pipeline import DEAD_LETTER_PREFIX, failure_signature, transient_failure
 from tasks.pipeline import write_dead_letter as dead_letter
@@ -53,6 +62,8 @@ CHECKPOINT_KEY = "state/poll-checkpoint.json.gz"
 HANDOFF_RETRY_S = 0.5
 """After a failed hand-off the watcher waits this long, doubling per failure up to HANDOFF_RETRY_MAX_S."""
 HANDOFF_RETRY_MAX_S = 60.0
+READ_RETRY_MAX_S = 3600.0
+"""The longest wait before an upload whose reads keep failing is read again."""
 
 
 @dataclass
@@ -64,23 +75,47 @@ class Found:
 class Feed(Protocol):
     def next(self, wait_s: float) -> Found: ...
     def ack(self, tokens: list[Any]) -> None: ...
+    def release(self, tokens: list[Any]) -> None: ...
+    def close(self) -> None: ...
 
 
 class SqsFeed:
-    """Upload keys from S3 notifications, relative to the source store's bucket and prefix."""
+    """Upload keys from S3 notifications, relative to the source store's bucket and prefix.
+
+    Messages received and not yet acknowledged are held: a thread extends their visibility every
+    third of the queue's visibility timeout until they are acknowledged or released."""
 
     def __init__(self, queue: SqsSource, source: Store) -> None:
         self.queue = queue
         self.bucket = source.bucket if isinstance(source, S3Store) else None
         self.prefix = source.prefix if isinstance(source, S3Store) else ""
+        self.visibility_s = queue.visibility_timeout()
+        self._held: dict[str, Delivery] = {}
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._keeper = threading.Thread(target=self._keep_hidden, name="xxgk-sqs-visibility", daemon=True)
+        self._keeper.start()
 
     def next(self, wait_s: float) -> Found:
         found = Found()
         for d in self.queue.receive(max_messages=10, wait_seconds=int(max(0, min(20, wait_s)))):
+            with self._lock:
+                self._held[d.message_id] = d
             found.tokens.append(d)
             for key in self._keys(d):
                 found.keys.append(key)
         return found
+
+    def _keep_hidden(self) -> None:
+        period = max(0.5, self.visibility_s / 3)
+        while not self._closed.wait(period):
+            with self._lock:
+                held = list(self._held.values())
+            for d in held:
+                try:
+                    self.queue.extend(d, self.visibility_s)
+                except Exception as exc:  # noqa: BLE001 - e.g. a stale receipt: it comes back, the ledger dedupes
+                    log.warning("could not extend the visibility of message %s: %s", d.message_id, exc)
 
     def _keys(self, d: Delivery) -> list[str]:
         if d.error:
@@ -98,14 +133,33 @@ class SqsFeed:
     def ack(self, tokens: list[Any]) -> None:
         for d in tokens:
             self.queue.ack(d)
+            with self._lock:
+                self._held.pop(d.message_id, None)
+
+    def release(self, tokens: list[Any]) -> None:
+        """Stop holding these messages and make them visible again now (their hand-off failed)."""
+        for d in tokens:
+            with self._lock:
+                self._held.pop(d.message_id, None)
+            try:
+                self.queue.release(d)
+            except Exception as exc:  # noqa: BLE001 - it comes back after its visibility timeout anyway
+                log.warning("could not release message %s: %s", d.message_id, exc)
+
+    def close(self) -> None:
+        self._closed.set()
 
 
 class PollFeed:
-    """New or changed objects by listing, with the checkpoint kept in the output store."""
+    """New or changed objects by listing, with the checkpoint kept in the output store.
 
-    def __init__(self, poller: Poller, interval_s: float) -> None:
+    With `ledger` (source and output stores; set when batches run in this process), an object is
+    committed as the version the ledger recorded for it (`pipeline.accounted_for`), else as listed."""
+
+    def __init__(self, poller: Poller, interval_s: float, ledger: tuple[Store, Store] | None = None) -> None:
         self.poller = poller
         self.interval_s = interval_s
+        self.ledger = ledger
         self._last = 0.0
 
     def next(self, wait_s: float) -> Found:
@@ -120,7 +174,16 @@ class PollFeed:
 
     def ack(self, tokens: list[Any]) -> None:
         for infos in tokens:
+            if self.ledger is not None:
+                source, output = self.ledger
+                infos = pipeline.accounted_for(output, source, infos)
             self.poller.commit(infos)
+
+    def release(self, tokens: list[Any]) -> None:
+        """Nothing to do: what was not committed is listed again."""
+
+    def close(self) -> None:
+        """Nothing to stop."""
 
 
 class Handoff(Protocol):
@@ -201,11 +264,12 @@ def make_handoff(source_uri: str, output_uri: str, source: Store) -> tuple[Hando
     return in_process, False
 
 
-def make_feed(source: Store, output: Store, queue_url: str | None, prefix: str = "") -> Feed:
+def make_feed(source: Store, output: Store, queue_url: str | None, prefix: str = "", in_process: bool = False) -> Feed:
     s = get_settings()
     if queue_url:
         return SqsFeed(SqsSource(queue_url, s.storage), source)
-    return PollFeed(Poller(source, prefix, output, CHECKPOINT_KEY), s.pipeline.poll_seconds)
+    ledger = (source, output) if in_process else None
+    return PollFeed(Poller(source, prefix, output, CHECKPOINT_KEY), s.pipeline.poll_seconds, ledger)
 
 
 def watch(
@@ -220,18 +284,36 @@ def watch(
     """Run until `stop` is set (or `max_batches` batches were handed off); returns the batch count."""
     s = get_settings().pipeline
     source, output = open_store(source_uri, get_settings().storage), open_store(output_uri, get_settings().storage)
-    feed = make_feed(source, output, queue_url, prefix)
     via_server = False
     if handoff is None:
         handoff, via_server = make_handoff(source_uri, output_uri, source)
+    feed = make_feed(source, output, queue_url, prefix, in_process=not via_server)
     log.info("watching %s (%s) → %s; hand-off: %s", source_uri, "SQS" if queue_url else "polling", output_uri,
              "Prefect deployment " + DEPLOYMENT if via_server else "ingest runs in this process")
     stop = stop or threading.Event()
+    try:
+        return _loop(feed, handoff, source, output, prefix, stop, max_batches)
+    finally:
+        feed.close()
+
+
+def _loop(
+    feed: Feed, handoff: Handoff, source: Store, output: Store, prefix: str, stop: threading.Event,
+    max_batches: int | None,
+) -> int:  # fmt: skip
+    s = get_settings().pipeline
+    idle_s = min(20.0, s.read_retry_seconds)  # how long a turn waits for news: pending reads are looked up once a turn
     done = failures = dead_lettered = 0
     failed: dict[frozenset[str], str] = {}  # keys of a batch whose last hand-off failed → how (see isolate)
+    next_lookup = 0.0
     while not stop.is_set() and (max_batches is None or done < max_batches):
-        keys, tokens = _gather(feed, s.batch_size, s.batch_seconds, stop)
-        if not tokens:
+        keys, tokens = _gather(feed, s.batch_size, s.batch_seconds, stop, idle_s=idle_s)
+        if stop.is_set() and not tokens:
+            break
+        if time.monotonic() >= next_lookup:
+            keys += _due_reads(source, output, prefix, s.read_retry_seconds)
+            next_lookup = time.monotonic() + idle_s
+        if not tokens and not keys:
             continue
         unique = list(dict.fromkeys(keys))
         if unique:
@@ -246,6 +328,7 @@ def watch(
                     "hand-off of %d upload(s) failed (%s: %s): not acknowledged, they are delivered again; "
                     "next attempt in %.1f s", len(unique), type(exc).__name__, exc, delay,
                 )  # fmt: skip
+                feed.release(tokens)
                 stop.wait(delay)
                 continue
             failures = 0
@@ -264,11 +347,21 @@ def watch(
     return done
 
 
+def _due_reads(source: Store, output: Store, prefix: str, first_delay_s: float) -> list[str]:
+    """Uploads whose read failed (pending in the ledger) and are due to be read again."""
+    try:
+        keys = pipeline.due_reads(output, source, first_delay_s, READ_RETRY_MAX_S, prefix)
+    except Exception as exc:  # noqa: BLE001 - the ledger is unreachable now: try again at the next turn
+        log.warning("could not read the ledger for pending reads (%s: %s)", type(exc).__name__, exc)
+        return []
+    if keys:
+        log.info("reading again %d upload(s) whose read failed", len(keys))
+    return keys
+
+
 POISON_ATTEMPTS = 2
 """A hand-off that fails this many times in a row the same way (not transient I/O) is poison: the
 batch is split, and a single upload that still fails so is dead-lettered."""
-
-
 
 
 def isolate(handoff: Handoff, keys: list[str], label: str, failed: dict[frozenset[str], str]) -> list[tuple[str, BaseException]]:
@@ -309,13 +402,16 @@ def isolate(handoff: Handoff, keys: list[str], label: str, failed: dict[frozense
     return dead
 
 
-def _gather(feed: Feed, size: int, seconds: float, stop: threading.Event) -> tuple[list[str], list[Any]]:
-    """Up to `size` keys, or whatever arrived within `seconds` of the first one."""
+def _gather(
+    feed: Feed, size: int, seconds: float, stop: threading.Event, idle_s: float = 20.0
+) -> tuple[list[str], list[Any]]:
+    """Up to `size` keys, or whatever arrived within `seconds` of the first one; waits at most
+    `idle_s` when nothing arrives."""
     keys: list[str] = []
     tokens: list[Any] = []
     deadline: float | None = None
     while not stop.is_set() and len(keys) < size:
-        wait = 20.0 if deadline is None else max(0.0, deadline - time.monotonic())
+        wait = idle_s if deadline is None else max(0.0, deadline - time.monotonic())
         if deadline is not None and wait <= 0:
             break
         found = feed.next(min(wait, 20.0))
@@ -323,6 +419,6 @@ def _gather(feed: Feed, size: int, seconds: float, stop: threading.Event) -> tup
         keys.extend(found.keys)
         if found.tokens and deadline is None:
             deadline = time.monotonic() + seconds
-        if not found.tokens and deadline is None and tokens:
-            break
+        if not found.tokens and deadline is None:
+            break  # nothing arrived within idle_s: the caller looks for due reads, then waits again
     return keys, tokens

@@ -18,6 +18,7 @@ EXIT_CONFIGURATION = 3
 """A misconfiguration (`ConfigurationError`: credentials, endpoint, access, bucket, queue, folder):
 one line on stderr, `xxgk: <type>: <message>`, no traceback."""
 EXIT_QUARANTINED = 4
+EXIT_NOT_READ = 5
 
 
 def _dump(obj: Any) -> str:
@@ -206,7 +207,8 @@ def _start_ephemeral_server() -> Any:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    """Run the ingest flow once over SOURCE into DEST; a summary at the end; non-zero if anything was quarantined."""
+    """Run the ingest flow once over SOURCE into DEST; a summary at the end; exit 5 if an upload could
+    not be read (recorded pending: the next run reads it again), else 4 if anything was quarantined."""
     from tasks.progress import terminal_progress
 
     _preflight(args.source, args.output)
@@ -232,7 +234,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     print(
         f"ingested: {result['published']} published, {result['unchanged']} unchanged, "
         f"{result['superseded']} superseded, {result['older']} older versions kept as history, "
-        f"{len(result['quarantined'])} quarantined"
+        f"{len(result['quarantined'])} quarantined, {len(result.get('not_read', []))} not read"
     )
     if result["statuses"]:
         print("quality: " + ", ".join(f"{v} {k}" for k, v in sorted(result["statuses"].items())))
@@ -240,11 +242,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"publishing: {result['conflicts']} write conflict(s) with other writers, redone from fresh reads")
     for q in result["quarantined"]:
         print(f"  quarantined {q['source']}: {q['error']}: {q['message']}")
+    unread = result.get("not_read", [])
+    if unread:
+        print(f"not read: {len(unread)} upload(s) could not be read; recorded as pending, the next `xxgk ingest` "
+              "(or the watcher, or the sweep) reads them again")  # fmt: skip
+    for u in unread:
+        print(f"  not read {u['source']}: {u['error']}: {u['message']}")
     if next(iter(dest.list("parquet/")), None) is not None:  # never a path that was not written
         print(f"parquet:  {out}/parquet/  (cells, reports, checks, t2_active_disclosure, t3_applications, t4_review_litigation)")
     if dest.head("quality/index.html") is not None:
         print(f"quality:  {out}/quality/index.html")
-    return EXIT_QUARANTINED if result["quarantined"] else 0
+    return EXIT_NOT_READ if unread else EXIT_QUARANTINED if result["quarantined"] else 0
 
 
 def _open(location: str) -> Any:

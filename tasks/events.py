@@ -178,6 +178,15 @@ class SqsSource:
             QueueUrl=self.queue_url, ReceiptHandle=delivery.receipt_handle, VisibilityTimeout=delay_s
         )
 
+    def extend(self, delivery: Delivery, seconds: int) -> None:
+        """Keep the message hidden from other consumers for `seconds` more, from now."""
+        self.release(delivery, seconds)
+
+    def visibility_timeout(self) -> int:
+        """The queue's VisibilityTimeout, in seconds: how long a received message stays hidden."""
+        attrs = self._client.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["VisibilityTimeout"])
+        return int(attrs["Attributes"]["VisibilityTimeout"])
+
 
 def _to_delivery(message: dict[str, Any]) -> Delivery:
     body = message.get("Body", "")

@@ -12,6 +12,16 @@ Outputs under the output store:
 The ledger is written last in a batch: an upload is "ingested" only once its rows, its
 quarantine record and its quality report are durable. The sweep ingests every listed object
 whose (url, etag) is not in the ledger, so a lost event costs latency, never data.
+
+A ledger row records what was read: the sha256 of the bytes fetched, with the ETag, VersionId,
+size and LastModified that the read returned (an object replaced between listing and reading is
+recorded as the version read, so the version listed is still new). An upload that could not be
+read (access denied, connection refused, after the store's retries) gets a row with outcome
+``pending`` and the error in `error_type`: it is not ingested, and the next `xxgk ingest`, sweep
+or watcher poll reads it again (`due_reads`). An object gone before it was read is quarantined
+(``ObjectNotFound``) with no ETag: nothing was read, so the same bytes uploaded again are new.
+An upload over the size limit by its listing is refused before a byte is fetched, recorded with
+the listing's ETag.
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -47,13 +57,15 @@ QUALITY_PREFIX = "quality/"
 LEDGER_SCHEMA = pa.schema(
     [
         ("url", pa.string()),
-        ("etag", pa.string()),
+        ("key", pa.string()),  # the object's key in its source store (pending reads are retried by key)
+        ("etag", pa.string()),  # of the read (empty: nothing was read), see the module docstring
+        ("version_id", pa.string()),
         ("size", pa.int64()),
         ("last_modified", pa.timestamp("us", tz="UTC")),
         ("sha256", pa.string()),
         ("report_id", pa.string()),
         ("agency_id", pa.string()),
-        ("outcome", pa.string()),  # published | unchanged | superseded | older | quarantined | withheld | dead_letter
+        ("outcome", pa.string()),  # published|unchanged|superseded|older|quarantined|withheld|dead_letter|pending
         ("error_type", pa.string()),
         ("at", pa.timestamp("us", tz="UTC")),
     ]
@@ -65,14 +77,82 @@ LEDGER_SCHEMA = pa.schema(
 # --------------------------------------------------------------------------------------------
 
 
-def read_ledger(output: Store) -> set[tuple[str, str | None]]:
-    seen: set[tuple[str, str | None]] = set()
+PENDING = "pending"
+UNSAFE_KEY = "UnsafeKey"
+
+
+def ledger_entries(output: Store, columns: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every ledger row, oldest batch file first (columns missing from older files are None)."""
+    rows: list[dict[str, Any]] = []
     for info in output.list(LEDGER_PREFIX):
         if not info.key.endswith(".parquet"):
             continue
-        t = pq.read_table(io.BytesIO(output.get(info.key)), columns=["url", "etag"])
-        seen.update(zip(t.column("url").to_pylist(), t.column("etag").to_pylist()))
-    return seen
+        t = pq.read_table(io.BytesIO(output.get(info.key)))
+        have = [c for c in (columns or t.column_names) if c in t.column_names]
+        rows.extend({**dict.fromkeys(columns or ()), **r} for r in t.select(have).to_pylist())
+    rows.sort(key=lambda r: r["at"] or _EPOCH)
+    return rows
+
+
+def settles(row: Mapping[str, Any]) -> bool:
+    """Whether a ledger row makes its (url, etag) ingested: anything but a pending read, and only
+    for an identified version (an ETag), except unsafe keys, which are settled by the key alone."""
+    return row["outcome"] != PENDING and (row["etag"] is not None or row["error_type"] == UNSAFE_KEY)
+
+
+def read_ledger(output: Store) -> set[tuple[str, str | None]]:
+    """The (url, etag) pairs already ingested."""
+    rows = ledger_entries(output, ["url", "etag", "outcome", "error_type", "at"])
+    return {(r["url"], r["etag"]) for r in rows if settles(r)}
+
+
+def unread(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """url → its pending rows since the last row that settled it, for uploads whose latest row
+    is a failed read (rows in time order)."""
+    trail: dict[str, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        if r["outcome"] == PENDING:
+            trail.setdefault(r["url"], []).append(r)
+        else:
+            trail.pop(r["url"], None)
+    return trail
+
+
+def due_reads(output: Store, source: Store, first_delay_s: float, max_delay_s: float, prefix: str = "") -> list[str]:
+    """Keys under `prefix` of `source` whose last read failed, once their retry is due: the n-th
+    failure in a row waits first_delay_s × 2^(n-1), at most max_delay_s, after that attempt."""
+    now = datetime.now(UTC)
+    keys = []
+    for url, rows in unread(ledger_entries(output, ["url", "key", "outcome", "at"])).items():
+        key = rows[-1]["key"]
+        if key is None or not key.startswith(prefix) or _url(source, key) != url:
+            continue
+        delay = min(first_delay_s * 2 ** (len(rows) - 1), max_delay_s)
+        if (now - rows[-1]["at"]).total_seconds() >= delay:
+            keys.append(key)
+    return keys
+
+
+def accounted_for(output: Store, source: Store, infos: Iterable[ObjectInfo]) -> list[ObjectInfo]:
+    """The listed `infos` whose latest ledger row accounts for them, as the version it recorded:
+    an upload ingested or quarantined comes back with the ETag that was read (an object replaced
+    mid-run was read as its new version); a failed read (pending, retried from the ledger) and an
+    unsafe key come back as listed. An object that was gone when read, or has no row, is left out:
+    the poll checkpoint must not mark that version as seen."""
+    infos = list(infos)
+    latest: dict[str, Mapping[str, Any]] = {}
+    for r in ledger_entries(output, ["url", "etag", "outcome", "error_type", "at"]):
+        latest[r["url"]] = r
+    out = []
+    for info in infos:
+        r = latest.get(_url(source, info.key))
+        if r is None:
+            continue
+        if r["outcome"] == PENDING or r["error_type"] == UNSAFE_KEY:
+            out.append(info)
+        elif r["etag"] is not None:
+            out.append(replace(info, etag=r["etag"]))
+    return out
 
 
 def pending(source: Store, output: Store, keys: Iterable[str] | None = None, prefix: str = "") -> list[ObjectInfo]:
@@ -92,13 +172,17 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _head(source: Store, key: str) -> ObjectInfo | None:
-    from tasks.storage import UnsafeKey
+    """The object's listing; an unsafe key, or one whose HEAD failed, stands for itself (size 0,
+    no ETag): `extract_one` quarantines the first and tries to read the second (recording why not)."""
+    from tasks.storage import UnsafeKey, error_type
 
     try:
         return source.head(key)
     except UnsafeKey:
         log.warning("unsafe object key %r: not read, quarantined", key)
-        return ObjectInfo(key=key, size=0, last_modified=_EPOCH, etag=None)
+    except Exception as exc:  # noqa: BLE001 - one object's failure is recorded for that object
+        log.warning("could not look up %r (%s): reading it anyway", key, error_type(exc))
+    return ObjectInfo(key=key, size=0, last_modified=_EPOCH, etag=None)
 
 
 def _url(source: Store, key: str) -> str:
@@ -143,41 +227,53 @@ def batch_id(infos: Iterable[ObjectInfo]) -> str:
 
 @dataclass
 class Extracted:
-    info: ObjectInfo
+    info: ObjectInfo  # as read (the GET's ETag, VersionId, size, LastModified), else as listed
     url: str
     sha256: str
     outcome: dict[str, Any]  # the §10 dict, or {"error": {...}}
-    retry_later: bool = False  # the object could not be fetched (transient): no record, the sweep retries
+    retry_later: bool = False  # the object could not be read: a pending ledger row, read again later
 
     @property
     def error(self) -> dict[str, str] | None:
         return self.outcome.get("error")
 
 
-def extract_one(source: Store, info: ObjectInfo, pool: ExtractorPool) -> Extracted:
-    """Fetch and extract one upload. Never raises for a bad object: an unsafe key or a vanished
-    object gets a typed error (quarantined); a fetch that still fails after the store's retries is
-    left for the next sweep (no ledger entry)."""
-    from tasks.storage import ObjectNotFound, UnsafeKey
+def _failed(info: ObjectInfo, url: str, error_type: str, message: str, *, retry_later: bool = False) -> Extracted:
+    digest = "" if retry_later else _key_digest(info.key)
+    return Extracted(info, url, digest, {"error": {"type": error_type, "message": message}}, retry_later=retry_later)
+
+
+def extract_one(source: Store, info: ObjectInfo, pool: ExtractorPool, max_bytes: int | None = None) -> Extracted:
+    """Fetch and extract one upload. Never raises for a bad object: an unsafe key, a vanished
+    object or one over the size limit (by its listed size, before a byte is fetched; or by what
+    the read returned) gets a typed error (quarantined); a read that still fails after the store's
+    retries is recorded pending with its error, and read again by the next run or watcher poll.
+    The size limit is `max_bytes` (default: the pool's)."""
+    from tasks.storage import ObjectNotFound, ObjectTooLarge, UnsafeKey, error_type
 
     try:
         url = redact_location(source.url(info.key))  # what every output, record and log line says
     except UnsafeKey as exc:
-        return Extracted(info, redact_location(info.key), _key_digest(info.key),
-                         {"error": {"type": "UnsafeKey", "message": str(exc)}})  # fmt: skip
+        return _failed(info, redact_location(info.key), UNSAFE_KEY, str(exc))
+    limit = pool.max_bytes if max_bytes is None else max_bytes
+    if info.size > limit:
+        msg = f"{url} is listed at {info.size:,} bytes, over the limit of {limit:,} bytes: not read"
+        return _failed(info, url, "DocumentTooLarge", msg)
     try:
-        data = source.get(info.key)
+        got = source.fetch(info.key, limit)
     except UnsafeKey as exc:
-        return Extracted(info, url, _key_digest(info.key), {"error": {"type": "UnsafeKey", "message": str(exc)}})
+        return _failed(info, url, UNSAFE_KEY, str(exc))
     except ObjectNotFound:
-        msg = "the object was deleted after it was listed"
-        return Extracted(info, url, _key_digest(info.key), {"error": {"type": "ObjectNotFound", "message": msg}})
-    except Exception as exc:  # noqa: BLE001 - transient after retries: try again at the next sweep
-        log.warning("could not fetch %s (%s): left for the next sweep", url, type(exc).__name__)
-        msg = f"fetch failed: {type(exc).__name__}"
-        return Extracted(info, url, "", {"error": {"type": "FetchFailed", "message": msg}}, retry_later=True)
-    outcome = pool.run(data, source=url)
-    return Extracted(info, url, hashlib.sha256(data).hexdigest(), outcome)
+        gone = replace(info, etag=None, version_id=None)  # nothing was read: the same bytes again are new
+        return _failed(gone, url, "ObjectNotFound", "the object was deleted after it was listed")
+    except ObjectTooLarge as exc:
+        return _failed(exc.info, url, "DocumentTooLarge", f"{exc}: not read")
+    except Exception as exc:  # noqa: BLE001 - after the store's retries: recorded pending, read again later
+        kind = error_type(exc)
+        log.warning("could not read %s (%s): recorded as pending, read again later", url, kind)
+        return _failed(info, url, kind, f"the object could not be read: {exc}"[:500], retry_later=True)
+    outcome = pool.run(got.data, source=url)
+    return Extracted(got.info, url, hashlib.sha256(got.data).hexdigest(), outcome)
 
 
 def _key_digest(key: str) -> str:
@@ -410,7 +506,7 @@ def write_dead_letter(output: Store, source: Store, key: str, exc: BaseException
     rkey = dead_letter_key(url)
     output.put(rkey, json.dumps(record, ensure_ascii=False, indent=2).encode(), "application/json")
     row = dict.fromkeys(LEDGER_SCHEMA.names)
-    row.update(url=url, etag=info.etag if info else None, size=info.size if info else None,
+    row.update(url=url, key=key, etag=info.etag if info else None, size=info.size if info else None,
                last_modified=info.last_modified if info else None, outcome="dead_letter",
                error_type=record["error_type"], at=datetime.now(UTC))  # fmt: skip
     write_ledger(output, "dead-letter-" + rkey.rsplit("/", 1)[1][:16], [row])
@@ -422,7 +518,7 @@ def read_dead_letters(output: Store) -> list[dict[str, Any]]:
 
 
 def write_ledger(output: Store, bid: str, rows: list[dict[str, Any]]) -> str:
-    key = f"{LEDGER_PREFIX}{bid}.parquet"
+    key = f"{LEDGER_PREFIX}{ledger_key(bid, rows)}.parquet"
     buf = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(rows, schema=LEDGER_SCHEMA), buf)
     output.put(key, buf.getvalue())
@@ -446,6 +542,7 @@ def ledger_rows(
     first_of: set[str] = set()
     for e in extracted:
         if e.retry_later:
+            rows.append(_pending_row(e, now))
             continue
         meta = by_sha.get(e.sha256)
         if meta is not None and meta.report_id in first_of:  # the same bytes again in this batch
@@ -461,7 +558,9 @@ def ledger_rows(
         rows.append(
             {
                 "url": e.url,
+                "key": e.info.key,
                 "etag": e.info.etag,
+                "version_id": e.info.version_id,
                 "size": e.info.size,
                 "last_modified": e.info.last_modified,
                 "sha256": e.sha256,
@@ -528,6 +627,30 @@ def refuse_alone(extracted: list[Extracted], prepared: Prepared, exc: BaseExcept
     return Prepared([], prepared.quarantined + refused)
 
 
+def _pending_row(e: Extracted, now: datetime) -> dict[str, Any]:
+    """A failed read: what was listed, no ETag or hash (nothing was read), and the error."""
+    return {
+        "url": e.url, "key": e.info.key, "etag": None, "version_id": None, "size": e.info.size,
+        "last_modified": e.info.last_modified, "sha256": None, "report_id": None, "agency_id": None,
+        "outcome": PENDING, "error_type": e.error["type"] if e.error else None, "at": now,
+    }  # fmt: skip
+
+
+def not_read(extracted: Iterable[Extracted]) -> list[dict[str, str]]:
+    """The uploads of a batch that could not be read (recorded pending), for the run's summary."""
+    return [
+        {"source": e.url, "error": e.error["type"], "message": e.error["message"]}
+        for e in extracted if e.retry_later and e.error
+    ]  # fmt: skip
+
+
+def ledger_key(bid: str, rows: list[dict[str, Any]]) -> str:
+    """A batch's ledger file; a batch with failed reads gets one per attempt (the retry history)."""
+    if any(r["outcome"] == PENDING for r in rows):
+        return f"{bid}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}"
+    return bid
+
+
 def publishables(prepared: Prepared, validated: Mapping[str, Validated]) -> list[publish.Publishable]:
     return [publish.Publishable(meta, ex, validated[meta.report_id]) for meta, ex in prepared.reports]
 
@@ -569,21 +692,19 @@ def coverage_markdown(doc: dict[str, Any]) -> str:
 
 def ledger_summary(output: Store, urls: set[str]) -> dict[str, Any]:
     """What became of these uploads, from the ledger (used when batches ran in other processes)."""
-    out: dict[str, Any] = {"batches": 0, "statuses": {}, "quarantined": []}
+    out: dict[str, Any] = {"batches": 0, "statuses": {}, "quarantined": [], "not_read": []}
     for k in ("published", "unchanged", "superseded", "older", "withheld"):
         out[k] = 0
     records = {q.source: q for q in read_quarantine(output)}
-    for info in output.list(LEDGER_PREFIX):
-        if not info.key.endswith(".parquet"):
-            continue
-        for row in pq.read_table(io.BytesIO(output.get(info.key))).to_pylist():
-            if row["url"] not in urls:
-                continue
-            if row["outcome"] == "quarantined":
-                q = records.get(row["url"])
-                out["quarantined"].append(
-                    {"source": row["url"], "error": row["error_type"], "message": q.message if q else ""}
-                )
-            elif row["outcome"] in out:
-                out[row["outcome"]] += 1
+    rows = [r for r in ledger_entries(output) if r["url"] in urls]
+    for url, trail in unread(rows).items():
+        error = trail[-1]["error_type"]
+        out["not_read"].append({"source": url, "error": error, "message": "the object could not be read"})
+    for row in rows:
+        if row["outcome"] == "quarantined":
+            q = records.get(row["url"])
+            message = q.message if q else ""
+            out["quarantined"].append({"source": row["url"], "error": row["error_type"], "message": message})
+        elif row["outcome"] in out:
+            out[row["outcome"]] += 1
     return out

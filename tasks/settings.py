@@ -126,6 +126,11 @@ class PipelineSettings(BaseSettings):
     )  # fmt: skip
     agency_aliases: str | None = Field(None, description="Extra alias CSV (alias,canonical) for agency names.")
     poll_seconds: float = Field(10.0, gt=0, le=3600, description="Polling interval for stores without notifications.")
+    read_retry_seconds: float = Field(
+        60.0, gt=0, le=3600,
+        description="The watcher reads an upload whose read failed again after this long, doubling per failure "
+        "(up to an hour); `xxgk ingest` and the sweep read pending uploads again at every run.",
+    )  # fmt: skip
     sweep_minutes: int = Field(5, ge=1, le=1440, description="Interval of the sweep deployment.")
     work_pool: str = Field("xxgk-process", description="Prefect work pool the deployments run on.")
     code_dir: str | None = Field(

@@ -107,7 +107,7 @@ def discover(source: str, output: str, keys: list[str] | None = None, prefix: st
 
 @task(name="extract", task_run_name=_run_name("extract {key}", "key"), cache_policy=NO_CACHE)
 def extract_report(source: str, key: str, info: ObjectInfo) -> pipeline.Extracted:
-    e = pipeline.extract_one(store(source), info, extractor_pool())
+    e = pipeline.extract_one(store(source), info, extractor_pool(), get_settings().extract.max_bytes)
     progress.advance()
     _rename_after_extraction(e, key)
     return e
@@ -117,10 +117,10 @@ def extract_report(source: str, key: str, info: ObjectInfo) -> pipeline.Extracte
 def extract_reports(source: str, label: str, infos: list[ObjectInfo]) -> list[pipeline.Extracted]:
     """Several uploads in one task run (see `pipeline.reports_per_task`); each file is still parsed
     on its own in a bounded worker process, and a bad file is still one typed error, not the group's."""
-    src, pool = store(source), extractor_pool()
+    src, pool, limit = store(source), extractor_pool(), get_settings().extract.max_bytes
     out = []
     for info in infos:
-        out.append(pipeline.extract_one(src, info, pool))
+        out.append(pipeline.extract_one(src, info, pool, limit))
         progress.advance()
     return out
 
@@ -162,6 +162,7 @@ class BatchResult:
     agencies: list[str] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
     conflicts: int = 0  # bucket publishes redone because another writer changed a file meanwhile
+    not_read: list[dict[str, str]] = field(default_factory=list)  # source, error, message: recorded pending
 
 
 def merge_results(label: str, parts: list[BatchResult]) -> BatchResult:
@@ -225,12 +226,15 @@ def publish_batch(
     statuses: dict[str, int] = {}
     for v in validated.values():
         statuses[v.status] = statuses.get(v.status, 0) + 1
+    unread = pipeline.not_read(extracted)
     logger = get_run_logger()
     logger.info(
-        "%s: %d published, %d unchanged, %d superseded, %d quarantined; %d write conflict(s) retried",
-        label, len(summary.published), len(summary.unchanged), len(summary.superseded), len(records),
+        "%s: %d published, %d unchanged, %d superseded, %d quarantined, %d not read; %d write conflict(s) retried",
+        label, len(summary.published), len(summary.unchanged), len(summary.superseded), len(records), len(unread),
         summary.conflicts,
     )
+    for u in unread:
+        logger.warning("not read (pending, read again by the next run): %s: %s", u["source"], u["error"])
     superseded = _superseded_rows(dest, items, summary.superseded, s.buckets)
     events = outcomes.batch_outcomes(
         (p.meta for p in items), validated, summary.published, summary.older, summary.withheld, records, superseded
@@ -238,7 +242,7 @@ def publish_batch(
     _report_outcomes(logger, events)
     return BatchResult(
         label, summary.published, summary.unchanged, summary.superseded, summary.older, summary.withheld,
-        records, agencies, statuses, summary.conflicts,
+        records, agencies, statuses, summary.conflicts, unread,
     )
 
 

@@ -18,10 +18,27 @@ _ERROR_CODES = {503: "SlowDown", 500: "InternalError", 403: "AccessDenied"}
 class S3FaultProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = urlsplit(upstream).netloc
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.refusing = False
+        self._listen(0)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def _listen(self, port: int) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.port = int(self.server.server_address[1])
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def refuse(self) -> None:
+        """Stop listening: new connections are refused; open ones are closed at their next request."""
+        self.refusing = True
+        self.server.shutdown()
+        self.server.server_close()
+
+    def accept(self) -> None:
+        """Listen again, on the same port."""
+        if self.refusing:
+            self._listen(self.port)
+            self.refusing = False
 
     def fault_for(self, method: str, path: str) -> Fault:
         return None
@@ -45,6 +62,9 @@ class S3FaultProxy:
     def handle(self, req: BaseHTTPRequestHandler) -> None:
         body = req.rfile.read(int(req.headers.get("Content-Length") or 0))
         fault = self.fault_for(req.command, req.path)
+        if self.refusing:  # a kept-alive connection: hang up without an answer
+            req.close_connection = True
+            return
         if fault and fault[0] == "status":
             self._reply_error(req, int(fault[1]))
             return
@@ -71,7 +91,9 @@ class S3FaultProxy:
             for name, value in resp.getheaders():
                 if name.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
                     req.send_header(name, value)
-            req.send_header("Content-Length", str(len(data)))
+            # a HEAD answer has no body: its Content-Length is the object's, as upstream said
+            length = resp.getheader("Content-Length", "0") if req.command == "HEAD" else str(len(data))
+            req.send_header("Content-Length", length)
             req.end_headers()
             if req.command != "HEAD":
                 req.wfile.write(data)

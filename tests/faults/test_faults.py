@@ -58,19 +58,27 @@ def snapshot(root: Path) -> dict[str, Any]:
         q = json.loads(path.read_text("utf-8"))
         assert q["message"] and q["pipeline_version"] and q["at"] and q["source"]
         quarantine.append((q["sha256"], q["error_type"]))
-    ledger = [
-        (r["url"], r["outcome"], r["error_type"])
-        for path in sorted((root / "state" / "ledger").glob("*.parquet"))
-        for r in pq.read_table(path).to_pylist()
-    ]
-    urls = Counter(u for u, _, _ in ledger)
-    assert all(n == 1 for n in urls.values()), f"uploads ingested twice: {[u for u, n in urls.items() if n > 1]}"
+    rows = sorted(
+        (r for path in (root / "state" / "ledger").glob("*.parquet") for r in pq.read_table(path).to_pylist()),
+        key=lambda r: r["at"],
+    )
+    ledger = [(r["url"], r["outcome"], r["error_type"]) for r in rows if r["outcome"] != "pending"]
+    versions = Counter((r["url"], r["etag"]) for r in rows if r["outcome"] != "pending")  # an upload: a url's version
+    assert all(n == 1 for n in versions.values()), f"uploads ingested twice: {[u for u, n in versions.items() if n > 1]}"
+    pending: dict[str, str] = {}  # uploads whose latest ledger row is a failed read → its error
+    for r in rows:
+        if r["outcome"] == "pending":
+            assert r["error_type"], r
+            pending[r["url"]] = r["error_type"]
+        else:
+            pending.pop(r["url"], None)
     return {
         "rows": {name: len(rs) for name, rs in data.items()},
         "cells": set(cells),
         "reports": set(reports),
         "quarantine": sorted(quarantine),
-        "ledger": {u: (o, e) for u, o, e in ledger},
+        "ledger": {u: (o, e) for u, o, e in ledger},  # the latest outcome of each url
+        "pending": pending,
     }
 
 
