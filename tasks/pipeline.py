@@ -87,9 +87,10 @@ def ledger_entries(output: Store, columns: list[str] | None = None) -> list[dict
     for info in output.list(LEDGER_PREFIX):
         if not info.key.endswith(".parquet"):
             continue
-        t = pq.read_table(io.BytesIO(output.get(info.key)))
-        have = [c for c in (columns or t.column_names) if c in t.column_names]
-        rows.extend({**dict.fromkeys(columns or ()), **r} for r in t.select(have).to_pylist())
+        f = pq.ParquetFile(io.BytesIO(output.get(info.key)))
+        names = f.schema_arrow.names
+        have = [c for c in (columns or names) if c in names]
+        rows.extend({**dict.fromkeys(columns or ()), **r} for r in f.read(columns=have).to_pylist())
     rows.sort(key=lambda r: r["at"] or _EPOCH)
     return rows
 
@@ -118,10 +119,13 @@ def unread(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any
     return trail
 
 
-def due_reads(output: Store, source: Store, first_delay_s: float, max_delay_s: float, prefix: str = "") -> list[str]:
-    """Keys under `prefix` of `source` whose last read failed, once their retry is due: the n-th
-    failure in a row waits first_delay_s × 2^(n-1), at most max_delay_s, after that attempt."""
-    now = datetime.now(UTC)
+def due_reads(
+    output: Store, source: Store, first_delay_s: float, max_delay_s: float, prefix: str = "",
+    now: datetime | None = None,
+) -> list[str]:  # fmt: skip
+    """Keys under `prefix` of `source` whose last read failed, once their retry is due (at `now`):
+    the n-th failure in a row waits first_delay_s × 2^(n-1), at most max_delay_s, after that attempt."""
+    now = now or datetime.now(UTC)
     keys = []
     for url, rows in unread(ledger_entries(output, ["url", "key", "outcome", "at"])).items():
         key = rows[-1]["key"]
@@ -271,7 +275,7 @@ def extract_one(source: Store, info: ObjectInfo, pool: ExtractorPool, max_bytes:
     except Exception as exc:  # noqa: BLE001 - after the store's retries: recorded pending, read again later
         kind = error_type(exc)
         log.warning("could not read %s (%s): recorded as pending, read again later", url, kind)
-        return _failed(info, url, kind, f"the object could not be read: {exc}"[:500], retry_later=True)
+        return _failed(info, url, kind, quality.scrub(f"the object could not be read: {exc}")[:500], retry_later=True)
     outcome = pool.run(got.data, source=url)
     return Extracted(got.info, url, hashlib.sha256(got.data).hexdigest(), outcome)
 
