@@ -54,7 +54,7 @@ def ingest(
 ) -> dict[str, Any]:
     """Ingest the given object keys (or everything not yet ingested under `prefix`) from `source` into `output`.
 
-    Ends `Completed`, `CompletedWithIssues` (files quarantined or reports failing error checks) or
+    Ends `Completed`, `CompletedWithIssues` (files quarantined, uploads not read, reports failing error checks) or
     `Failed` (the source cannot be listed, storage cannot be used): tasks/outcomes.py. The result
     is the run's summary either way.
 

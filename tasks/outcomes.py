@@ -2,8 +2,8 @@
 
 - `run_state(summary)`: the name and message of the run's final state. `Completed` when every
   upload was published (or was already) and no report failed an error check;
-  `CompletedWithIssues` (a Completed state: the run did its job) when a file was quarantined or a
-  report failed error checks. A run that could not do its job (a source that does not exist or
+  `CompletedWithIssues` (a Completed state: the run did its job) when a file was quarantined, an
+  upload could not be read (recorded pending, read again later) or a report failed error checks. A run that could not do its job (a source that does not exist or
   cannot be listed, storage it cannot use, a publish that failed) raises, and ends `Failed`.
 - `batch_outcomes(...)`: one `Outcome` per report and event — `xxgk.report.published`,
   `xxgk.report.failed`, `xxgk.report.quarantined`, `xxgk.report.superseded` — whose resource
@@ -75,8 +75,8 @@ def run_state(summary: Mapping[str, Any]) -> tuple[str, str]:
         return FAILED_BATCHES, f"{runs['failed']} batch run(s) failed; {done}"
     issues = [
         f"{n} {what}"
-        for n, what in ((quarantined, "quarantined"), (failed, "failed error checks"),
-                        (runs.get("with_issues", 0), "batch run(s) with issues"))  # fmt: skip
+        for n, what in ((quarantined, "quarantined"), (len(summary.get("not_read", [])), "not read (pending)"),
+                        (failed, "failed error checks"), (runs.get("with_issues", 0), "batch run(s) with issues"))  # fmt: skip
         if n
     ]
     if not issues:

@@ -309,7 +309,7 @@ def summarise(output: str, results: list[BatchResult], summary: dict[str, Any]) 
         sources = {q["source"] for q in summary["quarantined"]}
         quarantined = [q for q in pipeline.read_quarantine(dest) if q.source in sources]
     markdown, rows = quality.run_summary([d for d in docs if d is not None], quarantined)
-    unread = [u for r in results for u in r.not_read]
+    unread = summary.get("not_read", [])
     if unread:  # recorded pending: the next run, the sweep or the watcher reads them again
         markdown += f"\n## Not read ({len(unread)}: pending, read again by the next run)\n\n"
         markdown += "| source | error |\n|---|---|\n"

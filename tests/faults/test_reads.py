@@ -372,7 +372,7 @@ def test_refused_connections_leave_pending_reads_that_the_sqs_watcher_reads_agai
         proxy.close()
     first, in_queue = after_handoff[0]
     assert len(first["pending"]) == 2 and len(first["ledger"]) == 2  # every upload accounted for …
-    assert set(first["pending"].values()) <= {"EndpointConnectionError", "ConnectionClosedError"}, first["pending"]
+    assert set(first["pending"].values()) <= {"EndpointUnreachable", "ConnectionClosedError"}, first["pending"]
     assert in_queue == (0, 4)  # … before its message is acknowledged (all four still held, none visible)
     assert _queue_counts(settings, queue_url) == (0, 0)
     got = snapshot(out)

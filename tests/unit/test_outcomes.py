@@ -20,6 +20,9 @@ def test_run_state_policy() -> None:
     assert run_state(_summary(statuses={"failed": 1}, quarantined=[{}, {}])) == (
         "CompletedWithIssues", "2 quarantined, 1 failed error checks; 2 published, 0 unchanged, 0 superseded"
     )  # fmt: skip
+    assert run_state(_summary(not_read=[{}])) == (
+        "CompletedWithIssues", "1 not read (pending); 2 published, 0 unchanged, 0 superseded"
+    )  # fmt: skip
     assert run_state(_summary(batch_runs={"failed": 0, "with_issues": 1}))[1].startswith("1 batch run(s) with issues;")
     assert run_state(_summary(batch_runs={"failed": 1, "with_issues": 1})) == (
         "Failed", "1 batch run(s) failed; 2 published, 0 unchanged, 0 superseded"
