@@ -275,7 +275,8 @@ def extract_one(source: Store, info: ObjectInfo, pool: ExtractorPool, max_bytes:
     except Exception as exc:  # noqa: BLE001 - after the store's retries: recorded pending, read again later
         kind = error_type(exc)
         log.warning("could not read %s (%s): recorded as pending, read again later", url, kind)
-        return _failed(info, url, kind, quality.scrub(f"the object could not be read: {exc}")[:500], retry_later=True)
+        message = redact_text(f"the object could not be read: {exc}")[:500]
+        return _failed(info, url, kind, message, retry_later=True)
     outcome = pool.run(got.data, source=url)
     return Extracted(got.info, url, hashlib.sha256(got.data).hexdigest(), outcome)
 
