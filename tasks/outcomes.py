@@ -3,8 +3,9 @@
 - `run_state(summary)`: the name and message of the run's final state. `Completed` when every
   upload was published (or was already) and no report failed an error check;
   `CompletedWithIssues` (a Completed state: the run did its job) when a file was quarantined, an
-  upload could not be read (recorded pending, read again later) or a report failed error checks. A run that could not do its job (a source that does not exist or
-  cannot be listed, storage it cannot use, a publish that failed) raises, and ends `Failed`.
+  upload could not be read (recorded pending, read again later) or a report failed error checks.
+  A run that could not do its job (a source that does not exist or cannot be listed, storage it
+  cannot use, a publish that failed) raises, and ends `Failed`.
 - `batch_outcomes(...)`: one `Outcome` per report and event — `xxgk.report.published`,
   `xxgk.report.failed`, `xxgk.report.quarantined`, `xxgk.report.superseded` — whose resource
   labels (`xxgk.agency`, `xxgk.agency-id`, `xxgk.year`, `xxgk.report-id`, `xxgk.reason`,

@@ -225,7 +225,8 @@ def _check_first_pass(root: Path, bucket: str, settings: StorageSettings) -> dic
     (gone,) = [r for r in rows if r["url"] == url + "deleted.txt"]
     assert gone["etag"] is None and gone["sha256"]  # nothing read: no version recorded
     (grown,) = [r for r in rows if r["url"] == url + "grown.txt"]
-    assert grown["size"] == 2 * 2**20 + 9 and grown["etag"] == _versions(settings, bucket, "up/grown.txt")[0]["ETag"].strip('"')
+    grown_now = _versions(settings, bucket, "up/grown.txt")[0]
+    assert grown["size"] == 2 * 2**20 + 9 and grown["etag"] == grown_now["ETag"].strip('"')
     return got
 
 
