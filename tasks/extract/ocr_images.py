@@ -127,11 +127,34 @@ def pdf_page_count(data: bytes) -> int:
         pdf.close()
 
 
-def render_pages(data: bytes, pages: list[int], limits: Limits, dpi: int | None = None) -> Iterator[Rendered]:
-    """Render the given 1-based pages at `dpi` (default `limits.dpi`), grayscale kept as BGR."""
+MAX_NATIVE_DPI = 300
+"""A scanned page is rendered at its picture's own resolution when that is finer than `Limits.dpi`
+(resampling a 300-dpi scan down thins its rulings away), up to this."""
+
+
+def _native_dpi(page) -> float | None:  # type: ignore[no-untyped-def]
+    """The resolution of the largest picture on the page (pixels per inch as placed), if any."""
     import pypdfium2 as pdfium
 
-    dpi = dpi or limits.dpi
+    best = None
+    try:
+        for obj in page.get_objects(filter=(pdfium.raw.FPDF_PAGEOBJ_IMAGE,), max_depth=2):
+            w_px, _ = obj.get_px_size()
+            left, _, right, _ = obj.get_bounds()
+            if right - left > 72 and w_px > 0:
+                dpi = w_px / ((right - left) / 72)
+                best = dpi if best is None else max(best, dpi)
+    except Exception:  # noqa: BLE001 - a picture PDFium cannot describe: the default resolution
+        return None
+    return best
+
+
+def render_pages(data: bytes, pages: list[int], limits: Limits, dpi: int | None = None) -> Iterator[Rendered]:
+    """Render the given 1-based pages at `dpi` (default `limits.dpi`, or the page picture's own
+    resolution up to MAX_NATIVE_DPI when finer), grayscale kept as BGR."""
+    import pypdfium2 as pdfium
+
+    fixed = dpi
     try:
         pdf = pdfium.PdfDocument(data)
     except Exception as exc:  # noqa: BLE001
@@ -144,6 +167,9 @@ def render_pages(data: bytes, pages: list[int], limits: Limits, dpi: int | None 
         for n in pages:
             page = pdf[n - 1]
             w_pt, h_pt = page.get_size()
+            dpi = fixed or limits.dpi
+            if fixed is None and (native := _native_dpi(page)) is not None and native > dpi * 1.1:
+                dpi = min(MAX_NATIVE_DPI, round(native))
             scale = dpi / 72
             if w_pt * h_pt * scale * scale > limits.max_pixels:
                 scale = (limits.max_pixels / max(w_pt * h_pt, 1.0)) ** 0.5
