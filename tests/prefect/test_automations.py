@@ -90,7 +90,8 @@ def test_a_quarantined_file_fires_the_shipped_automation(
     state = ingest(source=str(src), output=str(tmp_path / "out"), return_state=True)
     assert state.name == "CompletedWithIssues"
 
-    assert receiver.arrived.wait(60), "the automation did not notify within 60 s"
+    # seconds on an idle machine; the server's trigger and action services took over 60 s at load 15
+    assert receiver.arrived.wait(240), "the automation did not notify within 240 s"
     (note,) = receiver.bodies
     source = str(src / "2023" / "broken.pdf")
     assert note["subject"] == f"xxgk: quarantined {source}"
