@@ -20,7 +20,7 @@ PICTURE = TESTS / "fixtures" / "generated" / "pdf_2021_table4_image" / "source.p
 def _truth() -> dict:
     sys.path.insert(0, str(TESTS / "ocr"))
     sys.path.insert(0, str(TESTS / "fixtures" / "producers"))
-    from ocr_support import truth_of_table4_image
+    from ocr.ocr_support import truth_of_table4_image
 
     return truth_of_table4_image()
 

@@ -7,6 +7,6 @@ import sys
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
-for p in (TESTS, TESTS / "fixtures" / "producers", Path(__file__).resolve().parent):
+for p in (TESTS, TESTS / "fixtures" / "producers"):  # never this folder: its conftest would shadow tests/conftest.py
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))

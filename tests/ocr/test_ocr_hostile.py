@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from ocr_support import OCR, TESTS
+from ocr.ocr_support import OCR, TESTS
 from PIL import Image
 
 from hostile.generate import pdf_scan_many_pages, png_bomb

@@ -9,7 +9,7 @@ import io
 from pathlib import Path
 
 import pytest
-from ocr_support import GENERATED, OCR, judge, truth_of_table4_image
+from ocr.ocr_support import GENERATED, OCR, judge, truth_of_table4_image
 
 import scans
 from helpers import compare_with_expected, load_expected

@@ -9,7 +9,7 @@ generated 90-dpi JPEG fixture. bench/ocr_engines.py measures whole reports in ev
 from __future__ import annotations
 
 import pytest
-from ocr_support import GENERATED, OCR, SAMPLES, SYNTH_PDF, judge, truth_of_scanned_fixture
+from ocr.ocr_support import GENERATED, OCR, SAMPLES, SYNTH_PDF, judge, truth_of_scanned_fixture
 
 import scans
 from helpers import load_expected
