@@ -563,7 +563,7 @@ def ledger_rows(
         rows.append(
             {
                 "url": e.url,
-                "key": e.info.key,
+                "key": recorded_key(e.info.key),
                 "etag": e.info.etag,
                 "version_id": e.info.version_id,
                 "size": e.info.size,
@@ -632,10 +632,16 @@ def refuse_alone(extracted: list[Extracted], prepared: Prepared, exc: BaseExcept
     return Prepared([], prepared.quarantined + refused)
 
 
+def recorded_key(key: str) -> str | None:
+    """The key as the ledger keeps it: as is, or None when the key itself holds a credentialed URL
+    (nothing written may hold one; such a pending read is retried by the next listing, not by key)."""
+    return key if redact_location(key, escape=False) == key else None
+
+
 def _pending_row(e: Extracted, now: datetime) -> dict[str, Any]:
     """A failed read: what was listed, no ETag or hash (nothing was read), and the error."""
     return {
-        "url": e.url, "key": e.info.key, "etag": None, "version_id": None, "size": e.info.size,
+        "url": e.url, "key": recorded_key(e.info.key), "etag": None, "version_id": None, "size": e.info.size,
         "last_modified": e.info.last_modified, "sha256": None, "report_id": None, "agency_id": None,
         "outcome": PENDING, "error_type": e.error["type"] if e.error else None, "at": now,
     }  # fmt: skip
