@@ -5,6 +5,8 @@ custom-webhook block posting to an HTTP server this test runs, so all of it work
 
 from __future__ import annotations
 
+import time
+
 import json
 import threading
 from collections.abc import Iterator
@@ -87,6 +89,11 @@ def test_a_quarantined_file_fires_the_shipped_automation(
     (src / "2023").mkdir(parents=True)
     (src / "2023" / "broken.pdf").write_bytes(BAD_PDF)
     monkeypatch.setenv("XXGK_WORKERS", "1")
+    from prefect.events.worker import EventsWorker
+
+    # Prefect keeps one events worker per process, keyed without the API URL: one started by an
+    # earlier test still posts to that test's server. Stop it, so this run's events reach this server.
+    EventsWorker.drain_all(timeout=30)
     state = ingest(source=str(src), output=str(tmp_path / "out"), return_state=True)
     assert state.name == "CompletedWithIssues"
 
@@ -99,8 +106,13 @@ def test_a_quarantined_file_fires_the_shipped_automation(
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(state.state_details.flow_run_id)
     assert note["body"].endswith(f"flow run {run.name}")
-    kinds = {e["event"] for e in _automation_events(prefect_api, "xxgk-quarantined-file")}
-    assert {"prefect.automation.triggered", "prefect.automation.action.executed"} <= kinds, kinds
+    want = {"prefect.automation.triggered", "prefect.automation.action.executed"}
+    deadline = time.monotonic() + 120  # the server records its own events a moment after acting
+    while not want <= (kinds := {e["event"] for e in _automation_events(prefect_api, "xxgk-quarantined-file")}):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert want <= kinds, kinds
 
 
 def test_without_an_alert_block_the_automation_only_records_its_firing(
