@@ -32,8 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import corpus  # noqa: E402
-from procmon import Sampler, mb, prefect_runs  # noqa: E402
+import corpus
+from procmon import Sampler, mb, prefect_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".work" / "bench-10k"

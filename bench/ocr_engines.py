@@ -24,7 +24,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="also write every row to this JSON-lines file")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT / "tests" / "ocr"))
-    from ocr_support import judge as judge_cells  # noqa: PLC0415 - the tests' own comparison
+    from ocr_support import judge as judge_cells  # the tests' own comparison
 
     variants = {v.name: v for v in scans.VARIANTS}
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; render {args.dpi} dpi", flush=True)

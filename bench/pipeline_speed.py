@@ -37,8 +37,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import corpus  # noqa: E402
-from procmon import Sampler, mb, prefect_runs  # noqa: E402
+import corpus
+from procmon import Sampler, mb, prefect_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -69,8 +69,7 @@ print(json.dumps({"pages": pages, "loop_wall": w2 - w1, "loop_cpu": c2 - c1, "im
 
 
 def stages(src_dir: str, batch_size: int) -> dict[str, Any]:
-    t = {k: 0.0 for k in ("import", "discover", "read", "extract", "extract_cpu", "prepare", "validate",
-                          "validate_gx_import", "write_parquet", "write_quality", "write_ledger", "index")}
+    t = dict.fromkeys(("import", "discover", "read", "extract", "extract_cpu", "prepare", "validate", "validate_gx_import", "write_parquet", "write_quality", "write_ledger", "index"), 0.0)
     w0 = time.perf_counter()
     from tasks import pipeline
     from tasks.sandbox import extract_to_dict

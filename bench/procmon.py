@@ -73,7 +73,7 @@ def tree(pid: int) -> list[int]:
 
 
 def classify(cmd: str) -> str:
-    if "prefect" in cmd and "server" in cmd or "uvicorn" in cmd:
+    if ("prefect" in cmd and "server" in cmd) or "uvicorn" in cmd:
         return "server"
     if "forkserver" in cmd or "multiprocessing" in cmd:
         return "workers"

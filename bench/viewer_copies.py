@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from helpers import _cell_matches, load_expected  # noqa: E402
+
 from tasks.errors import XxgkError  # noqa: E402
 from tasks.extract import extract_bytes  # noqa: E402
 

@@ -19,7 +19,6 @@ from tasks import pipeline, steps
 from tasks.redact import redact_location
 from tasks.settings import get_settings
 
-
 ON_UPLOAD = "xxgk-ingest/on-upload"
 
 

@@ -46,8 +46,7 @@ from typing import Any, Protocol
 
 from tasks import pipeline
 from tasks.events import Delivery, Poller, SqsSource
-from tasks.pipeline import DEAD_LETTER_PREFIX, failure_signature, transient_failure
-from tasks.pipeline import write_dead_letter as dead_letter
+from tasks.pipeline import DEAD_LETTER_PREFIX, failure_signature, transient_failure, write_dead_letter as dead_letter
 from tasks.records import ObjectInfo
 from tasks.redact import redact_location, redact_text
 from tasks.settings import get_settings
@@ -210,7 +209,7 @@ def post_events(events: list[dict[str, Any]]) -> None:
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
-        response = client._client.post("/events", json=events)  # noqa: SLF001 - the SDK's emitter is fire-and-forget
+        response = client._client.post("/events", json=events)  # the SDK's emitter is fire-and-forget
         response.raise_for_status()
 
 

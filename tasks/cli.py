@@ -133,6 +133,7 @@ def _tethered_server_class() -> Any:
     kill -9 (nor on SIGTERM without a handler): the server then stayed up, orphaned, ~230 MB each
     (issue 13). The command is Prefect's (`SubprocessASGIServer._run_uvicorn_command`, 3.9)."""
     import os
+
     import prefect
     from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import get_current_settings
@@ -198,7 +199,7 @@ def _start_ephemeral_server() -> Any:
     def boot() -> None:
         try:
             server.start(timeout=timeout)
-        except Exception:  # noqa: BLE001 - the flow's client retries the start and reports the error
+        except Exception:  # the flow's client retries the start and reports the error
             logging.getLogger(__name__).debug("early start of the temporary server failed", exc_info=True)
 
     thread = threading.Thread(target=boot, name="xxgk-prefect-server", daemon=True)

@@ -40,8 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tasks import publish, quality, quality_pages
-from tasks.agency import agency_id as make_agency_id
-from tasks.agency import load_aliases, report_id as make_report_id
+from tasks.agency import agency_id as make_agency_id, load_aliases, report_id as make_report_id
 from tasks.records import CheckResult, ObjectInfo, Quarantined, ReportMeta, Validated
 from tasks.redact import redact_location, redact_text
 
@@ -538,10 +537,10 @@ def ledger_rows(
     quarantined = {e.url: q for e, q in prepared.quarantined}
     refused = {r.report_id: r for r in summary.refused}
     outcome_of = {
-        **{r: "published" for r in summary.published},
-        **{r: "unchanged" for r in summary.unchanged},
-        **{r: "older" for r in summary.older},
-        **{r: "withheld" for r in withheld},
+        **dict.fromkeys(summary.published, "published"),
+        **dict.fromkeys(summary.unchanged, "unchanged"),
+        **dict.fromkeys(summary.older, "older"),
+        **dict.fromkeys(withheld, "withheld"),
     }
     rows = []
     first_of: set[str] = set()

@@ -66,8 +66,7 @@ import pyarrow.parquet as pq
 from tasks import schema
 from tasks.errors import Unpublishable
 from tasks.extract.clean import clean_text
-from tasks.fitting import CTRL_RULE, clean_extraction, ctrl_check, fit_extraction, range_check
-from tasks.fitting import RULE as RANGE_RULE
+from tasks.fitting import CTRL_RULE, RULE as RANGE_RULE, clean_extraction, ctrl_check, fit_extraction, range_check
 from tasks.records import ReportMeta, Validated
 
 if TYPE_CHECKING:

@@ -113,7 +113,7 @@ def _years_text(years: Sequence[int]) -> str:
     if not years:
         return "无"
     contiguous = years[-1] - years[0] == len(years) - 1
-    if len(years) == 1 or not contiguous and len(years) <= 8:
+    if len(years) == 1 or (not contiguous and len(years) <= 8):
         span = "、".join(map(str, years))
     else:
         span = f"{years[0]}–{years[-1]}"

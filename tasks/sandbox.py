@@ -46,7 +46,7 @@ def extract_to_dict(data: bytes, source: str | None, max_bytes: int, ocr: OcrOpt
         return {"error": exc.to_dict()}
     except MemoryError:
         return {"error": ResourceLimitExceeded("parsing the file exceeded the memory limit").to_dict()}
-    except Exception as exc:  # noqa: BLE001 - a reader bug must cost one file, not the batch
+    except Exception as exc:  # a reader bug must cost one file, not the batch
         log.exception("unexpected error extracting %s", source)
         return {"error": {"type": "InternalError", "message": f"unexpected {type(exc).__name__}: {exc}"}}
 

@@ -146,7 +146,7 @@ def _rename_after_extraction(e: pipeline.Extracted, key: str) -> None:
     try:
         with get_client(sync_client=True) as client:
             client.set_task_run_name(task_run.id, name[:200])
-    except Exception:  # noqa: BLE001 - a cosmetic rename never fails the report
+    except Exception:  # a cosmetic rename never fails the report
         log.debug("could not rename task run", exc_info=True)
 
 

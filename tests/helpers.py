@@ -136,7 +136,7 @@ def _pdf_lines(path: Path) -> list[list[tuple[float, float, float, float, str]]]
     from pdfminer.high_level import extract_pages
     from pdfminer.layout import LAParams, LTTextLine
 
-    def walk(o: Any):  # noqa: ANN202
+    def walk(o: Any):
         if isinstance(o, LTTextLine):
             yield o
         else:
@@ -151,7 +151,7 @@ def _pdf_objects(path: Path) -> list[list[Any]]:
     from pdfminer.high_level import extract_pages
     from pdfminer.layout import LAParams
 
-    def walk(o: Any):  # noqa: ANN202
+    def walk(o: Any):
         yield o
         for ch in getattr(o, "_objs", None) or []:
             yield from walk(ch)

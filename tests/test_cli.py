@@ -53,7 +53,7 @@ def _subcommands() -> dict[str, object]:
     from tasks.cli import build_parser
 
     parser = build_parser()
-    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     return dict(sub.choices)
 
 
@@ -74,8 +74,8 @@ def test_every_argument_has_help_text():
     bare = [
         f"{name} {a.dest}"
         for name, p in parsers.items()
-        for a in p._actions  # noqa: SLF001
-        if not isinstance(a, argparse._HelpAction | argparse._SubParsersAction) and not a.help  # noqa: SLF001
+        for a in p._actions
+        if not isinstance(a, argparse._HelpAction | argparse._SubParsersAction) and not a.help
     ]
     assert not bare, f"arguments without help text: {bare}"
 

@@ -89,16 +89,16 @@ def _consistent(ids: tuple[Identity, ...], values: Values, unknown: set[Cell], i
 def read_blanks(printed: Values, blanks: set[Cell], format_version: str) -> BlankResult:
     """Effective values and BLANK-01 readings for one report (`printed` has None for blanks)."""
     ids = identities(format_version)
-    zeroed: Values = {**printed, **{c: 0.0 for c in blanks}}
+    zeroed: Values = {**printed, **dict.fromkeys(blanks, 0.0)}
     protected = _protected(ids, zeroed, blanks)
     unfilled = _absorbing(ids, zeroed, blanks, protected)
     implied: dict[Cell, float] = {}
     if unfilled:
-        base = {**zeroed, **{c: None for c in unfilled}}
+        base = {**zeroed, **dict.fromkeys(unfilled)}
         implied = _implied(ids, base, unfilled)
         if not _consistent(ids, base, unfilled, implied):
             unfilled, implied = set(), {}
-    values: Values = {**zeroed, **{c: None for c in unfilled}}
+    values: Values = {**zeroed, **dict.fromkeys(unfilled)}
     readings = _readings(ids, values, blanks, unfilled)
     return BlankResult(values, readings, unfilled, implied)
 

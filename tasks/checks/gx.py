@@ -24,14 +24,14 @@ import pandas as pd
 # for a third-party library, set before its import, never read back by us.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
-import great_expectations as gx  # noqa: E402
-from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+import great_expectations as gx
+from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from tasks.checks import frames, residuals  # noqa: E402
-from tasks.checks.assemble import Finding, assemble, gx_severity  # noqa: E402
-from tasks.checks.frames import Report, prepare  # noqa: E402
-from tasks.checks.suites import DEFAULT_DIR, load_suites  # noqa: E402
-from tasks.records import Validated  # noqa: E402
+from tasks.checks import frames, residuals
+from tasks.checks.assemble import Finding, assemble, gx_severity
+from tasks.checks.frames import Report, prepare
+from tasks.checks.suites import DEFAULT_DIR, load_suites
+from tasks.records import Validated
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,7 @@ from tasks.errors import (
     TableNotFound,
     XxgkError,
 )
-from tasks.extract.clean import RULE as CTRL_RULE
-from tasks.extract.clean import clean_document
+from tasks.extract.clean import RULE as CTRL_RULE, clean_document
 from tasks.extract.model import Document
 from tasks.extract.ocr import OcrOptions, OcrRun
 from tasks.extract.report import Understood, understand
@@ -136,4 +135,4 @@ def extract_path(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES, ocr: OcrO
     return extract_bytes(p.read_bytes(), source=str(path), max_bytes=max_bytes, ocr=ocr)
 
 
-__all__ = ["extract_bytes", "extract_path", "read_document", "Extraction", "OcrOptions"]
+__all__ = ["Extraction", "OcrOptions", "extract_bytes", "extract_path", "read_document"]

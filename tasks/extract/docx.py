@@ -213,9 +213,7 @@ def paragraph_text(p: etree._Element) -> str:
         name = _w(el)
         if name is None:
             mc = _mc(el)
-            if mc == "Fallback":
-                walker.skip_subtree()
-            elif mc == "Choice" and el.getprevious() is not None and _mc(el.getprevious()) == "Choice":
+            if mc == "Fallback" or (mc == "Choice" and el.getprevious() is not None and _mc(el.getprevious()) == "Choice"):
                 walker.skip_subtree()
             continue
         if name in _SKIP_TEXT:

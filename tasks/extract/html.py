@@ -156,9 +156,7 @@ def _cell_text(cell: etree._Element) -> str:
             if tag in _SKIP:
                 walker.skip_subtree()
                 continue
-            if tag == "br":
-                buf.append(_BR)
-            elif tag in _BLOCK and el is not cell:
+            if tag == "br" or (tag in _BLOCK and el is not cell):
                 buf.append(_BR)
             if el.text and tag not in _SKIP:
                 buf.append(el.text)

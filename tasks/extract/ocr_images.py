@@ -65,7 +65,7 @@ def _open(data: bytes, what: str):  # type: ignore[no-untyped-def]
         raise UnsupportedFormat(f"{what} is not a PNG or JPEG image") from exc
     except Image.DecompressionBombError as exc:
         raise DocumentTooLarge(f"{what} is a decompression bomb: {exc}") from exc
-    except Exception as exc:  # noqa: BLE001 - a damaged header
+    except Exception as exc:  # a damaged header
         raise CorruptDocument(f"{what} is damaged: {type(exc).__name__}: {exc}") from exc
     if img.format not in ("PNG", "JPEG", "MPO"):
         raise UnsupportedFormat(f"{what} is a {img.format} image; only PNG and JPEG pictures are read")
@@ -80,7 +80,7 @@ def decode_image(data: bytes, limits: Limits, what: str = "the image") -> np.nda
     try:
         with _no_bomb_check():
             img.load()
-    except Exception as exc:  # noqa: BLE001 - truncated or damaged pixel data
+    except Exception as exc:  # truncated or damaged pixel data
         raise CorruptDocument(f"{what} is damaged or truncated: {type(exc).__name__}: {exc}") from exc
     if img.mode not in ("RGB", "L"):
         img = img.convert("RGB")
@@ -119,7 +119,7 @@ def pdf_page_count(data: bytes) -> int:
 
     try:
         pdf = pdfium.PdfDocument(data)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise CorruptDocument(f"the PDF cannot be rendered for OCR: {exc}") from exc
     try:
         return len(pdf)
@@ -157,7 +157,7 @@ def render_pages(data: bytes, pages: list[int], limits: Limits, dpi: int | None 
     fixed = dpi
     try:
         pdf = pdfium.PdfDocument(data)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise CorruptDocument(f"the PDF cannot be rendered for OCR: {exc}") from exc
     try:
         if len(pages) > limits.max_pages:

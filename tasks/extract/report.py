@@ -11,6 +11,7 @@ from tasks.errors import NotAReport, ScannedDocument, TableNotFound
 from tasks.extract.model import Document, Figure, Paragraph, Table
 from tasks.extract.normalize import HEADING_PREFIX, norm
 from tasks.extract.result import CellRecord, Issue
+from tasks.extract.stream import read_t2_stream, read_t3_stream, read_t4_stream, reading_order
 from tasks.extract.tables import (
     Printed,
     T2Result,
@@ -22,7 +23,6 @@ from tasks.extract.tables import (
     read_t4_headerless,
     read_t4_small_tables,
 )
-from tasks.extract.stream import read_t2_stream, read_t3_stream, read_t4_stream, reading_order
 from tasks.extract.values import fits, parse_value
 from tasks.spec import SECTIONS, CellKey, cell_keys
 
@@ -306,7 +306,7 @@ def understand(doc: Document) -> Understood:
     fmt = decide_format(t2r.format, t3r.layout, year)
 
     found_any = bool(t2r.cells or t3r.cells or t4c)
-    looks_like_report = agency is not None and year is not None and _title_present(doc) or len(headings) >= 3
+    looks_like_report = (agency is not None and year is not None and _title_present(doc)) or len(headings) >= 3
     if not found_any:
         if not looks_like_report:
             raise NotAReport(

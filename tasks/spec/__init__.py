@@ -71,14 +71,14 @@ def all_cell_keys() -> list[CellKey]:
 
 
 __all__ = [
-    "CellKey",
-    "Column",
     "LAYOUTS",
     "RULES",
     "RULES_BY_ID",
-    "Row",
     "SECTIONS",
     "TABLES",
+    "CellKey",
+    "Column",
+    "Row",
     "all_cell_keys",
     "base_format",
     "cell_keys",

@@ -42,7 +42,7 @@ def test_the_examples_run_on_what_make_run_writes(tmp_path: Path, pipeline_env: 
 
     (python,) = _blocks("python")
     scope: dict[str, object] = {}
-    exec(compile(python, str(DICTIONARY), "exec"), scope)  # noqa: S102 - the documented example, as printed
+    exec(compile(python, str(DICTIONARY), "exec"), scope)  # the documented example, as printed
     assert len(scope["cells"]) > 0 and set(scope["cells"]["table"]) == {"t4"}  # type: ignore[index]
     assert len(scope["reports"]) == 5 and int(scope["reports"]["is_current"].sum()) == 4  # type: ignore[index]
     assert "failed" in scope

@@ -9,8 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
-
 from hostile.generate import BY_NAME, POISON_2019, POISON_2021, POISON_CASES
+
 from tasks.cli import main
 
 from .conftest import Outputs, assert_cells_equal, extracted, report_id_of, run_watch, sample

@@ -3,11 +3,9 @@ and the corpus every fault test ingests (copies of the samples made unique, plus
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from hostile.generate import BY_NAME, SAMPLES
 
 CORPUS_HOSTILE = {"a_encrypted.pdf": "pdf_encrypted", "z_truncated.pdf": "truncated_hongze_60"}

@@ -12,9 +12,9 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 from conftest import DUMMY_KEY_ID, DUMMY_SECRET, raw_client, unique_name
+from hostile.generate import BY_NAME
 
 from faults.conftest import renamed
-from hostile.generate import BY_NAME
 from tasks.cli import main
 
 SECRETS = ("WebPass-Zq1", "webuser-zq1", "OtherSecret-Zq2", "OTHERKEYZQ2", "SigZq3", DUMMY_SECRET, DUMMY_KEY_ID)

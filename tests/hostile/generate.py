@@ -42,7 +42,7 @@ def sample_bytes(path: Path) -> bytes:
     return _read(str(path))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _read(path: str) -> bytes:
     return Path(path).read_bytes()
 
@@ -336,7 +336,7 @@ def notice_html() -> bytes:
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8"><title>通知</title></head><body>'
         f"<h1>{NOTICE_TITLE}</h1>{paras}</body></html>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def notice_docx() -> bytes:

@@ -14,8 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hostile.generate import (
     HONGZE_PDF,
@@ -58,7 +57,7 @@ SAMPLE_FILES = {
 }
 
 
-class Hang(BaseException):  # noqa: N818 - not an Exception: readers' broad handlers must not swallow it
+class Hang(BaseException):  # not an Exception: readers' broad handlers must not swallow it
     """A call ran past CALL_LIMIT_S."""
 
 

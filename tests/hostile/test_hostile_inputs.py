@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from helpers import compare_with_expected, load_expected
+
 from hostile.conftest import POOL_MEMORY_MB, POOL_TIMEOUT_S
 from hostile.generate import BY_NAME, CASES, OVERSIZED_LIMIT, SAMPLES, Case, sample_bytes
 from tasks import errors

@@ -16,6 +16,7 @@ for p in (TESTS, TESTS / "fixtures" / "producers", TESTS / "fixtures"):
         sys.path.insert(0, str(p))
 
 from helpers import _cell_matches  # noqa: E402
+
 from tasks.extract import OcrOptions  # noqa: E402
 
 SAMPLES = TESTS / "fixtures" / "samples"

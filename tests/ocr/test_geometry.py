@@ -7,9 +7,9 @@ import random
 import cv2
 import numpy as np
 import pytest
+import scans
 from PIL import Image, ImageDraw, ImageFont
 
-import scans
 from tasks.extract import ocr_geometry as geo
 
 ROWS = [60, 120, 180, 240, 300]

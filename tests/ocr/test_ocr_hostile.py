@@ -11,10 +11,10 @@ import subprocess
 import sys
 
 import pytest
-from ocr.ocr_support import OCR, TESTS
+from hostile.generate import pdf_scan_many_pages, png_bomb
 from PIL import Image
 
-from hostile.generate import pdf_scan_many_pages, png_bomb
+from ocr.ocr_support import OCR, TESTS
 from tasks import errors
 from tasks.extract import extract_bytes
 from tasks.sandbox import ExtractorPool

@@ -9,11 +9,12 @@ import io
 from pathlib import Path
 
 import pytest
-from ocr.ocr_support import GENERATED, OCR, judge, truth_of_table4_image
-
 import scans
 from helpers import compare_with_expected, load_expected
+
+from ocr.ocr_support import GENERATED, OCR, judge, truth_of_table4_image
 from tasks.extract import extract_bytes, extract_path
+
 
 def _ocr_cells(result: dict, table: str) -> list[dict]:
     return [c for c in result["cells"] if c["table"] == table]

@@ -9,11 +9,11 @@ generated 90-dpi JPEG fixture. bench/ocr_engines.py measures whole reports in ev
 from __future__ import annotations
 
 import pytest
-from ocr.ocr_support import GENERATED, OCR, SAMPLES, SYNTH_PDF, judge, truth_of_scanned_fixture
-
 import scans
 from helpers import load_expected
-from tasks.extract import extract_bytes, extract_path
+
+from ocr.ocr_support import GENERATED, OCR, SAMPLES, SYNTH_PDF, judge, truth_of_scanned_fixture
+from tasks.extract import extract_bytes
 from tasks.sandbox import ExtractorPool
 
 BY_NAME = {v.name: v for v in scans.VARIANTS}

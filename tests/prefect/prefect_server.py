@@ -27,7 +27,6 @@ from pathlib import Path
 import pytest
 
 
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -5,10 +5,9 @@ custom-webhook block posting to an HTTP server this test runs, so all of it work
 
 from __future__ import annotations
 
-import time
-
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,7 +31,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:  # http.server's naming
                 data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 receiver.bodies.append(json.loads(data))
                 receiver.arrived.set()

@@ -60,7 +60,7 @@ def test_register_creates_the_pool_and_three_deployments(registered: dict[str, s
     assert ingest.parameters == {"source": registered["source"], "output": registered["output"]}
 
 
-def test_yearly_runs_after_both_deadlines_in_shanghai_with_no_baked_year(registered: dict[str, str], prefect_api: str) -> None:  # noqa: F811,E501
+def test_yearly_runs_after_both_deadlines_in_shanghai_with_no_baked_year(registered: dict[str, str], prefect_api: str) -> None:  # noqa: F811
     with _client() as client:
         d = client.read_deployment_by_name("xxgk-yearly/yearly")
     crons = sorted((s.schedule.cron, s.schedule.timezone) for s in d.schedules)  # type: ignore[union-attr]

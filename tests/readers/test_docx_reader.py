@@ -14,8 +14,7 @@ import pytest
 from tasks.errors import CorruptDocument, DocumentTooLarge
 from tasks.extract.docx import read_docx
 from tasks.extract.model import Document, Paragraph, Table
-from tasks.spec.t3 import COLUMNS as T3_COLUMNS
-from tasks.spec.t3 import ROWS as T3_ROWS
+from tasks.spec.t3 import COLUMNS as T3_COLUMNS, ROWS as T3_ROWS
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "synthetic_2021_docx"
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-
 from helpers import load_expected
+
 from tasks.extract.html import declared_charset, read_html
 from tasks.extract.model import Document, Paragraph, Table
-from tasks.spec.t3 import COLUMNS as T3_COLUMNS
-from tasks.spec.t3 import ROWS as T3_ROWS
+from tasks.spec.t3 import COLUMNS as T3_COLUMNS, ROWS as T3_ROWS
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "shanghai_office_2019_html"
 

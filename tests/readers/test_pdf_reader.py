@@ -165,8 +165,10 @@ def test_blank_cells_are_kept() -> None:
 
 
 # --- generated PDFs -----------------------------------------------------------------------------
-from hostile.generate import _PAD  # noqa: E402 - the RC4 pieces shared with the hostile-input generator
-from hostile.generate import rc4 as _rc4  # noqa: E402
+from hostile.generate import (
+    _PAD,
+    rc4 as _rc4,
+)
 
 
 def make_pdf(content: str, *, user_password: bytes | None = None, owner_password: bytes = b"owner") -> bytes:

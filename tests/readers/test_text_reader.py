@@ -366,8 +366,7 @@ def test_space_fields_do_not_split_narrative() -> None:
 
 
 try:
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
+    from hypothesis import given, settings, strategies as st
 except ImportError:  # pragma: no cover - hypothesis is a dev dependency
     pass
 else:
@@ -425,7 +424,7 @@ def test_browser_copy_cells_rows_split_labels_and_empty_cells() -> None:
 def test_browser_copy_caption_paragraph_is_not_joined_to_a_header_cell() -> None:
     text = "44\n\n\t\n\n5\n\n\n\n\n6\n\n\t\n\n7\n\n复议后起诉\n\n结果维持\n\n\t\n\n结果纠正\n\n" + "\n\n\t\n\n".join("1234") * 3
     rows = [_texts(r) for t in _tables(read_text(text.encode())) for r in t.rows]
-    assert ["结果维持", "结果纠正"] == rows[2][:2]
+    assert rows[2][:2] == ["结果维持", "结果纠正"]
 
 
 def test_lines_beyond_the_bound_are_not_read() -> None:

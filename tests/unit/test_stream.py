@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from helpers import load_expected
+
 from tasks.extract import extract_bytes
 from tasks.spec import t3
 

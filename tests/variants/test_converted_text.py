@@ -6,8 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from helpers import compare_with_expected, load_expected
+
 from tasks.extract import extract_bytes
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

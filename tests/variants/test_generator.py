@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers import compare_with_expected
+
 from tasks.extract import extract_path
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

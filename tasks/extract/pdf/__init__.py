@@ -34,7 +34,7 @@ from tasks.extract.pdf.unruled import make_text_lines, text_blocks
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Char", "PageContent", "SETTINGS", "TableSettings", "page_blocks", "read_pdf"]
+__all__ = ["SETTINGS", "Char", "PageContent", "TableSettings", "page_blocks", "read_pdf"]
 
 
 def page_blocks(content: PageContent, page: int, s: TableSettings = SETTINGS) -> list[Block]:

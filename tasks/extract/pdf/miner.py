@@ -55,7 +55,7 @@ def page_content(layout: object, s: TableSettings = SETTINGS) -> PageContent:
     return PageContent(chars, h, v, big_image, figures)
 
 
-class _Crowded(Exception):  # noqa: N818 - a signal out of pdfminer's interpreter, not an error
+class _Crowded(Exception):  # a signal out of pdfminer's interpreter, not an error
     """A page drew more characters than the reader reads on one page."""
 
 
@@ -114,7 +114,7 @@ def iter_pages(data: bytes, s: TableSettings = SETTINGS) -> Iterator[PageContent
         raise EncryptedDocument(f"the PDF is password protected with an unsupported encryption: {exc}") from exc
     except (XxgkError, MemoryError):
         raise
-    except Exception as exc:  # noqa: BLE001 - any parser failure on bad bytes is a corrupt document
+    except Exception as exc:  # any parser failure on bad bytes is a corrupt document
         raise CorruptDocument(_damage(data, exc)) from exc
 
     class CountingAggregator(PDFPageAggregator):
@@ -153,6 +153,6 @@ def iter_pages(data: bytes, s: TableSettings = SETTINGS) -> Iterator[PageContent
             raise
         except PDFPasswordIncorrect as exc:
             raise EncryptedDocument("the PDF is password protected: it cannot be opened without its password") from exc
-        except Exception as exc:  # noqa: BLE001 - pdfminer failing on the page's bytes
+        except Exception as exc:  # pdfminer failing on the page's bytes
             raise CorruptDocument(_damage(data, exc)) from exc
         yield page_content(layout, s)  # our code from here on: its bugs are not the file's

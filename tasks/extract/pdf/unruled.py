@@ -88,7 +88,7 @@ def _numeric_count(frags: list[list[Char]]) -> int:
         tokens = line_text(f).split()
         if not tokens or not all(_VALUE_MARK.match(t) for t in tokens):
             break
-        n += sum(1 for t in tokens if _NUMERIC.match(t) or t[:1].isdigit() or t[:1] in "+-" and t[1:2].isdigit())
+        n += sum(1 for t in tokens if _NUMERIC.match(t) or t[:1].isdigit() or (t[:1] in "+-" and t[1:2].isdigit()))
     return n
 
 
