@@ -251,7 +251,7 @@ def make_handoff(source_uri: str, output_uri: str, source: Store) -> tuple[Hando
                 {"prefect.resource.id": f"xxgk.batch.{uuid.uuid4()}", "xxgk.source": source_uri},
                 {"source": source_uri, "output": output_uri, "keys": keys, "label": label},
             )
-            post_events(upload_events(source, keys) + [batch])
+            post_events([*upload_events(source, keys), batch])
 
         return via_events, True
 
@@ -281,7 +281,6 @@ def watch(
     handoff: Handoff | None = None,
 ) -> int:
     """Run until `stop` is set (or `max_batches` batches were handed off); returns the batch count."""
-    s = get_settings().pipeline
     source, output = open_store(source_uri, get_settings().storage), open_store(output_uri, get_settings().storage)
     via_server = False
     if handoff is None:

@@ -47,7 +47,10 @@ COLUMN_DOCS: dict[str, str] = {
     "raw": "The cell's text exactly as read.",
     "unit": "`件`, `项`, `万元` or `元`.",
     "page": "1-based page of the cell (PDF); null for HTML, DOCX and text, and past page 32767 (RANGE-01).",
-    "bbox": "[x0, y0, x1, y1] of the cell in PDF points (y up); null where the medium has no geometry (or a coordinate is not a finite float32, RANGE-01).",
+    "bbox": (
+        "[x0, y0, x1, y1] of the cell in PDF points (y up); null where the medium has no geometry "
+        "(or a coordinate is not a finite float32, RANGE-01)."
+    ),
     "extractor_version": "Version of the extraction code that read the cell.",
     "quality_status": "The report's quality status: `passed`, `warned` or `failed` (failed error-severity rule).",
     "status@reports": "The report's quality status: `passed`, `warned`, `failed`.",
@@ -90,7 +93,7 @@ def _dataset_section(name: str, sch: pa.Schema) -> list[str]:
         if doc is None and name.startswith("t"):
             doc = _value_doc(name, f.name)
         lines.append(f"| `{f.name}` | {_type(f.type)} | {doc or ''} |")
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _value_doc(dataset: str, col: str) -> str:

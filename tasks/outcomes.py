@@ -77,7 +77,7 @@ def run_state(summary: Mapping[str, Any]) -> tuple[str, str]:
     issues = [
         f"{n} {what}"
         for n, what in ((quarantined, "quarantined"), (len(summary.get("not_read", [])), "not read (pending)"),
-                        (failed, "failed error checks"), (runs.get("with_issues", 0), "batch run(s) with issues"))  # fmt: skip
+                        (failed, "failed error checks"), (runs.get("with_issues", 0), "batch run(s) with issues"))
         if n
     ]
     if not issues:

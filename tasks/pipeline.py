@@ -691,8 +691,10 @@ def coverage_markdown(doc: dict[str, Any]) -> str:
     lines = [
         f"# Coverage {doc['year']}",
         "",
-        f"{doc['with_report']} of {doc['agencies_known']} known agencies have a report for {doc['year']}; "
-        f"{len(doc['missing'])} missing.",
+        (
+            f"{doc['with_report']} of {doc['agencies_known']} known agencies have a report for {doc['year']}; "
+            f"{len(doc['missing'])} missing."
+        ),
     ]
     if doc["missing"]:
         lines += ["", "| agency | agency_id |", "|---|---|"]

@@ -34,7 +34,7 @@ _URL_IN_TEXT = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"
 
 def _authority(parts: SplitResult) -> str:
     netloc = parts.netloc.rpartition("@")[2]
-    host, sep, port = netloc.rpartition(":")
+    _, sep, port = netloc.rpartition(":")
     if sep and not netloc.endswith("]") and port and not port.isdigit():
         # "user:pa/ss@host": an unescaped "/" in a password ends the authority early; what is left
         # before it is a user name and part of the password, not a host and a port

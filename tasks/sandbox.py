@@ -16,6 +16,7 @@ each borrow an idle worker. With `workers=0` extraction runs in the calling proc
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import os
@@ -207,10 +208,8 @@ class _Lane:
                 w = self._idle.get_nowait()
             except queue.Empty:
                 break
-            try:
+            with contextlib.suppress(OSError):
                 w.conn.send(None)
-            except OSError:
-                pass
             w.process.join(timeout=2)
             self._retire(w)
 

@@ -18,7 +18,9 @@ class ExtractSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XXGK_EXTRACT_", extra="ignore")
 
     max_bytes: int = Field(64 * 2**20, ge=1024, description="Largest input file accepted, in bytes.")
-    timeout_s: float = Field(120.0, gt=0, description="CPU-time limit for parsing one file, in seconds (and 10 times that in wall-clock time).")
+    timeout_s: float = Field(
+        120.0, gt=0, description="CPU-time limit for parsing one file, in seconds (and 10 times that in wall-clock time)."
+    )
     max_memory_mb: int = Field(1536, ge=128, description="Address-space limit for the process parsing one file.")
 
 
@@ -33,15 +35,24 @@ class OcrSettings(BaseSettings):
     )
     confirm_engine: Literal["rapidocr", "tesseract", "same"] = Field(
         "tesseract",
-        description="Second reading of a cell no identity confirms: the other engine on the cell, or 'same' (the engine at another resolution).",
+        description=(
+            "Second reading of a cell no identity confirms: the other engine on the cell, or 'same' "
+            "(the engine at another resolution)."
+        ),
     )
     dpi: int = Field(200, ge=100, le=600, description="Resolution PDF pages are rendered at for OCR.")
     max_pages: int = Field(60, ge=1, le=2000, description="Most scanned pages one report may send to OCR (DocumentTooLarge beyond).")
-    max_pixels: int = Field(60_000_000, ge=1_000_000, description="Largest picture decoded or page rendered, in pixels (decompression bombs).")
-    workers: int = Field(1, ge=0, le=64, description="OCR processes, a lane of their own: scans never hold up text reports; 0 = OCR in the text workers.")
+    max_pixels: int = Field(
+        60_000_000, ge=1_000_000, description="Largest picture decoded or page rendered, in pixels (decompression bombs)."
+    )
+    workers: int = Field(
+        1, ge=0, le=64, description="OCR processes, a lane of their own: scans never hold up text reports; 0 = OCR in the text workers."
+    )
     threads: int = Field(0, ge=0, le=64, description="Threads of one OCR process; 0 = the engine's default (all cores).")
     timeout_s: float = Field(900.0, gt=0, description="Wall-clock limit for one report's OCR, in seconds.")
-    max_memory_mb: int = Field(3072, ge=512, description="Address-space limit of an OCR process (ONNX Runtime maps more than it uses).")
+    max_memory_mb: int = Field(
+        3072, ge=512, description="Address-space limit of an OCR process (ONNX Runtime maps more than it uses)."
+    )
 
     def options(self):  # type: ignore[no-untyped-def]
         """The pure extraction's `OcrOptions` for these settings."""

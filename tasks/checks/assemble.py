@@ -288,7 +288,7 @@ def assemble(rep: Report, findings: list[Finding], previous: Report | None = Non
     for rule in applicable_rules(rep, previous is not None):
         checks.append(_one(rule, rep, by_rule.get(rule, []), loc, org))
     checks += cross_year(rep, previous)
-    readings = {c: r for c, r in rep.blanks.readings.items()}
+    readings = dict(rep.blanks.readings)
     readings.update({k: "unknown" for k, c in rep.cells.items() if c.get("status") == "blank" and k not in readings})
     return Validated(rep.report_id, quality_status(checks), checks, readings)
 

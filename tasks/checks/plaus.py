@@ -24,7 +24,7 @@ def may_make_rules(agency: str | None) -> bool | None:
     if not name.endswith("人民政府"):
         return False
     unit = name[: -len("人民政府")]
-    if unit.endswith("自治区") or unit.endswith("自治州"):
+    if unit.endswith(("自治区", "自治州")):
         return True
     if unit.endswith(_LOWER_UNIT):
         return False

@@ -83,7 +83,7 @@ def _document_part(zf: zipfile.ZipFile) -> str:
     if "_rels/.rels" in names and zf.getinfo("_rels/.rels").file_size < 1 << 20:
         try:
             rels = zf.read("_rels/.rels")
-        except Exception as exc:  # damaged member: report the missing main part below
+        except Exception as exc:  # noqa: BLE001 - damaged member: report the missing main part below
             log.debug("cannot read _rels/.rels: %s", exc)
             rels = b""
         m = re.search(rb'Type="[^"]*/officeDocument"[^>]*Target="/?([^"]+)"', rels) or re.search(
@@ -380,7 +380,7 @@ def _has_picture(p: etree._Element) -> bool:
     of a table (V10). Text boxes, also drawings, are not pictures."""
     for el in p.iter():
         tag = el.tag if isinstance(el.tag, str) else ""
-        if tag.endswith("}blip") or tag.endswith("}imagedata"):
+        if tag.endswith(("}blip", "}imagedata")):
             return True
     return False
 
@@ -389,9 +389,9 @@ def _picture_ref(p: etree._Element) -> str | None:
     """The relationship id of the paragraph's first embedded picture (a:blip r:embed, v:imagedata r:id)."""
     for el in p.iter():
         tag = el.tag if isinstance(el.tag, str) else ""
-        if tag.endswith("}blip") or tag.endswith("}imagedata"):
+        if tag.endswith(("}blip", "}imagedata")):
             for name, value in el.attrib.items():
-                if name.endswith("}embed") or name.endswith("}id"):
+                if name.endswith(("}embed", "}id")):
                     return value
     return None
 

@@ -123,8 +123,7 @@ def _row_cells(tr: etree._Element) -> list[etree._Element]:
 
 
 def _inner_tables(el: etree._Element) -> Iterator[etree._Element]:
-    for t in el.iterdescendants("table"):
-        yield t
+    yield from el.iterdescendants("table")
 
 
 def _is_layout_table(table: etree._Element) -> bool:
@@ -309,9 +308,12 @@ def _js_literal_html(src: str) -> str | None:
         if "<" not in body:
             continue
         html = _js_unescape(body)
-        if "政府信息公开" in html and re.search(r"<\s*(p|table|div|br|span|td)\b", html, re.I):
-            if best is None or len(html) > len(best):
-                best = html
+        if (
+            "政府信息公开" in html
+            and re.search(r"<\s*(p|table|div|br|span|td)\b", html, re.I)
+            and (best is None or len(html) > len(best))
+        ):
+            best = html
     return best
 
 

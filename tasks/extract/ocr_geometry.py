@@ -84,7 +84,7 @@ def skew_angle(gray: np.ndarray) -> float:
     import cv2
 
     bw = binarize(gray)
-    h, w = bw.shape
+    w = bw.shape[1]
     lines = cv2.HoughLinesP(bw, 1, math.pi / 1800, threshold=max(100, w // 8), minLineLength=w // 6, maxLineGap=8)
     if lines is None:
         return 0.0

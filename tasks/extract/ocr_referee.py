@@ -63,10 +63,10 @@ def _crop(page: OcrPage, c: CellRecord, pad: float = 0.12) -> np.ndarray | None:
     # inside the cell's rulings: trim a little, so the lines are not read as 1 or |
     w, h = px1 - px0, py1 - py0
     a, b = int(max(0, py0 + h * pad)), int(min(page.gray.shape[0], py1 - h * pad))
-    l, r = int(max(0, px0 + min(w * pad, h * pad))), int(min(page.gray.shape[1], px1 - min(w * pad, h * pad)))
-    if b - a < 4 or r - l < 4:
+    left, right = int(max(0, px0 + min(w * pad, h * pad))), int(min(page.gray.shape[1], px1 - min(w * pad, h * pad)))
+    if b - a < 4 or right - left < 4:
         return None
-    return page.gray[a:b, l:r]
+    return page.gray[a:b, left:right]
 
 
 def _second_reading(run: OcrRun, page: OcrPage, c: CellRecord) -> str | None:
@@ -157,7 +157,7 @@ def referee(cells: list[CellRecord], issues: list[Issue], format_version: str, r
             if second is not None and _same(parse_value(second), (c.value, c.status)):
                 continue
         refused.append((c, "ink the engine could not read" if key in inked else reading))
-    for c, reading in refused:
+    for c, _ in refused:
         c.value, c.status, c.raw = None, STATUS, None
     for key, page in ocr.items():
         if page.page is None:  # a picture in a DOCX/HTML: no page geometry to report (as for its text)

@@ -161,11 +161,10 @@ def agency_name(text: str) -> str | None:
 def _split_title(head: str) -> tuple[str | None, int | None]:
     """(agency, year) of the part of a title before 政府信息公开…报告: the name after the last year
     ("2019年上海市人民政府办公厅…"), else before it ("淮安市洪泽区人民政府2024年…")."""
-    m = None
-    for m in _YEAR.finditer(head):
-        pass
-    if m is None:
+    years = list(_YEAR.finditer(head))
+    if not years:
         return agency_name(head), None
+    m = years[-1]
     return (agency_name(head[m.end() :]) or agency_name(head[: m.start()])), int(m.group(1))
 
 

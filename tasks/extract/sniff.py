@@ -96,7 +96,7 @@ def _zip_kind(data: bytes) -> Medium:
                 info = zf.getinfo("mimetype")
                 if info.file_size < 256:
                     mimetype = zf.read("mimetype")
-    except Exception:  # BadZipFile, NotImplementedError (zip version), struct.error, …
+    except Exception:  # noqa: BLE001 - BadZipFile, NotImplementedError (zip version), struct.error, …
         # A damaged ZIP may still be a DOCX; let the DOCX reader raise CorruptDocument if it is
         # plausibly one (the local header names word/ parts), otherwise it is unsupported.
         if b"word/" in data[:65536] or b"[Content_Types].xml" in data[:65536]:
@@ -140,9 +140,9 @@ def _ole2_kind(data: bytes) -> None:
 def _bom_encoding(data: bytes) -> str | None:
     if data.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    if data.startswith(codecs.BOM_UTF32_LE) or data.startswith(codecs.BOM_UTF32_BE):
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
         return "utf-32"
-    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     return None
 
@@ -357,7 +357,7 @@ def sniff(data: bytes) -> Medium:
     if _PDF_MAGIC in data[:1024]:
         return "pdf"
     head = data[:64]
-    if head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff"):
+    if head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")):
         return "image"  # a scan or a screenshot of a report page: read by OCR
     if head.startswith(_OLE2_MAGIC):
         _ole2_kind(data)

@@ -148,7 +148,7 @@ def _t3_header_spans(rows: list[Line]) -> list[tuple[float, float]] | None:
     if len(found) < len(t3.COLUMNS):
         return None
     spans = [found[c.key] for c in t3.COLUMNS]
-    if any(b[0] < a[0] for a, b in zip(spans, spans[1:])):
+    if any(b[0] < a[0] for a, b in itertools.pairwise(spans)):
         return None
     return spans
 
@@ -166,7 +166,7 @@ def _t3_value_spans(rows: list[Line]) -> list[tuple[float, float]] | None:
     if len(complete) < 2:
         return None
     spans = [(min(r[i].x0 for r in complete), max(r[i].x1 for r in complete)) for i in range(ncol)]
-    if any(b[0] < a[1] for a, b in zip(spans, spans[1:])):  # columns overlap: not one grid
+    if any(b[0] < a[1] for a, b in itertools.pairwise(spans)):  # columns overlap: not one grid
         return None
     return spans
 
@@ -396,9 +396,12 @@ def _value_run(rows: list[Line], n: int) -> list[tuple[Cell, TableRow]] | None:
     """The first `n` value cells after the header, from the right end of the first row holding them."""
     for line in rows:
         cells = line.cells
-        if len(cells) >= n and all(is_value_like(c.text) for c in cells[-n:]):
-            if any(c.text.strip() for c in cells[-n:]) or len(cells) == n:
-                return [(c, line.row) for c in cells[-n:]]
+        if (
+            len(cells) >= n
+            and all(is_value_like(c.text) for c in cells[-n:])
+            and (any(c.text.strip() for c in cells[-n:]) or len(cells) == n)
+        ):
+            return [(c, line.row) for c in cells[-n:]]
     run: list[tuple[Cell, TableRow]] = []
     for line in rows:  # values spread over several physical rows
         for c in line.cells:
@@ -459,9 +462,13 @@ def read_t4_headerless(doc: Document) -> dict[tuple[str, str], Printed]:
             if any("复议" in c.text or "诉讼" in c.text for c in cells):
                 since = 0
                 continue
-            if since is not None and len(cells) == len(keys) and all(is_value_like(c.text) for c in cells):
-                if any(c.text.strip() for c in cells):
-                    return {k: printed(c, row) for k, c in zip(keys, cells)}
+            if (
+                since is not None
+                and len(cells) == len(keys)
+                and all(is_value_like(c.text) for c in cells)
+                and any(c.text.strip() for c in cells)
+            ):
+                return {k: printed(c, row) for k, c in zip(keys, cells, strict=True)}
         if mention:
             since = 0
         elif since is not None:
@@ -653,7 +660,7 @@ def _t2_value_columns(blk: t2.Block, fmt: str | None, head: list[tuple[str, Cell
 
 
 def _repeats(cols: list[Column]) -> bool:
-    return any(a.key == b.key for a, b in zip(cols, cols[1:]))
+    return any(a.key == b.key for a, b in itertools.pairwise(cols))
 
 
 def _t2_unrepeat(values: list[Cell], cols: list[Column]) -> tuple[list[Cell | None], list[Column]]:
@@ -668,7 +675,7 @@ def _t2_unrepeat(values: list[Cell], cols: list[Column]) -> tuple[list[Cell | No
     first: list[Cell] | None = None
     for cuts in itertools.combinations(range(1, len(values)), len(distinct) - 1):
         bounds = [0, *cuts, len(values)]
-        runs = [texts[a:b] for a, b in zip(bounds, bounds[1:])]
+        runs = [texts[a:b] for a, b in itertools.pairwise(bounds)]
         if all(len(set(r)) == 1 for r in runs):
             readings.add(tuple(r[0] for r in runs))
             first = first or [values[a] for a in bounds[:-1]]

@@ -62,7 +62,7 @@ def fits(value: Number) -> bool:
         return False
     if isinstance(value, int):
         return abs(value) < 10**MAX_INTEGER_DIGITS
-    sign, digits_t, exp = value.as_tuple()
+    _, digits_t, exp = value.as_tuple()
     if not isinstance(exp, int):  # NaN, Infinity
         return False
     digits = list(digits_t)
@@ -80,7 +80,7 @@ def fits(value: Number) -> bool:
 
 def is_value_like(raw: str) -> bool:
     """True for what can stand in a value cell: a number, a blank, a dash or a short word such as 无."""
-    value, status = parse_value(raw)
+    _, status = parse_value(raw)
     if status != "text":
         return True
     s = "".join(unicodedata.normalize("NFKC", raw).split())

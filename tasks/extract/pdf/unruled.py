@@ -261,7 +261,7 @@ def text_blocks(lines: Sequence[TextLine], page: int, s: TableSettings = SETTING
         _, attached, _ = _attach_labels(group, s)
         kept = {id(ln) for labels in attached.values() for ln in labels}
 
-        def loose(ln: TextLine) -> bool:
+        def loose(ln: TextLine, kept: set[int] = kept) -> bool:
             return len(ln.frags) < 2 and id(ln) not in kept
 
         lo, hi = 0, len(group)
