@@ -16,8 +16,9 @@ Layouts recognised (spec §7; sample `jining_org_dept_2021_text`):
 * **TSV** — one row per line, cells separated by TABs ("规章\\t0\\t0\\t0"); a leading TAB is an
   empty first cell.
 * **Cell-per-line without TABs** — rows separated by blank lines, one cell per line; an empty
-  cell survives only as a line holding a NBSP / full-width space (a truly empty line is a row
-  break). Wrapped labels split over two lines are re-joined when together they form a known
+  cell is a line holding a NBSP / full-width space, or, in a copy with no such line, an empty
+  line inside its row (numbers follow it before the next label) or one more empty line than the
+  row separator after it (`_parse`). Wrapped labels split over two lines are re-joined when together they form a known
   template label ("商业" + "企业" → "商业\\n企业").
 * **Space-aligned** — one row per line, fields separated by 2+ spaces or full-width spaces, or
   single spaces when the line ends in a number ("规章 0 0 0").
@@ -413,14 +414,73 @@ def _plain_items(lines: list[str]) -> list[_Item]:
 # ---------------------------------------------------------------- assembly
 
 
+def _ends_in_value(item: _Item | None) -> bool:
+    return isinstance(item, _Row) and item.source == "plain" and bool(item.cells) and is_value(item.cells[-1])
+
+
+def _values_only(items: list[_Item]) -> list[str] | None:
+    """The cells of a block that is one cell-per-line row of numbers only (a single number too)."""
+    if len(items) != 1:
+        return None
+    row = items[0].row if isinstance(items[0], _Tentative) else items[0]
+    ok = isinstance(row, _Row) and row.source == "plain" and all(is_value(c) for c in row.cells)
+    return row.cells if ok else None
+
+
+def _starts_row(items: list[_Item]) -> bool:
+    """The block opens a labelled row of numbers (a row's label, then its cells)."""
+    return bool(items) and isinstance(items[0], _Row) and items[0].source == "plain" and not is_value(
+        items[0].cells[0]
+    ) and any(is_value(c) for c in items[0].cells)
+
+
+def _row_separator(groups: list[tuple[str, list[str]]]) -> int:
+    """How many empty lines part two rows of a cell-per-line copy without TABs: the fewest that follow
+    a line holding a number before a line that is not one (1 in a web copy; a copy spaced out more
+    has more)."""
+    seps = [
+        len(groups[i][1])
+        for i in range(1, len(groups) - 1)
+        if groups[i][0] == "blank" and groups[i - 1][0] == "block" and groups[i + 1][0] == "block"
+        and is_value(groups[i - 1][1][-1]) and not is_value(groups[i + 1][1][0])
+        and not any("\t" in x for x in groups[i - 1][1] + groups[i + 1][1])
+    ]
+    return min(seps, default=1)
+
+
 def _parse(lines: list[str]) -> list[_Item]:
+    """Items of the lines' groups. In a cell-per-line copy without TABs an empty cell is an empty line
+    (nothing else is left of it): a row ending in a number followed, after k empty lines, by lines
+    that are all numbers goes on with k empty cells and those numbers (a new row starts with its
+    label); the empty lines after a row ending in a number beyond the copy's row separator
+    (`_row_separator`) are empty cells closing it, when the next row follows (before a heading or a
+    paragraph, more empty lines are only a wider break). A copy that prints its empty cells as NBSP
+    lines has no empty cell of this kind. A row whose first cells are empty stays short (its label
+    then the row separator look like a label followed by nothing) and is refused by the table
+    reader."""
     items: list[_Item] = []
+    groups = _groups(lines)
+    sep = _row_separator(groups)
+    marked = any(_is_soft_blank(x) and not _is_blank(x) for x in lines)  # NBSP cells: empty lines are breaks
     blanks = 0
-    for kind, group in _groups(lines):
+    for n, (kind, group) in enumerate(groups):
         prev = items[-1] if items else None
         if kind == "blank":
             blanks += len(group)
+            if not marked and _ends_in_value(prev) and len(group) > sep and n + 1 < len(groups):
+                nxt = groups[n + 1]
+                after = _plain_items(nxt[1]) if nxt[0] == "block" and not any("\t" in x for x in nxt[1]) else []
+                if _values_only(after) is None and _starts_row(after):
+                    assert isinstance(prev, _Row)
+                    prev.cells.extend([""] * (len(group) - sep))
             continue
+        if kind == "block" and blanks and not marked and _ends_in_value(prev) and not any("\t" in x for x in group):
+            more = _values_only(_plain_items([_clean_markup(x) for x in group]))
+            if more is not None:
+                assert isinstance(prev, _Row)
+                prev.cells.extend([""] * blanks + more)
+                blanks = 0
+                continue
         if kind == "pipe":
             items.extend(_pipe_rows(group))
         elif kind == "heading":

@@ -435,3 +435,15 @@ def test_lines_beyond_the_bound_are_not_read() -> None:
     rows = [_texts(r) for t in _tables(doc) for r in t.rows]
     assert ["规章", "1", "2", "3"] in rows and ["行政许可", "7"] in rows
     assert not any(r[0] == "行政处罚" for r in rows)  # after line MAX_LINES
+
+
+def test_empty_lines_inside_a_cell_per_line_row_are_empty_cells() -> None:
+    """No NBSP anywhere: an empty line between two numbers of a row is an empty cell, an empty line
+    more than the row separator before the next row closes the row with one; before a heading it
+    is only a wider break."""
+    text = ("（三）不予公开\n1.属于国家秘密\n8\n20\n\n38\n147\n\n2.其他法律行政法规禁止公开\n14\n25\n\n\n"
+            "3.危及“三安全一稳定”\n1\n2\n3\n\n\n五、存在的主要问题及改进情况\n")
+    rows = [_texts(r) for t in _tables(read_text(text.encode())) for r in t.rows]
+    assert rows == [["（三）不予公开", "1.属于国家秘密", "8", "20", "", "38", "147"],
+                    ["2.其他法律行政法规禁止公开", "14", "25", ""],
+                    ["3.危及“三安全一稳定”", "1", "2", "3"]]
