@@ -220,6 +220,8 @@ def check_variant(folder: Path, check: dict) -> str | None:
 
             n = sum(isinstance(o, LTImage) for pg in _pdf_objects(src) for o in pg)
             return None if n else "no image in the PDF"
+        if kind == "pdf_cut_column":  # rows' rulings end together at the right with no vertical ruling there
+            return _cut_column(src)
         if kind == "pdf_no_ruling_table":
             from pdfminer.layout import LTCurve
 
@@ -253,6 +255,26 @@ def check_variant(folder: Path, check: dict) -> str | None:
             xml = z.read("word/document.xml").decode("utf-8")
         return None if "<w:vMerge" in xml and "<w:gridSpan" in xml else "no vMerge/gridSpan merges in the DOCX"
     return f"unknown check {kind}"
+
+
+def _cut_column(src: Path) -> str | None:
+    """Some page has three or more horizontal rulings ending together at the right, beyond every vertical
+    ruling across their rows (the last column's outer side is not drawn)."""
+    from tasks.extract.pdf.geometry import merge_edges
+    from tasks.extract.pdf.miner import iter_pages
+
+    for content in iter_pages(src.read_bytes()):
+        h, v = merge_edges(content.h_edges), merge_edges(content.v_edges)
+        for x in sorted({round(e.hi, 1) for e in h}, reverse=True):
+            ends = [e for e in h if abs(e.hi - x) <= 1.5]
+            if len(ends) < 3:
+                continue
+            y0, y1 = min(e.pos for e in ends), max(e.pos for e in ends)
+            across = [e for e in v if e.lo < y1 and e.hi > y0]
+            if across and all(e.pos < x - 1.5 for e in across):
+                return None
+            break
+    return "no page whose rulings end at the right without a vertical ruling there"
 
 
 def _wrapped(pages: list, num: str) -> str | None:

@@ -443,3 +443,45 @@ def test_a_row_cut_open_by_the_page_break_is_a_grid_row(top_border: bool) -> Non
     (table,) = _tables(doc)
     assert [[c.text for c in r.cells] for r in table.rows] == [["Cut", "11", "12"], ["Next", "21", "22"], ["", "", ""]]
     assert not [b for b in doc.blocks if isinstance(b, Paragraph)]
+
+
+# --- a column cut at the page's printable edge (Chromium culls its outer ruling and what lies beyond) ---
+def _cut_page(total_text: str, total_x0: float) -> "PageContent":
+    """Three columns, four rows; the rows' rulings run to x=300, the vertical rulings stop at x=200 (the
+    outer side of the last column culled). The last column prints `total_text` from `total_x0`."""
+    from tasks.extract.pdf.geometry import Char, Edge, PageContent
+
+    ys = [400.0, 380.0, 360.0, 340.0, 320.0]
+    h = [Edge(y, 50.0, 300.0) for y in ys]
+    v = [Edge(x, 320.0, 400.0) for x in (50.0, 120.0, 200.0)]
+    chars: list[Char] = []
+
+    def put(text: str, x0: float, y0: float) -> None:
+        for i, ch in enumerate(text):
+            chars.append(Char(ch, x0 + 5 * i, y0, x0 + 5 * i + 5, y0 + 10, 10.0))
+
+    for r, label in enumerate(["一二", "三四", "五六", "七八"]):
+        y0 = ys[r + 1] + 5
+        put(label, 60, y0)
+        put(str(10 + r), 155, y0)
+        put(total_text if r else "总计", total_x0 if r else 245.0, y0)
+    return PageContent(chars, h, v, False, [])
+
+
+def test_a_column_cut_at_the_page_edge_is_closed_when_its_text_is_whole() -> None:
+    from tasks.extract.pdf import page_blocks
+
+    (table,) = [b for b in page_blocks(_cut_page("123", 242.5), 1) if isinstance(b, Table)]
+    assert [[c.text for c in r.cells] for r in table.rows] == [
+        ["一二", "10", "总计"], ["三四", "11", "123"], ["五六", "12", "123"], ["七八", "13", "123"]]
+
+
+def test_a_cut_column_whose_text_may_be_culled_stays_unread() -> None:
+    """Numbers ending off the column's centre (their tail may be beyond the clip): the column is not closed, so
+    none of its cells is read (never a number with its last digits cut away)."""
+    from tasks.extract.pdf import page_blocks
+
+    blocks = page_blocks(_cut_page("98", 280.0), 1)
+    cells = [c.text for b in blocks if isinstance(b, Table) for r in b.rows for c in r.cells]
+    assert "98" not in cells and "总计" not in cells
+    assert ["10", "11", "12", "13"] == [t for t in cells if t.isdigit()]

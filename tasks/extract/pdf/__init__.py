@@ -39,7 +39,7 @@ __all__ = ["SETTINGS", "Char", "PageContent", "TableSettings", "page_blocks", "r
 
 def page_blocks(content: PageContent, page: int, s: TableSettings = SETTINGS) -> list[Block]:
     """All blocks of one page in reading order (top to bottom)."""
-    grids = find_grids(content.h_edges, content.v_edges, s)
+    grids = find_grids(content.h_edges, content.v_edges, s, content.chars)
     free = place_chars(grids, content.chars) if grids else content.chars
     keyed: list[tuple[float, Block]] = [(g.ys[-1], grid_to_table(g, page, s)) for g in grids]
     keyed.extend(text_blocks(make_text_lines(free, s), page, s))

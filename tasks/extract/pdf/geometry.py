@@ -352,12 +352,51 @@ def close_cut_rows(h: list[Edge], v: Sequence[Edge], s: TableSettings = SETTINGS
     return out
 
 
-def find_grids(h_edges: Sequence[Edge], v_edges: Sequence[Edge], s: TableSettings = SETTINGS) -> list[Grid]:
+def close_cut_columns(h: Sequence[Edge], v: list[Edge], chars: Sequence[Char] = (),
+                      s: TableSettings = SETTINGS) -> list[Edge]:
+    """A table reaching the page's printable edge loses its last column's outer side: a browser
+    (Chromium) culls the vertical ruling there while the rows' horizontal rulings are drawn whole
+    (a path partly outside the clip keeps its length). Where at least `min_cut_rows` + 1
+    horizontal edges end together at the rightmost (leftmost) horizontal extent, beyond every
+    vertical edge, the cut is closed by a vertical edge there, so the column's cells become grid
+    cells.
+
+    The glyphs beyond the clip are culled too, so the column is closed only when nothing of its
+    text can be missing: it prints some text, and every line of it is centred in the column
+    (within `cut_centre_em` of its size): a run whose end was culled is off centre. Otherwise the
+    column stays outside the grid (its cells are not read)."""
+    out = list(v)
+    if not h or not v:
+        return out
+    for right in (True, False):
+        x = max(e.hi for e in h) if right else min(e.lo for e in h)
+        ends = [e for e in h if abs((e.hi if right else e.lo) - x) <= s.snap_tol]
+        if len(ends) < s.min_cut_rows + 1:
+            continue
+        if right and any(e.pos >= x - s.snap_tol for e in v) or not right and any(e.pos <= x + s.snap_tol for e in v):
+            continue
+        inner = max(e.pos for e in v) if right else min(e.pos for e in v)
+        y0, y1 = min(e.pos for e in ends), max(e.pos for e in ends)
+        lo, hi = min(inner, x), max(inner, x)
+        col = [c for c in chars if c.text.strip() and lo < c.cx < hi and y0 < c.cy < y1]
+        if not col:
+            continue
+        centre = (lo + hi) / 2
+        lines = chars_to_lines(col, s)
+        if all(abs((ln[0].x0 + ln[-1].x1) / 2 - centre) <= s.cut_centre_em * max(c.size for c in ln) for ln in lines):
+            out.append(Edge(x, y0, y1))
+    return out
+
+
+def find_grids(
+    h_edges: Sequence[Edge], v_edges: Sequence[Edge], s: TableSettings = SETTINGS, chars: Sequence[Char] = ()
+) -> list[Grid]:
     h = merge_edges(h_edges, s)
     v = merge_edges(v_edges, s)
     if not h or not v:
         return []
     h = close_cut_rows(h, v, s)
+    v = close_cut_columns(h, v, chars, s)
     if len(h) + len(v) > s.max_ruling_edges:
         log.warning("page has %d ruling edges: treated as a drawing, tables read without rulings", len(h) + len(v))
         return []

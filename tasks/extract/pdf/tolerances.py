@@ -27,6 +27,10 @@ class TableSettings:
     # --- cells ----------------------------------------------------------------------------------
     min_cut_columns: int = 2
     """A row cut open by a page break is closed when at least this many columns' sides end there."""
+    min_cut_rows: int = 2
+    """A column cut open by the page's printable edge is closed when at least this many rows' rulings end there…"""
+    cut_centre_em: float = 0.25
+    """…and every line of its text is centred in it within this many ems (nothing of it culled by the clip)."""
     min_table_cells: int = 2
     """A ruled grid with fewer cells is a frame around text, not a table."""
     # --- characters → lines → words -------------------------------------------------------------
