@@ -13,7 +13,7 @@ import re
 import statistics
 import unicodedata
 
-from tasks.extract.model import Document
+from tasks.extract.model import Document, Paragraph, Table
 from tasks.extract.pdf import Char, PageContent, page_blocks
 
 CELL_W = 5.0
@@ -84,6 +84,93 @@ def _chars(lines: list[str], wide_as_two: bool) -> list[Char]:
     return out
 
 
+_NUMBER = re.compile(r"[+-]?\d[\d,.]*")
+WRAP_REACH = 2
+"""Lines apart (the first one above or below that prints anything in the column) at which a line of bare
+numbers and a number in the same columns are the two halves of one number wrapped in its cell."""
+
+
+MIN_ROW_NUMBERS = 4
+"""Numbers a line of bare numbers holds to be a row's line (the halves of a wrapped cell around it)."""
+
+
+def _tokens(line: str, wide_as_two: bool) -> list[tuple[str, int, int]]:
+    out = []
+    for m in re.finditer(r"\S+", line):
+        c0 = _col_at(line, m.start(), wide_as_two)
+        out.append((m.group(), c0, c0 + _col_at(m.group(), len(m.group()), wide_as_two)))
+    return out
+
+
+def wrapped_numbers(lines: list[str], wide_as_two: bool) -> set[tuple[int, int]]:
+    """(line, start column) of every number that may be half of a number wrapped in a narrow cell
+    (pdftotext keeps "1180" over "61" for 118061 as two lines): two lines of bare numbers (no label
+    on them) where a number of one is, within WRAP_REACH lines, the first thing printed in the
+    columns of a number of the other (a row's line of numbers next to another row's labelled line
+    is the common layout of labels wrapped above their numbers, and is not flagged); or a number
+    above and one below a line of at least MIN_ROW_NUMBERS bare numbers, in columns that line leaves
+    empty (one cell wrapped around its row's line: "1188" / the row's six numbers / "7"). Not caught: the rest of a
+    wrapped number on a label's next line right under its first digits ("740 … 105" over
+    "反复申请 8 … 14"), which a row with blank cells right under another row also looks like.
+    Both halves are flagged. Rows of such numbers are not read:
+    which lines belong to which cell is not known (a row label may stand between the halves, and the
+    last digits alone add up like the row does)."""
+    toks = [_tokens(line, wide_as_two) for line in lines]
+    bare = [bool(t) and all(_NUMBER.fullmatch(x) for x, _, _ in t) for t in toks]
+    flagged: set[tuple[int, int]] = set()
+    for i, line_toks in enumerate(toks):
+        if i + 2 < len(toks) and bare[i + 1] and len(toks[i + 1]) >= MIN_ROW_NUMBERS:
+            # a row's numbers on a line of their own, a number above and one below in a column they leave
+            # empty: one cell wrapped around its row's line ("1188" / the row's six numbers / "7")
+            for x, c0, c1 in line_toks:
+                if _NUMBER.fullmatch(x) and not any(a < c1 and c0 < b for _, a, b in toks[i + 1]):
+                    below = [a for y, a, b in toks[i + 2] if a < c1 and c0 < b and _NUMBER.fullmatch(y)]
+                    if below:
+                        flagged.add((i, c0))
+                        flagged.update((i + 2, a) for a in below)
+        if not bare[i]:
+            continue
+        for _, c0, c1 in line_toks:
+            for step in (-1, 1):
+                j = i + step
+                while 0 <= j < len(toks) and abs(j - i) <= WRAP_REACH:
+                    hit = [(x, a, b) for x, a, b in toks[j] if a < c1 and c0 < b]
+                    if hit:
+                        nums = [(x, a) for x, a, _ in hit if _NUMBER.fullmatch(x)]
+                        if nums and bare[j]:
+                            flagged.add((i, c0))
+                            flagged.update((j, a) for _, a in nums)
+                        break
+                    j += step
+    return flagged
+
+
+def _drop_wrapped(blocks: list, flagged: set[tuple[int, int]], wide: bool, lines: list[str]) -> list:
+    """The page's blocks without the table rows (and paragraphs) holding a flagged number."""
+    if not flagged:
+        return blocks
+    spots = []
+    for i, c0 in flagged:
+        end = next(b for x, a, b in _tokens(lines[i], wide) if a == c0)
+        y = -(i + 1) * LINE_H + FONT / 2
+        spots.append(((c0 + end) / 2 * CELL_W, y))
+
+    def hit(bbox) -> bool:
+        return bbox is not None and any(bbox[0] <= x <= bbox[2] and bbox[1] - 1 <= y <= bbox[3] + 1 for x, y in spots)
+
+    out = []
+    for b in blocks:
+        if isinstance(b, Table):
+            rows = [r for r in b.rows if not any(hit(c.bbox) for c in r.cells)]
+            if rows:
+                out.append(Table(rows=rows, positioned=b.positioned, page=b.page))
+        elif isinstance(b, Paragraph) and getattr(b, "bbox", None) is not None and hit(b.bbox):
+            continue
+        else:
+            out.append(b)
+    return out
+
+
 def read_layout_text(text: str) -> Document:
     pages = text.replace("\r\n", "\n").replace("\r", "\n").split("\f")
     all_lines = [line for page in pages for line in page.split("\n")]
@@ -91,7 +178,9 @@ def read_layout_text(text: str) -> Document:
     wide = _alignment_spread(all_lines, True) < _alignment_spread(all_lines, False)
     doc = Document(media="text", blocks=[], pages=len(pages))
     for n, page in enumerate(pages, start=1):
-        chars = _chars(page.expandtabs(8).split("\n"), wide)
+        lines = page.expandtabs(8).split("\n")
+        chars = _chars(lines, wide)
         if chars:
-            doc.blocks.extend(page_blocks(PageContent(chars, [], [], False, []), n))
+            blocks = page_blocks(PageContent(chars, [], [], False, []), n)
+            doc.blocks.extend(_drop_wrapped(blocks, wrapped_numbers(lines, wide), wide, lines))
     return doc

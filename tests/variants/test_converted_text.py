@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import compare_with_expected, load_expected
+from helpers import _cell_matches, compare_with_expected, load_expected
 
 from tasks.extract import extract_bytes
 
@@ -33,3 +33,29 @@ def test_pdftotext_layout_extracts_like_the_pdf(case, tmp_path):
     result = extract_bytes(out.read_bytes()).to_dict()
     assert result["media"] == "text"
     assert compare_with_expected(result, load_expected(folder)) == []
+
+
+# A number wrapped in a narrow cell comes out of `pdftotext -layout` as lines of its own ("1180" over
+# "61" for 118061): rows of such halves are not read (layout_text.wrapped_numbers). One shape is not
+# caught yet and stays a wrong reading (a bug, listed here so that a fix shows): the rest of a number
+# on its label's next line right under its first digits.
+STILL_WRONG = {("t3", "not_processed_excessive", "natural_person"), ("t3", "not_processed_excessive", "total")}
+
+
+def test_pdftotext_layout_numbers_wrapped_in_their_cells_are_not_read_as_parts(tmp_path):
+    folder = FIXTURES / "generated/pdf_2021_wrapped_numbers"
+    out = tmp_path / "converted.txt"
+    subprocess.run(["pdftotext", "-layout", str(folder / "source.pdf"), str(out)], check=True, timeout=60)
+    cells = {(c["table"], c["row"], c["col"]): c for c in extract_bytes(out.read_bytes()).to_dict()["cells"]}
+    wrong, right = set(), 0
+    for e in load_expected(folder)["cells"]:
+        key = (e["table"], e["row"], e["col"])
+        got = cells[key]
+        if got["status"] == "not_found":
+            continue
+        if _cell_matches(e, got) is None:
+            right += 1
+        else:
+            wrong.add(key)
+    assert wrong == STILL_WRONG
+    assert right >= 30
