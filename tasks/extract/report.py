@@ -346,7 +346,7 @@ def _from_reading_order(
         if cells:
             t3r = T3Result(cells, layout, len({k[0] for k in cells}))
     if not t4c:
-        t4c = read_t4_stream(doc, by_section[4])
+        t4c = read_t4_stream(doc, by_section[4], by_section.get(5))
     return t3r, t4c
 
 

@@ -17,6 +17,7 @@ check only; the cell keeps what was printed.
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 from dataclasses import dataclass
 
@@ -346,26 +347,79 @@ T4_HEADER_WORDS = ("复议", "维持", "纠正", "审结")
 """Words of table 四's header (whole or split over lines) that must come before its numbers."""
 
 
-def read_t4_stream(doc: Document, start: int) -> dict[tuple[str, str], Printed]:
-    """Table 四 from the first fifteen value cells after the section-四 heading (block `start`; the
+def _printed_word(word: str, head: str) -> bool:
+    """The word is printed in the header: whole, or its characters in order over the header's lines
+    (narrow cells read side by side line by line: "结果维 结果纠 …" then "持 正 …")."""
+    if word in head:
+        return True
+    at = -1
+    for ch in word:
+        at = head.find(ch, at + 1)
+        if at < 0:
+            return False
+    return True
+
+
+MAX_T4_BLANKS = 3
+"""Cells of table 四 printed empty that are placed by the identities (each placement is tried)."""
+
+
+def read_t4_stream(doc: Document, start: int, end: int | None = None) -> dict[tuple[str, str], Printed]:
+    """Table 四 from the first fifteen value cells after its header (in the section that starts at
+    block `start`; numbers before the header, such as a page's number, are not the table's; the
     numbers of a copied table may run on past the next heading): three blocks of five, each
-    confirmed by H4.1 (总计 = 维持 + 纠正 + 其他 + 尚未审结)."""
+    confirmed by H4.1 (总计 = 维持 + 纠正 + 其他 + 尚未审结).
+
+    A cell printed empty leaves nothing in the copy: when fewer than fifteen numbers lie between the
+    heading and section 五's (block `end`) and the fifteen after the heading do not add up, every
+    placement of the missing cells among them is tried (an empty cell counts 0), and a block is
+    taken when every placement whose three blocks add up reads it the same (its empty cells blank);
+    a block that reads differently in two of them (an empty cell beside numbers that add up either
+    way) is not_found."""
     ncol = len(t4.COLUMNS)
-    vals = tokens(doc, start)[: len(t4.ROWS) * ncol]
-    if len(vals) < len(t4.ROWS) * ncol:
+    need = len(t4.ROWS) * ncol
+    head = ""
+    for first in range(start, len(doc.blocks) if end is None else end):  # the numbers after the header
+        b = doc.blocks[first]
+        head += norm(b.text) if isinstance(b, Paragraph) else ""
+        if all(_printed_word(w, head) for w in T4_HEADER_WORDS):
+            break
+    else:  # no table-四 header: numbers of the section are not this table's
         return {}
-    head = "".join(norm(b.text) for b in doc.blocks[start : vals[0].block] if isinstance(b, Paragraph))
-    if not all(w in head for w in T4_HEADER_WORDS):  # no table-四 header before the numbers: not this table
+    start = first + 1
+    vals = tokens(doc, start)[:need]
+    if not vals:
         return {}
+    if len(vals) == need and all(_adds_up(vals[i * ncol : (i + 1) * ncol]) for i in range(len(t4.ROWS))):
+        return {(row.key, col.key): _printed(vals[i * ncol + j])
+                for i, row in enumerate(t4.ROWS) for j, col in enumerate(t4.COLUMNS)}
+    inside = tokens(doc, start, end) if end is not None else vals
+    missing = need - len(inside)
+    if not 0 < missing <= MAX_T4_BLANKS:
+        log.debug("table 四 in reading order: %d numbers, the blocks do not add up", len(inside))
+        return {}
+    readings: list[list[Token | None]] = []
+    for spots in itertools.combinations(range(need), missing):
+        it = iter(inside)
+        grid = [None if k in spots else next(it) for k in range(need)]
+        if all(_adds_up(grid[i * ncol : (i + 1) * ncol]) for i in range(len(t4.ROWS))):
+            readings.append(grid)
     out: dict[tuple[str, str], Printed] = {}
     for i, row in enumerate(t4.ROWS):
-        block = vals[i * ncol : (i + 1) * ncol]
-        n = [_num(t) for t in block]
-        if n[-1] != sum(n[:-1]):
-            log.debug("table 四 in reading order: block %s does not add up", row.key)
-            return {}
-        out.update({(row.key, col.key): _printed(t) for col, t in zip(t4.COLUMNS, block)})
+        cut = {tuple(t.text if t else None for t in g[i * ncol : (i + 1) * ncol]) for g in readings}
+        if len(cut) != 1:
+            continue  # no placement adds up, or two read the block differently
+        block = readings[0][i * ncol : (i + 1) * ncol]
+        page = next((t.page for t in block if t is not None), None)
+        out.update({(row.key, col.key): _printed(t) if t else Printed("", page, None)
+                    for col, t in zip(t4.COLUMNS, block)})
     return out
+
+
+def _adds_up(block: list[Token | None]) -> bool:
+    """H4.1 on a table-四 block (an empty cell, None, counts 0)."""
+    n = [_num(t) if t is not None else 0 for t in block]
+    return n[-1] == sum(n[:-1])
 
 
 _T2_ONLY = {
