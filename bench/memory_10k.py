@@ -20,6 +20,7 @@ number of flow runs and the largest number of task runs in one flow run, from th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import platform
@@ -98,10 +99,8 @@ def ledger_reports(out: Path) -> int:
 
     n = 0
     for f in (out / "state" / "ledger").glob("*.parquet"):
-        try:
+        with contextlib.suppress(Exception):  # a file being written
             n += pq.read_metadata(io.BytesIO(f.read_bytes())).num_rows
-        except Exception:  # noqa: BLE001 - being written
-            pass
     return n
 
 

@@ -85,9 +85,11 @@ def main(argv: list[str] | None = None) -> int:
 
     variants = {v.name: v for v in scans.VARIANTS}
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; render {args.dpi} dpi", flush=True)
-    head = f"{'report':10} {'variant':11} {'engine':9} {'pages':>5} {'right':>6} {'wrong':>5} {'refused':>7} {'caught':>6} {'missing':>7} {'ag/yr':>5} {'s/page':>7} {'cpu/page':>8} {'peak MB':>7}"
+    head = (
+        f"{'report':10} {'variant':11} {'engine':9} {'pages':>5} {'right':>6} {'wrong':>5} {'refused':>7} {'caught':>6} "
+        f"{'missing':>7} {'ag/yr':>5} {'s/page':>7} {'cpu/page':>8} {'peak MB':>7}"
+    )
     print(head, flush=True)
-    out = open(args.json, "a", encoding="utf-8") if args.json else None
     for rname in args.reports:
         folder = REPORTS[rname]
         expected = load_expected(folder)
@@ -131,9 +133,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 if verdict["wrong"]:
                     print("    wrong:", "; ".join(verdict["wrong"][:5]), flush=True)
-                if out:
-                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
-                    out.flush()
+                if args.json:  # appended row by row: a long run keeps what it measured
+                    with open(args.json, "a", encoding="utf-8") as out:
+                        out.write(json.dumps(row, ensure_ascii=False) + "\n")
     print(f"done; load {os.getloadavg()[0]:.1f}; {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB peak child")
     return 0
 

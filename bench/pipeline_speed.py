@@ -69,7 +69,13 @@ print(json.dumps({"pages": pages, "loop_wall": w2 - w1, "loop_cpu": c2 - c1, "im
 
 
 def stages(src_dir: str, batch_size: int) -> dict[str, Any]:
-    t = dict.fromkeys(("import", "discover", "read", "extract", "extract_cpu", "prepare", "validate", "validate_gx_import", "write_parquet", "write_quality", "write_ledger", "index"), 0.0)
+    t = dict.fromkeys(
+        (
+            "import", "discover", "read", "extract", "extract_cpu", "prepare", "validate", "validate_gx_import",
+            "write_parquet", "write_quality", "write_ledger", "index",
+        ),
+        0.0,
+    )
     w0 = time.perf_counter()
     from tasks import pipeline
     from tasks.sandbox import extract_to_dict
@@ -261,7 +267,7 @@ def main() -> int:
     # 2. stages
     st = None
     if not args.skip_stages:
-        st, st_wall = child_json([__file__, "--stages", str(src), str(batch)])
+        st, _ = child_json([__file__, "--stages", str(src), str(batch)])
         so, _ = child_json([__file__, "--stages", str(src_other), str(batch)])
         print(f"\n## 2. stages, no Prefect, one process (tasks/pipeline.py driven directly), batch size {batch}")
         print(f"{'stage':34} {'PDFs: total s':>13} {'ms/report':>10} {'share':>6}   {'other media: ms/report':>22}")

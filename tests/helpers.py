@@ -89,8 +89,12 @@ def compare_with_expected(result: dict, expected: dict) -> list[str]:
         return out
     if "error" in result:
         err = result["error"]
-        return [f"unexpected error {err.get('type') if isinstance(err, dict) else err}: "
-                f"{err.get('message') if isinstance(err, dict) else ''}"]
+        return [
+            (
+                f"unexpected error {err.get('type') if isinstance(err, dict) else err}: "
+                f"{err.get('message') if isinstance(err, dict) else ''}"
+            )
+        ]
 
     if result.get("agency") != expected.get("agency"):
         out.append(f"agency: expected {expected.get('agency')!r}, got {result.get('agency')!r}")

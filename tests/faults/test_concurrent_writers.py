@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -239,10 +240,8 @@ def killed_run_leftovers() -> Iterator[dict[int, tuple[str, str]]]:
     procs: dict[int, tuple[str, str]] = {}
     yield procs
     for pid in _alive(procs):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def test_killed_ingest_leaves_no_process_and_never_blocks_the_rerun(

@@ -132,8 +132,7 @@ def encrypted_pdf(content: bytes, user_password: bytes = b"secret", owner_passwo
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
         stream(rc4(obj_key, content)),
         _FONT,
         encrypt,
@@ -803,36 +802,36 @@ CASES: tuple[Case, ...] = (
              functools.partial(truncated_pdf, path, f), "CorruptDocument", f"first {f:.0%} of a sample PDF")
         for stem, path in (("hongze", HONGZE_PDF), ("synthetic", SYNTH_PDF))
         for f in (0.02, 0.3, 0.6, 0.95)
-    ),  # fmt: skip
+    ),
     Case("pdf_header_random", "random.pdf", pdf_header_random, "CorruptDocument", "%PDF header then random bytes"),
     Case("pdf_pages_loop", "pages_loop.pdf", pdf_pages_loop, "CorruptDocument", "page tree Kids contain their parent"),
     Case("pdf_self_reference", "self_ref.pdf", pdf_self_reference, "CorruptDocument", "object 4 is `4 0 R`"),
     Case("pdf_xref_loop", "xref_loop.pdf", pdf_xref_loop, "CorruptDocument", "xref sections whose /Prev loop"),
     Case("pdf_deep_nesting", "deep.pdf", pdf_deep_nesting, "NotAReport", "100k nested arrays, then a notice"),
     Case("pdf_blank_pages_after", "then_blank.pdf", pdf_report_then_blank_pages, "ok",
-         "the synthetic report, then 40,000 blank pages"),  # fmt: skip
+         "the synthetic report, then 40,000 blank pages"),
     Case("pdf_digit_grid_after", "then_grid.pdf", pdf_report_then_digit_grid, "ok",
-         "the synthetic report, then a page of 400×500 1-pt digits"),  # fmt: skip
+         "the synthetic report, then a page of 400×500 1-pt digits"),
     Case("pdf_small_digit_grid_after", "then_small_grid.pdf", lambda: pdf_report_then_digit_grid(40, 50), "ok",
-         "the synthetic report, then a page of 40×50 1-pt digits (under the page's character bound)"),  # fmt: skip
+         "the synthetic report, then a page of 40×50 1-pt digits (under the page's character bound)"),
     Case("pdf_encrypted", "encrypted.pdf", pdf_encrypted, "EncryptedDocument", "RC4 user password",
-         mentions="password"),  # fmt: skip
+         mentions="password"),
     Case("pdf_scanned", "scanned.pdf", pdf_scanned, "ScannedDocument", "pages are pictures", mentions="OCR"),
     Case("pdf_scanned_fixture", "scanned_jpeg.pdf", pdf_scanned_fixture, "ScannedDocument", "JPEG pages",
-         mentions="OCR"),  # fmt: skip
+         mentions="OCR"),
     Case("pdf_renamed_html", "report.html", lambda: sample_bytes(SYNTH_PDF), "ok", "a PDF named .html"),
     Case("docx_renamed_pdf", "report.pdf", lambda: sample_bytes(SYNTH_DOCX), "ok", "a DOCX named .pdf"),
     Case("text_gb18030", "jining_gbk.txt", gbk_text, "ok", "GB18030 text, no declaration"),
     Case("text_no_table4", "jining_no_t4.txt", text_without_table4, "ok", "table 4 removed: t4 not_found"),
     Case("text_report_many_lines", "many_lines.txt", text_report_many_lines, "ok",
-         "a text report followed by 10^7 lines"),  # fmt: skip
+         "a text report followed by 10^7 lines"),
     Case("notice_text", "notice.txt", notice_text, "NotAReport", "a notice, not a report"),
     Case("notice_html", "notice.html", notice_html, "NotAReport", "a notice web page"),
     Case("notice_docx", "notice.docx", notice_docx, "NotAReport", "a notice in Word"),
     Case("notice_pdf", "notice.pdf", notice_pdf, "NotAReport", "a notice in PDF"),
     Case("docx_zip_bomb", "bomb.docx", docx_zip_bomb, "DocumentTooLarge", "document.xml inflates to 200 MB"),
     Case("docx_lying_bomb", "lying_bomb.docx", docx_lying_size_bomb, "CorruptDocument",
-         "100 MB bomb whose headers claim 1 KB: inflation stops at 1 KB, the CRC fails"),  # fmt: skip
+         "100 MB bomb whose headers claim 1 KB: inflation stops at 1 KB, the CRC fails"),
     Case("docx_xxe", "xxe.docx", docx_xxe, "CorruptDocument", "DOCTYPE with file:///etc/passwd entity"),
     Case("docx_billion_laughs", "laughs.docx", docx_billion_laughs, "CorruptDocument", "entity expansion"),
     Case("xhtml_xxe", "xxe.xhtml", xhtml_xxe, "NotAReport", "XHTML with an external entity (never resolved)"),
@@ -853,16 +852,16 @@ CASES: tuple[Case, ...] = (
     Case("html_report_meta_gbk", "report_meta_gbk.html", html_report_lying_charset_gbk, "ok",
          "UTF-8 bytes declaring charset=gbk"),
     Case("text_single_line", "line.txt", text_single_line, "ResourceLimitExceeded", "one 50 MB line (~30 s to read)",
-         heavy=True),  # fmt: skip
+         heavy=True),
     Case("svg", "image.svg", svg_image, "UnsupportedFormat", "SVG (with an external entity)"),
     Case("xml", "data.xml", xml_data, "UnsupportedFormat", "XML data"),
     Case("png", "image.png", png_image, "NotAReport", "an 8 × 8 PNG image: too small to hold a page"),
     Case("png_bomb", "bomb.png", png_bomb, "DocumentTooLarge", "a PNG declaring 100,000 × 100,000 pixels"),
     Case("legacy_doc", "old.doc", legacy_doc, "UnsupportedFormat", "OLE2 Word 97 .doc"),
     Case("pdf_flate_bomb", "flate_bomb.pdf", pdf_flate_bomb, "ResourceLimitExceeded",
-         "content stream inflating to 200 MB", heavy=True),  # fmt: skip
+         "content stream inflating to 200 MB", heavy=True),
     Case("pdf_many_operators", "slow.pdf", pdf_many_operators, "ResourceLimitExceeded",
-         "2 million path operators", heavy=True),  # fmt: skip
+         "2 million path operators", heavy=True),
     Case("text_utf16_controls", "controls.txt", text_utf16_controls, "ok",
          "UTF-16 text: NUL in the agency, ESC in a value, RLO and BEL in a heading: removed (CTRL-01)"),
     Case("html_controls", "controls.html", html_controls, "ok", "&#1; in the agency, RLO and DEL in the text"),

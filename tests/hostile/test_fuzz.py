@@ -192,7 +192,7 @@ HTML_DONORS = (
 
 
 @fuzz(50)
-@given(data=mutated(sample_bytes(SHANGHAI_HTML), donors=HTML_DONORS + (sample_bytes(JINING_TEXT),)))
+@given(data=mutated(sample_bytes(SHANGHAI_HTML), donors=(*HTML_DONORS, sample_bytes(JINING_TEXT))))
 def test_mutated_html(data: bytes) -> None:
     outcome(read_html, data)
     outcome(extract_bytes, data)

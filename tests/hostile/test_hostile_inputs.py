@@ -201,8 +201,8 @@ def test_the_time_limit_counts_cpu_seconds_not_a_busy_machine() -> None:
 
 
 def test_cpu_seconds_reads_a_busy_process() -> None:
-    proc = subprocess.Popen([sys.executable, "-c", "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5: pass\ninput()"],
-                            stdin=subprocess.PIPE)  # fmt: skip
+    busy = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5: pass\ninput()"
+    proc = subprocess.Popen([sys.executable, "-c", busy], stdin=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
         while (cpu_seconds(proc.pid) or 0) < 0.5 and time.monotonic() < deadline:

@@ -134,7 +134,10 @@ def test_gb18030_reads_the_same(source: bytes, doc: Document) -> None:
 
 def test_declared_gb2312_with_gbk_only_chars() -> None:
     # 镕 is GBK-only (not in GB2312): a declared gb2312 page must still decode (GB18030 superset).
-    html = '<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312"></head><body><p>朱镕基 政府信息公开</p></body></html>'
+    html = (
+        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312"></head>'
+        "<body><p>朱镕基 政府信息公开</p></body></html>"
+    )
     data = html.encode("gbk")
     assert declared_charset(data) == "gb2312"
     assert [b.text for b in read_html(data).blocks] == ["朱镕基 政府信息公开"]
@@ -332,4 +335,4 @@ def test_a_lying_charset_declaration_is_not_trusted() -> None:
         page += b" " * (len(page) % 2)  # even: decodes cleanly as UTF-16 too
         assert [b.text for b in read_html(page).blocks] == ["2019年某某局政府信息公开工作年度报告", "一、总体情况"], meta
     true_gbk = f'<html><head><meta charset="gbk"></head><body>{body}</body></html>'.encode("gbk")
-    assert [b.text for b in read_html(true_gbk).blocks][0] == "2019年某某局政府信息公开工作年度报告"
+    assert read_html(true_gbk).blocks[0].text == "2019年某某局政府信息公开工作年度报告"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import struct
@@ -10,6 +11,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from hostile.generate import _PAD, rc4 as _rc4  # the RC4 pieces shared with the hostile-input generator
 
 from tasks.errors import CorruptDocument, EncryptedDocument
 from tasks.extract.model import Cell, Document, Paragraph, Table, TableRow
@@ -165,10 +167,6 @@ def test_blank_cells_are_kept() -> None:
 
 
 # --- generated PDFs -----------------------------------------------------------------------------
-from hostile.generate import (
-    _PAD,
-    rc4 as _rc4,
-)
 
 
 def make_pdf(content: str, *, user_password: bytes | None = None, owner_password: bytes = b"owner") -> bytes:
@@ -285,7 +283,7 @@ def test_ruled_table_keeps_blank_cells_and_wrapped_numbers() -> None:
         ["Label C", "2631\n2", "7", "8"],
     ]
     bounds = [(c.x0, c.x1) for c in rows[0].cells]
-    assert bounds == [pytest.approx(b, abs=1.5) for b in zip(xs, xs[1:])]
+    assert bounds == [pytest.approx(b, abs=1.5) for b in itertools.pairwise(xs)]
     assert isinstance(doc.blocks[-1], Paragraph) and doc.blocks[-1].text == "Below the table"
 
 
@@ -419,7 +417,7 @@ def test_blank_and_noise_pages_are_skipped_before_table_work() -> None:
     blank = PageContent([Char(" ", 0, 0, 5, 10, 10)], [], [], False, [])
     assert _noise(blank, 1, SETTINGS) == "blank"
     grid = [Char("7", x, y, x + 0.6, y + 1, 1.0) for x in range(100) for y in range(100)]
-    tiny = PageContent(grid + [Char("A", 72, 700, 80, 712, 12)], [], [], False, [])
+    tiny = PageContent([*grid, Char("A", 72, 700, 80, 712, 12)], [], [], False, [])
     assert _noise(tiny, 1, SETTINGS) is None and [c.text for c in tiny.chars] == ["A"]  # 1-pt digits dropped
     crowded = [Char("7", x % 500, x // 500 * 12, x % 500 + 6, x // 500 * 12 + 10, 10) for x in range(20_001)]
     assert _noise(PageContent(crowded, [], [], False, []), 1, SETTINGS) == "noise"

@@ -85,7 +85,7 @@ def test_unreadable_zip_unsupported() -> None:
 
 def test_ole2_doc_is_legacy_word() -> None:
     data = OLE2 + b"\x00" * 504 + "WordDocument".encode("utf-16-le") + b"\x00" * 100
-    with pytest.raises(UnsupportedFormat, match="legacy Word/WPS .doc binary format; convert to DOCX or PDF"):
+    with pytest.raises(UnsupportedFormat, match=r"legacy Word/WPS \.doc binary format; convert to DOCX or PDF"):
         sniff(data)
 
 

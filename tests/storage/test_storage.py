@@ -120,7 +120,10 @@ def test_racing_conditional_puts_have_one_winner(store: Store) -> None:
         assert info is not None
         barrier, won, lost = threading.Barrier(4), [], []
 
-        def write(i: int, etag: str | None = info.etag, rnd: int = rnd) -> None:
+        def write(
+            i: int, etag: str | None = info.etag, rnd: int = rnd,
+            barrier: threading.Barrier = barrier, won: list[bytes] = won, lost: list[int] = lost,
+        ) -> None:
             body = f"round {rnd} writer {i} ".encode() * (50 + i)  # sizes differ: local ETags differ
             barrier.wait()
             try:

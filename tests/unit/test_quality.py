@@ -94,7 +94,7 @@ def _entries() -> list[ReportEntry]:
             2023,
             "r2023",
             "failed",
-            _passed("T3-H1", "T3-H2") + [_h3(), _blank()],
+            [*_passed("T3-H1", "T3-H2"), _h3(), _blank()],
             when=datetime(2024, 1, 25, tzinfo=UTC),
             totals=_totals(new_received=95.0, litigation=None),
         ),

@@ -3,8 +3,18 @@
 from tasks.spec import all_cell_keys, cell_keys, t2, t3, t4
 
 # Transcribed from format-spec.md §3.2 / §5.2 (the independent source the module must agree with).
-T3_ROWS_2021 = ["new_received", "carried_over", "granted", "partially_granted", "denied_state_secret", "denied_other_law", "denied_security_stability", "denied_third_party_rights", "denied_internal_affairs", "denied_process_info", "denied_enforcement_file", "denied_admin_query", "unavailable_not_held", "unavailable_needs_creation", "unavailable_unclear_after_correction", "not_processed_petition", "not_processed_duplicate", "not_processed_publication", "not_processed_excessive", "not_processed_reconfirmation", "other_no_correction", "other_fee_unpaid", "other_other", "total_processed", "carried_forward"]
-T3_COLS = ["natural_person", "commercial_enterprise", "research_institution", "social_welfare_org", "legal_service_org", "other_org", "total"]
+T3_ROWS_2021 = [
+    "new_received", "carried_over", "granted", "partially_granted", "denied_state_secret", "denied_other_law",
+    "denied_security_stability", "denied_third_party_rights", "denied_internal_affairs", "denied_process_info",
+    "denied_enforcement_file", "denied_admin_query", "unavailable_not_held", "unavailable_needs_creation",
+    "unavailable_unclear_after_correction", "not_processed_petition", "not_processed_duplicate",
+    "not_processed_publication", "not_processed_excessive", "not_processed_reconfirmation", "other_no_correction",
+    "other_fee_unpaid", "other_other", "total_processed", "carried_forward",
+]
+T3_COLS = [
+    "natural_person", "commercial_enterprise", "research_institution", "social_welfare_org", "legal_service_org",
+    "other_org", "total",
+]
 T4_ROWS = ["admin_review", "litigation_direct", "litigation_after_review"]
 T4_COLS = ["upheld", "corrected", "other_result", "pending", "total"]
 T2_2021 = {
@@ -42,7 +52,7 @@ def test_t3_2019_is_23_rows_with_other_total_in_place_of_the_three_leaves():
 
 
 def test_2021_mixed_lists_other_total_and_the_three_leaves():
-    rows = set(r for r, _ in _keys("2021_mixed", "t3"))
+    rows = {r for r, _ in _keys("2021_mixed", "t3")}
     assert rows == set(T3_ROWS_2021) | {"other_total"}
 
 

@@ -28,7 +28,8 @@ def _t3_rows(layout: str, label=lambda r: r.label, skip=()):
 
 def _doc(*tables: list[TableRow], positioned=True) -> Document:
     blocks = [Paragraph("淮安市某某局2024年政府信息公开工作年度报告")]
-    for name, rows in zip(("二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况", "四、政府信息公开行政复议、行政诉讼情况"), tables):
+    names = ("二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况", "四、政府信息公开行政复议、行政诉讼情况")
+    for name, rows in zip(names, tables):
         blocks += [Paragraph(name), Table(rows, positioned=positioned)]
     return Document("html", blocks)
 
