@@ -202,8 +202,10 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
     return cells, (name if cells else None)
 
 
-STAIRCASE_ROWS = 10
-"""The longest run of unplaced rows `_staircase` is asked to fill (7 in the copies made)."""
+STAIRCASE_ROWS = 25
+"""The longest run of unplaced rows `_staircase` is asked to fill: a whole table (the search is bounded
+by STAIRCASE_BUDGET; the hongze sample's copy leaves a run of 19 rows, mostly zeros, that one grid
+fills once the other rows and the columns are known)."""
 MAX_FLOWS = 3
 """Flows (regions pdftotext reads one after the other, each top to bottom) a table-三 copy may hold."""
 STAIRCASE_BUDGET = 50_000
