@@ -1,10 +1,10 @@
-# Quick start: `make run` (set up, run the main job on embedded defaults), `make test`.
+# Quick start: `make run` (set up, run the main job on embedded defaults), `make test`, `make lint`.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench fixtures clean system-packages
+.PHONY: run test lint bench fixtures clean system-packages
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ system-packages:
 test: system-packages $(STAMP)
 	$(PY) -m pytest -q
 
+# ruff over the tree and mypy over tasks/ and flows/ (their settings: pyproject.toml)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
 bench: $(STAMP)
 	$(PY) bench/extract_speed.py
 
@@ -34,4 +39,4 @@ fixtures: $(STAMP)
 	$(PY) tests/fixtures/generate.py
 
 clean:
-	rm -rf output xxgk-output .pytest_cache .hypothesis
+	rm -rf output xxgk-output .pytest_cache .hypothesis .ruff_cache .mypy_cache

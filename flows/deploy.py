@@ -25,7 +25,7 @@ import contextlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flows.watch import BATCH_EVENT
 from tasks import outcomes
@@ -219,8 +219,10 @@ def ensure_process_pool(name: str) -> None:
 
 def _apply(spec: DeploymentSpec, pool: str) -> None:
     from prefect import Flow
+    from prefect.deployments.runner import RunnerDeployment
 
-    flow = Flow.from_source(source=str(REPO), entrypoint=spec.entrypoint)
+    # sync_compatible: called from sync code these return their values, not coroutines
+    flow = cast(Flow[..., Any], Flow.from_source(source=str(REPO), entrypoint=spec.entrypoint))
     deployment = flow.to_deployment(
         name=spec.name,
         work_pool_name=pool,
@@ -231,7 +233,7 @@ def _apply(spec: DeploymentSpec, pool: str) -> None:
         concurrency_limit=_concurrency(spec),
         tags=list(spec.tags),
     )
-    deployment.apply(work_pool_name=pool)
+    cast(RunnerDeployment, deployment).apply(work_pool_name=pool)
 
 
 def _schedule(s: ScheduleSpec) -> Any:

@@ -8,7 +8,7 @@ process); one validation (a stacked Great Expectations run) and one publish per 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from prefect import flow, unmapped
 from prefect.runtime import deployment, flow_run
@@ -42,7 +42,21 @@ def _threads() -> int:
     return 2 * _workers() + 1
 
 
-@flow(name="xxgk-ingest", flow_run_name=_run_name, task_runner=ThreadPoolTaskRunner(max_workers=_threads()))
+T = TypeVar("T")
+
+
+def _as_is(value: T) -> T:
+    """`value` passed to a task as it is, not walked object by object (Prefect's quote(); the task
+    receives the value itself, so it is typed as the value)."""
+    return cast(T, quote(value))
+
+
+@flow(
+    name="xxgk-ingest",
+    flow_run_name=_run_name,
+    # Prefect's annotations want a TaskRunner[PrefectFuture]; its own ThreadPoolTaskRunner's futures are a subclass
+    task_runner=ThreadPoolTaskRunner(max_workers=_threads()),  # type: ignore[arg-type]
+)
 def ingest(
     source: str | None = None,
     output: str | None = None,
@@ -71,13 +85,13 @@ def ingest(
     if len(chunks) > 1:  # a flood: one child flow run per batch keeps every run's task count bounded
         summary = fan_out(source, output, chunks)
         steps.write_index(output)
-        steps.summarise(output, [], quote(summary))
+        steps.summarise(output, [], _as_is(summary))
         return steps.final_state(summary)
     results = [run_batch(source, output, chunk, label or "batch") for chunk in chunks]
     summary = summarize(results)
     if index and results:
         steps.write_index(output)
-    steps.summarise(output, quote(results), quote(summary))
+    steps.summarise(output, _as_is(results), _as_is(summary))
     return steps.final_state(summary)
 
 
@@ -105,8 +119,8 @@ def run_batch(source: str, output: str, chunk: list, name: str) -> steps.BatchRe
         labels = [f"{len(g)} reports ({g[0].key} … {g[-1].key})" if len(g) > 1 else g[0].key for g in groups]
         extracted = [e for f in steps.extract_reports.map(unmapped(source), labels, groups) for e in f.result()]
     prepared = pipeline.prepare(extracted, settings.agency_aliases)
-    # quote(): batch-sized arguments are passed as they are, not walked object by object by Prefect
-    validated = steps.validate_batch(name, quote(prepared), output)
+    # batch-sized arguments are passed as they are, not walked object by object by Prefect
+    validated = steps.validate_batch(name, _as_is(prepared), output)
     return publish_isolating(name, output, extracted, prepared, validated)
 
 
@@ -119,7 +133,7 @@ def publish_isolating(
     failures: list[str] = []
     while True:
         try:
-            return steps.publish_batch(name, output, quote(extracted), quote(prepared), quote(validated))
+            return steps.publish_batch(name, output, _as_is(extracted), _as_is(prepared), _as_is(validated))
         except Exception as exc:
             if pipeline.transient_failure(exc) or not prepared.reports:
                 raise
@@ -130,7 +144,7 @@ def publish_isolating(
                 raise
             if len(prepared.reports) == 1:
                 refused = pipeline.refuse_alone(extracted, prepared, exc)
-                return steps.publish_batch(f"{name} (refused)", output, quote(extracted), quote(refused), quote({}))
+                return steps.publish_batch(f"{name} (refused)", output, _as_is(extracted), _as_is(refused), _as_is({}))
             parts = [publish_isolating(f"{name} part {n}/2", output, ex, pr,
                                        {m.report_id: validated[m.report_id] for m, _ in pr.reports})
                      for n, (ex, pr) in enumerate(pipeline.split_batch(extracted, prepared), 1)]  # fmt: skip

@@ -331,13 +331,13 @@ def _loop(
                 continue
             failures = 0
             done += 1
-            for key, exc in dead:  # acknowledged with the batch: recorded, never retried until re-uploaded
-                record = dead_letter(output, source, key, exc, POISON_ATTEMPTS)
+            for key, error in dead:  # acknowledged with the batch: recorded, never retried until re-uploaded
+                record = dead_letter(output, source, key, error, POISON_ATTEMPTS)
                 dead_lettered += 1
                 log.warning(
                     "dead-lettered %s: its hand-off failed the same way %d times (%s: %s); record %s; "
                     "%d upload(s) dead-lettered by this watcher", redact_location(source.url(key)), POISON_ATTEMPTS,
-                    type(exc).__name__, redact_text(str(exc))[:300], record, dead_lettered,
+                    type(error).__name__, redact_text(str(error))[:300], record, dead_lettered,
                 )  # fmt: skip
         feed.ack(tokens)
     if dead_lettered:

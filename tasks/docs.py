@@ -161,7 +161,7 @@ def _keys() -> list[str]:
     for blk in t2.BLOCKS:
         for row in blk.rows:
             for fmt in row.formats:
-                cols = ", ".join(f"`{c.key}`: {c.label} ({c.unit})" for c in blk.columns.get(fmt, ()))  # type: ignore[call-overload]
+                cols = ", ".join(f"`{c.key}`: {c.label} ({c.unit})" for c in blk.columns.get(fmt, ()))
                 if cols:
                     labels = " / ".join(row.labels)
                     out.append(f"| `{blk.key}` | {blk.caption} | `{row.key}` | {labels} | {fmt} | {cols} |")

@@ -89,6 +89,10 @@ def failed_rules(v: Validated) -> list[str]:
     return sorted({c.rule for c in v.checks if not c.passed and c.severity == "error"})
 
 
+def _about(m: ReportMeta, event: str, reason: str, **payload: Any) -> Outcome:
+    return Outcome(event, m.report_id, m.source, reason, m.agency, m.agency_id, m.year, payload)
+
+
 def batch_outcomes(
     metas: Iterable[ReportMeta],
     validated: Mapping[str, Validated],
@@ -104,17 +108,15 @@ def batch_outcomes(
     out: list[Outcome] = []
     for m in metas:
         v = validated.get(m.report_id)
-        who = {"agency": m.agency, "agency_id": m.agency_id, "year": m.year}
         status = v.status if v else "unknown"
         if m.report_id in published and m.report_id not in withheld:
-            out.append(Outcome(PUBLISHED, m.report_id, m.source, status, **who, payload={"status": status}))
+            out.append(_about(m, PUBLISHED, status, status=status))
         if m.report_id in older:
-            out.append(Outcome(SUPERSEDED, m.report_id, m.source, "older than the current version", **who))
+            out.append(_about(m, SUPERSEDED, "older than the current version"))
         if v is not None and v.status == "failed" and (m.report_id in published or m.report_id in older):
             rules = failed_rules(v)
             held = " (withheld: XXGK_STRICT)" if m.report_id in withheld else ""
-            out.append(Outcome(FAILED, m.report_id, m.source, f"failed error checks: {', '.join(rules)}{held}", **who,
-                               payload={"rules": rules, "withheld": bool(held)}))  # fmt: skip
+            out.append(_about(m, FAILED, f"failed error checks: {', '.join(rules)}{held}", rules=rules, withheld=bool(held)))
     for q in quarantined:
         reason = f"{q.error_type}: {q.message}"
         out.append(Outcome(QUARANTINED, report_id(q.sha256), q.source, reason, agency=q.agency_hint,

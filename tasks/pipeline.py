@@ -148,13 +148,13 @@ def accounted_for(output: Store, source: Store, infos: Iterable[ObjectInfo]) -> 
         latest[r["url"]] = r
     out = []
     for info in infos:
-        r = latest.get(_url(source, info.key))
-        if r is None:
+        row = latest.get(_url(source, info.key))
+        if row is None:
             continue
-        if r["outcome"] == PENDING or r["error_type"] == UNSAFE_KEY:
+        if row["outcome"] == PENDING or row["error_type"] == UNSAFE_KEY:
             out.append(info)
-        elif r["etag"] is not None:
-            out.append(replace(info, etag=r["etag"]))
+        elif row["etag"] is not None:
+            out.append(replace(info, etag=row["etag"]))
     return out
 
 

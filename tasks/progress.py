@@ -9,11 +9,12 @@ and prints made while the bar is open appear above it.
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 _LOCK = threading.Lock()
 _BAR: tuple[Any, Any] | None = None  # (rich Progress, task id)
@@ -60,15 +61,15 @@ def _route_log_handlers(terminal: Any, proxy: Any, live: Any) -> Any:
     a Console through its proxy), a basicConfig handler through `proxy`; returns the undo."""
     import logging
 
-    undo = []
+    undo: list[Callable[[], object]] = []
     for handler in {*logging.getLogger().handlers, *logging.getLogger("prefect").handlers}:
         console = getattr(handler, "console", None)  # Prefect's handler prints through a rich Console
         if console is not None and getattr(console, "file", None) is terminal:
-            handler.console = live
-            undo.append(lambda h=handler, c=console: setattr(h, "console", c))
+            cast(Any, handler).console = live  # Prefect's handler's attribute, not logging.Handler's
+            undo.append(functools.partial(setattr, handler, "console", console))
         elif isinstance(handler, logging.StreamHandler) and handler.stream is terminal:
             handler.setStream(proxy)
-            undo.append(lambda h=handler: h.setStream(terminal))
+            undo.append(functools.partial(handler.setStream, terminal))
 
     def restore() -> None:
         for step in undo:

@@ -182,7 +182,7 @@ def wide_rows(p: Publishable) -> dict[str, list[dict[str, Any]]]:
 
 def report_row(p: Publishable) -> dict[str, Any]:
     m, v = p.meta, p.validated
-    failed = defaultdict(int)
+    failed: defaultdict[str, int] = defaultdict(int)
     for ch in v.checks:
         if not ch.passed:
             failed[ch.severity] += 1
@@ -408,6 +408,7 @@ class DatasetWriter:
                 summary.refused.append(Refused(p.meta.report_id, p.meta.source, p.meta.sha256, Unpublishable.__name__,
                                                f"the report cannot be published: {reason}"))
                 continue
+            assert p.meta.year is not None and p.meta.agency_id is not None  # else unpublishable() said why
             groups[(p.meta.year, bucket_of(p.meta.agency_id, self.buckets))].append(p)
         for (year, bucket), group in sorted(groups.items()):
             self._commit_bucket(year, bucket, group, summary)

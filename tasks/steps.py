@@ -18,11 +18,11 @@ import fcntl
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
@@ -67,7 +67,7 @@ def store(uri: str) -> Store:
     return open_store(uri, get_settings().storage)
 
 
-def _run_name(template: str, *params: str):  # type: ignore[no-untyped-def]
+def _run_name(template: str, *params: str) -> Callable[[], str]:
     """A task run name from its parameters with every location redacted (a key may hold a URL
     with user:password@; the name is shown in the UI, the logs and every state event)."""
 
@@ -91,7 +91,13 @@ def transient_only(task: Any, task_run: Any, state: Any) -> bool:
     return exc is not None and is_transient(exc)
 
 
-RETRY = {"retries": TRANSIENT_RETRIES, "retry_delay_seconds": 2, "retry_condition_fn": transient_only}
+class _Retry(TypedDict):
+    retries: int
+    retry_delay_seconds: float
+    retry_condition_fn: Callable[[Any, Any, Any], bool]
+
+
+RETRY: _Retry = {"retries": TRANSIENT_RETRIES, "retry_delay_seconds": 2, "retry_condition_fn": transient_only}
 
 
 @task(name="discover", task_run_name=_run_name("discover uploads in {source}", "source"), **RETRY)
@@ -352,15 +358,20 @@ def run_batches_on_workers(name: str, source: str, output: str, batches: list[tu
     import time
 
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
     runs = [
-        run_deployment(
-            name,
-            parameters={"source": source, "output": output, "keys": keys, "label": label, "index": False},
-            flow_run_name=f"ingest {label}",
-            timeout=0,
-            as_subflow=True,
+        # sync_compatible: called from sync code it returns the FlowRun itself, not a coroutine
+        cast(
+            FlowRun,
+            run_deployment(
+                name,
+                parameters={"source": source, "output": output, "keys": keys, "label": label, "index": False},
+                flow_run_name=f"ingest {label}",
+                timeout=0,
+                as_subflow=True,
+            ),
         )
         for keys, label in batches
     ]

@@ -48,11 +48,10 @@ def xy02(cur: Report, prev: Report) -> CheckResult:
     bad, cells = [], []
     for row in T2_CONTINUITY_ROWS:
         get = cur.values.get
-        vals = [get(("t2", row, "in_force")), prev.values.get(("t2", row, "in_force")),
-                get(("t2", row, "issued")), get(("t2", row, "abolished"))]
-        if any(v is None for v in vals):
+        now, before = get(("t2", row, "in_force")), prev.values.get(("t2", row, "in_force"))
+        issued, abolished = get(("t2", row, "issued")), get(("t2", row, "abolished"))
+        if now is None or before is None or issued is None or abolished is None:
             continue
-        now, before, issued, abolished = vals  # type: ignore[misc]
         expected = before + issued - abolished
         if now != expected:
             bad.append(f"{row}.in_force {now:g} vs {before:g} + {issued:g} − {abolished:g} = {expected:g} (gap {now - expected:+g})")

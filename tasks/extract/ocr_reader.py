@@ -14,13 +14,18 @@ confidence, look for ink in a cell read as empty, and read a cell a second time.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tasks.extract import ocr_geometry as geo
 from tasks.extract.model import BBox, Block
 from tasks.extract.ocr_engines import Box, Engine
+
+if TYPE_CHECKING:
+    from tasks.extract.pdf.geometry import Char
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +67,7 @@ class OcrPage:
         return x0 - 1 <= cx <= x1 + 1 and y0 - 1 <= cy <= y1 + 1
 
 
-def _chars_of(box: Box, to_pt: callable) -> list:  # type: ignore[valid-type]
+def _chars_of(box: Box, to_pt: Callable[[float, float], tuple[float, float]]) -> list[Char]:
     from tasks.extract.pdf.geometry import Char
 
     text = box.text
@@ -121,10 +126,10 @@ def ocr_image(
             _clear_page(blk)
     region = (ox, oy_top - h_px * scale, ox + w_px * scale, oy_top)
     ocr_boxes = []
-    for b in boxes:
-        x0, y1 = to_pt(b.x0, b.y0)
-        x1, y0 = to_pt(b.x1, b.y1)
-        ocr_boxes.append(OcrBox((x0, y0, x1, y1), b.text, b.confidence))
+    for box in boxes:
+        x0, y1 = to_pt(box.x0, box.y0)
+        x1, y0 = to_pt(box.x1, box.y1)
+        ocr_boxes.append(OcrBox((x0, y0, x1, y1), box.text, box.confidence))
     log.debug("ocr page %s: skew %.2f°, %d boxes, %d+%d edges", page, angle, len(boxes), len(h_edges), len(v_edges))
     return blocks, OcrPage(page, region, scale, gray, geo.binarize(gray), ocr_boxes, engine.name)
 

@@ -19,13 +19,16 @@ from __future__ import annotations
 import bisect
 import itertools
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from tasks.extract.model import Block, Document, Paragraph, Table
 from tasks.extract.normalize import norm
 from tasks.extract.tables import Printed
 from tasks.extract.values import Number, is_value_like, parse_value
 from tasks.spec import t2, t3, t4
+from tasks.spec.model import FormatVersion, Row
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +216,7 @@ STAIRCASE_BUDGET = 50_000
 
 
 def _staircase(
-    vals: list[Token], rows: list, leaves: tuple[str, ...], known: dict[str, list[int]] | None = None
+    vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...], known: dict[str, list[Number]] | None = None
 ) -> list[list[Token]] | None:
     """The one grid of len(rows) × 7 cells the numbers of a table-三 copy fill in reading order, or None.
 
@@ -239,18 +242,21 @@ def _staircase(
     # the columns' identities when these rows and the `known` ones (the table's other rows, taken) are the whole table
     whole = all(k in local or k in known for k in ("total_processed", "carried_forward", "new_received", "carried_over", *leaves))
     nums = [_num(t) for t in vals]
-    grid: list[list[int | None]] = [[None] * ncol for _ in range(nrow)]
+    grid: list[list[Number | None]] = [[None] * ncol for _ in range(nrow)]
     where: list[list[int]] = [[-1] * ncol for _ in range(nrow)]
     shape = [0] * nrow
     seen: set[tuple] = set()
     found: dict[tuple, list[list[int]]] = {}
     tried = 0
 
-    def col(key: str, c: int) -> int:
-        return grid[local[key]][c] if key in local else known[key][c]
+    def filled(cells: list[Number | None]) -> list[Number]:
+        return cast("list[Number]", cells)  # cells are placed in reading order: those asked about are filled
+
+    def col(key: str, c: int) -> Number:
+        return filled(grid[local[key]])[c] if key in local else known[key][c]
 
     def ok(r: int, c: int) -> bool:
-        if c == ncol - 1 and grid[r][c] != sum(grid[r][:-1]):
+        if c == ncol - 1 and grid[r][c] != sum(filled(grid[r][:-1])):
             return False
         if not whole or r != nrow - 1:  # column c of these rows is complete once their last row holds it
             return True
@@ -259,7 +265,7 @@ def _staircase(
             col("new_received", c) + col("carried_over", c) == total + col("carried_forward", c)
         )
 
-    at: dict[int, list[int]] = {}
+    at: dict[Number, list[int]] = {}
     for j, x in enumerate(nums):
         at.setdefault(x, []).append(j)
 
@@ -269,7 +275,7 @@ def _staircase(
         j = i
         for r in range(nrow):
             if shape[r] == ncol - 1:
-                spots = at.get(sum(grid[r][:-1]), [])
+                spots = at.get(sum(filled(grid[r][:-1])), [])
                 k = bisect.bisect_left(spots, j)
                 if k == len(spots):
                     return False
@@ -424,7 +430,7 @@ def _adds_up(block: list[Token | None]) -> bool:
     return n[-1] == sum(n[:-1])
 
 
-_T2_ONLY = {
+_T2_ONLY: dict[FormatVersion, tuple[str, ...]] = {
     "2019": ("本年新制作数量", "对外公开总数量", "上一年项目数量", "采购项目数量"),
     "2021": ("本年制发件数", "现行有效件数", "本年收费金额"),
 }

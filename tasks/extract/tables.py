@@ -691,7 +691,7 @@ def _t2_pick(values: list[Cell], head: list[tuple[str, Cell]], cols: list[Column
         picked = _assign_by_position(values, [(c.x0, c.x1) for _, c in head])
         if picked is not None:
             return picked
-    nonempty = [c for c in values if c.text.strip() and is_value_like(c.text)]
+    nonempty: list[Cell | None] = [c for c in values if c.text.strip() and is_value_like(c.text)]
     if len(nonempty) == len(cols):
         return nonempty
     return [None] * len(cols)

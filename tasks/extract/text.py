@@ -347,7 +347,7 @@ def _is_fragment(text: str) -> bool:
     )
 
 
-def _tab_row(cells: list[str]) -> _Item:
+def _tab_row(cells: list[str]) -> _Row | Paragraph:
     """A TAB-marked row; a lone TAB-indented sentence or section heading is a paragraph, not a row."""
     if len(cells) == 1 and (_is_prose(cells[0]) or _is_heading(cells[0])):
         return Paragraph(cells[0])

@@ -40,7 +40,7 @@ def t2_cells(fmt: str) -> list[CellKey]:
         for row in block.rows:
             if fmt not in row.formats:
                 continue
-            for col in block.columns.get(fmt, ()):  # type: ignore[call-overload]
+            for col in block.columns.get(fmt, ()):
                 out.append(CellKey("t2", block.key, row.key, col.key, col.unit, col.kind))
     return out
 

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from tasks.errors import CorruptDocument, EncryptedDocument, XxgkError
 from tasks.extract.pdf.geometry import Char, PageContent, Segment, rect_segments, segments_to_edges
 from tasks.extract.pdf.tolerances import SETTINGS, TableSettings
+
+if TYPE_CHECKING:
+    from pdfminer.pdfdocument import PDFDocument
+    from pdfminer.pdfparser import PDFParser
 
 
 def page_content(layout: object, s: TableSettings = SETTINGS) -> PageContent:
@@ -59,7 +64,7 @@ class _Crowded(Exception):  # a signal out of pdfminer's interpreter, not an err
     """A page drew more characters than the reader reads on one page."""
 
 
-def _safe_document(parser: object) -> object:
+def _safe_document(parser: PDFParser) -> PDFDocument:
     """A pdfminer PDFDocument whose object lookups refuse reference loops (`4 0 obj 4 0 R endobj`,
     or 4 → 5 → 4): pdfminer's `resolve1` would follow such a chain forever."""
     from pdfminer.pdfdocument import PDFDocument
@@ -137,7 +142,7 @@ def iter_pages(data: bytes, s: TableSettings = SETTINGS) -> Iterator[PageContent
     rsrc = PDFResourceManager(caching=True)
     device = CountingAggregator(rsrc, laparams=None)
     interpreter = PDFPageInterpreter(rsrc, device)
-    pages = PDFPage.create_pages(doc)  # type: ignore[arg-type]
+    pages = PDFPage.create_pages(doc)
     while True:
         try:
             page = next(pages, None)
