@@ -13,7 +13,7 @@ import re
 import statistics
 import unicodedata
 
-from tasks.extract.model import Document, Paragraph, Table
+from tasks.extract.model import BBox, Document, Table
 from tasks.extract.pdf import Char, PageContent, page_blocks
 
 CELL_W = 5.0
@@ -155,7 +155,7 @@ def _drop_wrapped(blocks: list, flagged: set[tuple[int, int]], wide: bool, lines
         y = -(i + 1) * LINE_H + FONT / 2
         spots.append(((c0 + end) / 2 * CELL_W, y))
 
-    def hit(bbox) -> bool:
+    def hit(bbox: BBox | None) -> bool:
         return bbox is not None and any(bbox[0] <= x <= bbox[2] and bbox[1] - 1 <= y <= bbox[3] + 1 for x, y in spots)
 
     out = []
@@ -164,9 +164,7 @@ def _drop_wrapped(blocks: list, flagged: set[tuple[int, int]], wide: bool, lines
             rows = [r for r in b.rows if not any(hit(c.bbox) for c in r.cells)]
             if rows:
                 out.append(Table(rows=rows, positioned=b.positioned, page=b.page))
-        elif isinstance(b, Paragraph) and getattr(b, "bbox", None) is not None and hit(b.bbox):
-            continue
-        else:
+        else:  # a Paragraph has no bbox: it stays
             out.append(b)
     return out
 

@@ -424,7 +424,7 @@ def read_t4_stream(doc: Document, start: int, end: int | None = None) -> dict[tu
     return out
 
 
-def _adds_up(block: list[Token | None]) -> bool:
+def _adds_up(block: Sequence[Token | None]) -> bool:
     """H4.1 on a table-四 block (an empty cell, None, counts 0)."""
     n = [_num(t) if t is not None else 0 for t in block]
     return n[-1] == sum(n[:-1])

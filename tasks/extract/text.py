@@ -423,8 +423,9 @@ def _values_only(items: list[_Item]) -> list[str] | None:
     if len(items) != 1:
         return None
     row = items[0].row if isinstance(items[0], _Tentative) else items[0]
-    ok = isinstance(row, _Row) and row.source == "plain" and all(is_value(c) for c in row.cells)
-    return row.cells if ok else None
+    if isinstance(row, _Row) and row.source == "plain" and all(is_value(c) for c in row.cells):
+        return row.cells
+    return None
 
 
 def _starts_row(items: list[_Item]) -> bool:

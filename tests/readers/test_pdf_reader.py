@@ -15,7 +15,7 @@ from hostile.generate import _PAD, rc4 as _rc4  # the RC4 pieces shared with the
 
 from tasks.errors import CorruptDocument, EncryptedDocument
 from tasks.extract.model import Cell, Document, Paragraph, Table, TableRow
-from tasks.extract.pdf import read_pdf
+from tasks.extract.pdf import PageContent, read_pdf
 from tasks.spec import t2, t3, t4
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
@@ -444,10 +444,10 @@ def test_a_row_cut_open_by_the_page_break_is_a_grid_row(top_border: bool) -> Non
 
 
 # --- a column cut at the page's printable edge (Chromium culls its outer ruling and what lies beyond) ---
-def _cut_page(total_text: str, total_x0: float) -> "PageContent":
+def _cut_page(total_text: str, total_x0: float) -> PageContent:
     """Three columns, four rows; the rows' rulings run to x=300, the vertical rulings stop at x=200 (the
     outer side of the last column culled). The last column prints `total_text` from `total_x0`."""
-    from tasks.extract.pdf.geometry import Char, Edge, PageContent
+    from tasks.extract.pdf.geometry import Char, Edge
 
     ys = [400.0, 380.0, 360.0, 340.0, 320.0]
     h = [Edge(y, 50.0, 300.0) for y in ys]
@@ -482,4 +482,4 @@ def test_a_cut_column_whose_text_may_be_culled_stays_unread() -> None:
     blocks = page_blocks(_cut_page("98", 280.0), 1)
     cells = [c.text for b in blocks if isinstance(b, Table) for r in b.rows for c in r.cells]
     assert "98" not in cells and "总计" not in cells
-    assert ["10", "11", "12", "13"] == [t for t in cells if t.isdigit()]
+    assert [t for t in cells if t.isdigit()] == ["10", "11", "12", "13"]

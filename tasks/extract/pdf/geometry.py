@@ -373,7 +373,7 @@ def close_cut_columns(h: Sequence[Edge], v: list[Edge], chars: Sequence[Char] = 
         ends = [e for e in h if abs((e.hi if right else e.lo) - x) <= s.snap_tol]
         if len(ends) < s.min_cut_rows + 1:
             continue
-        if right and any(e.pos >= x - s.snap_tol for e in v) or not right and any(e.pos <= x + s.snap_tol for e in v):
+        if (right and any(e.pos >= x - s.snap_tol for e in v)) or (not right and any(e.pos <= x + s.snap_tol for e in v)):
             continue
         inner = max(e.pos for e in v) if right else min(e.pos for e in v)
         y0, y1 = min(e.pos for e in ends), max(e.pos for e in ends)
