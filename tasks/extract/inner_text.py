@@ -5,7 +5,9 @@ A browser writes a `<td><p>…</p></td>` table as one piece of text per cell: th
 with a blank line between them, a TAB on a line of its own between two cells of a row
 (`"80\\n\\n\\t\\n\\n1"`), three or more line breaks between rows, and a rowspan cell once, in the
 first row it covers. An empty cell (`&nbsp;`) is a line holding a NBSP; a cell that is empty
-without one leaves two TABs next to each other. Paragraphs outside the tables are separated by one
+without one leaves two TABs next to each other, or, closing its row, a TAB followed by the row's
+break (`"0\\n\\n\\t\\n\\n\\n\\n\\n行政规范性文件"`: the row ends with an empty cell, the next row
+starts; never read as one more cell of the row). Paragraphs outside the tables are separated by one
 blank line, as everywhere.
 
 `split_inner_text(text)` recognises that layout and cuts it into rows of cells and paragraphs, in
@@ -28,6 +30,8 @@ lines of their own: the text reader's web-copy layout)."""
 FRAGMENT_MAX = 12
 """Longest piece of text taken for part of a wrapped label."""
 
+ROW_BREAK = 3
+"""Line breaks that end a row (a cell's paragraphs are one blank line apart, two breaks)."""
 _LONE_TAB = re.compile(r"\n *\n *\t *\n *\n")
 _TAB_LINES = re.compile(r"\n\t[^\n]*\n\t")
 _SEPARATOR = re.compile(r"[ \t\r\n\f\v]*[\t\n][ \t\r\n\f\v]*")
@@ -124,6 +128,10 @@ def _take(st: _State, sep: str, piece: str) -> None:
     tabs = sep.count("\t")
     breaks = sep.count("\n")
     piece = piece.strip(" ")
+    if tabs and st.row is not None and sep[sep.rindex("\t") + 1 :].count("\n") >= ROW_BREAK:
+        # the row's last cells are empty (no NBSP): their TABs, then the break to the next row
+        st.row.extend([] for _ in range(tabs))
+        tabs, breaks = 0, ROW_BREAK
     if tabs:
         if st.row is None:
             st.start_row()
