@@ -211,7 +211,7 @@ def _produce(todo: dict[str, list[tuple[Path, Path]]], quiet: bool) -> None:
         out.write_bytes(pandoc.to_docx(src.read_text(encoding="utf-8")))
     for src, out in todo.get("chromium", []):
         say(f"chromium {out.name}")
-        html_pdf.chromium_pdf(src, out)
+        browser_copy.print_pdf(src, out)
     for src, out in todo.get("weasyprint", []):
         say(f"weasyprint {out.name}")
         html_pdf.weasyprint_pdf(src, out)
