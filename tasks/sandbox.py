@@ -235,12 +235,7 @@ class ExtractorPool:
         ocr_timeout_s: float = 900.0,
         ocr_memory_mb: int = 3072,
     ) -> None:
-        self.timeout_s = timeout_s
-        self.wall_factor = wall_factor
-        self.max_memory_mb = max_memory_mb
-        self.max_bytes = max_bytes
-        self.max_jobs = max_jobs
-        self.size = workers
+        self.max_bytes = max_bytes  # the limits of the lanes' workers are theirs (_Lane); these serve workers=0
         self.ocr = ocr if ocr is not None and ocr.enabled else None
         self._ctx = mp.get_context("forkserver") if workers else None
         if self._ctx is not None:
