@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from hostile.generate import _PAD, rc4 as _rc4  # the RC4 pieces shared with the hostile-input generator
+from hostile.generate import _PAD, build_pdf, rc4 as _rc4  # PDF and RC4 pieces shared with hostile.generate
 
 from tasks.errors import CorruptDocument, EncryptedDocument
 from tasks.extract.model import Cell, Document, Paragraph, Table, TableRow
@@ -198,23 +198,11 @@ def make_pdf(content: str, *, user_password: bytes | None = None, owner_password
     )
     objects.append(b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream")
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    trailer = b"/Root 1 0 R"
     if encrypt is not None:
         objects.append(encrypt)
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for n, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += str(n).encode() + b" 0 obj\n" + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 " + str(len(objects) + 1).encode() + b"\n0000000000 65535 f \n"
-    for off in offsets:
-        out += f"{off:010d} 00000 n \n".encode()
-    trailer = b"<< /Size " + str(len(objects) + 1).encode() + b" /Root 1 0 R /ID [<" + file_id.hex().encode()
-    trailer += b"> <" + file_id.hex().encode() + b">]"
-    if encrypt is not None:
         trailer += b" /Encrypt " + str(len(objects)).encode() + b" 0 R"
-    out += b"trailer\n" + trailer + b" >>\nstartxref\n" + str(xref).encode() + b"\n%%EOF\n"
-    return bytes(out)
+    return build_pdf(objects, trailer, file_id)
 
 
 def _text(x: float, y: float, s: str, size: int = 12) -> str:
