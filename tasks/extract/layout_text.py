@@ -109,9 +109,9 @@ def wrapped_numbers(lines: list[str], wide_as_two: bool) -> set[tuple[int, int]]
     columns of a number of the other (a row's line of numbers next to another row's labelled line
     is the common layout of labels wrapped above their numbers, and is not flagged); or a number
     above and one below a line of at least MIN_ROW_NUMBERS bare numbers, in columns that line leaves
-    empty (one cell wrapped around its row's line: "1188" / the row's six numbers / "7"). Not caught: the rest of a
-    wrapped number on a label's next line right under its first digits ("740 … 105" over
-    "反复申请 8 … 14"), which a row with blank cells right under another row also looks like.
+    empty (one cell wrapped around its row's line: "1188" / the row's six numbers / "7"); or a line of a row's numbers that
+    do not add up whose numbers joined with the ones right under (over) them do
+    (`_wrap_that_adds_up`: "740 … 105" over "反复申请 8 … 14").
     Both halves are flagged. Rows of such numbers are not read:
     which lines belong to which cell is not known (a row label may stand between the halves, and the
     last digits alone add up like the row does)."""
@@ -128,6 +128,7 @@ def wrapped_numbers(lines: list[str], wide_as_two: bool) -> set[tuple[int, int]]
                     if below:
                         flagged.add((i, c0))
                         flagged.update((i + 2, a) for a in below)
+        flagged.update(_wrap_that_adds_up(toks, i))
         if not bare[i]:
             continue
         for _, c0, c1 in line_toks:
@@ -143,6 +144,38 @@ def wrapped_numbers(lines: list[str], wide_as_two: bool) -> set[tuple[int, int]]
                         break
                     j += step
     return flagged
+
+
+def _as_int(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+def _wrap_that_adds_up(toks: list[list[tuple[str, int, int]]], i: int) -> set[tuple[int, int]]:
+    """Line i's numbers and the numbers right under (or over) them on the next (previous) line, when
+    line i's do not add up (its last is not the sum of the others) and the numbers joined digit by
+    digit do ("103 … 163" over "数量 147 … 281": 103147 + … = 163281): one row's numbers wrapped in
+    their cells. A row whose own numbers do not add up (the source's error) is left alone unless the
+    joined ones do."""
+    nums = [(x, a, b) for x, a, b in toks[i] if _as_int(x) is not None]
+    if len(nums) < MIN_ROW_NUMBERS or sum(int(x) for x, _, _ in nums[:-1]) == int(nums[-1][0]):
+        return set()
+    for j in (i + 1, i - 1):
+        if not 0 <= j < len(toks):
+            continue
+        joined, spots = [], set()
+        for x, a, b in nums:
+            part = [(y, c) for y, c, d in toks[j] if c < b and a < d and _as_int(y) is not None]
+            if len(part) > 1:
+                break
+            if part:
+                joined.append(int(x + part[0][0]) if j > i else int(part[0][0] + x))
+                spots.add((j, part[0][1]))
+            else:
+                joined.append(int(x))
+        else:
+            if spots and sum(joined[:-1]) == joined[-1]:
+                return spots | {(i, a) for _, a, _ in nums}
+    return set()
 
 
 def _drop_wrapped(blocks: list, flagged: set[tuple[int, int]], wide: bool, lines: list[str]) -> list:
