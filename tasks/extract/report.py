@@ -24,7 +24,7 @@ from tasks.extract.tables import (
     read_t4_small_tables,
 )
 from tasks.extract.values import fits, parse_value
-from tasks.spec import SECTIONS, CellKey, cell_keys
+from tasks.spec import SECTIONS, CellKey, cell_keys, t3
 
 TITLE = re.compile(r"政府信息公开(?:工作)?(?:年度)?(?:工作)?(?:年度)?报告")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年度?")
@@ -293,6 +293,8 @@ def understand(doc: Document) -> Understood:
 
     lines = lines_of(doc)
     t3r = read_t3(lines)
+    if doc.media == "text" and any(isinstance(b, Table) and b.positioned for b in doc.blocks):
+        t3r = _blank_rows_confirmed(t3r)
     t4c = read_t4(lines) or read_t4_headerless(doc) or read_t4_small_tables(doc)
     t2r = read_t2(lines)
     if doc.media == "text" and not (t2r.cells and t3r.cells and t4c):
@@ -325,6 +327,40 @@ def understand(doc: Document) -> Understood:
     cells = [_record(k, found[k.table].get((k.row, k.col)), k.table in images and not found[k.table]) for k in cell_keys(fmt)]
     issues = _title_issues(agency, year) + _structure_issues(fmt, headings, cells, images, t3r)
     return Understood(agency, year, fmt, cells, issues, sections)
+
+
+def _blank_rows_confirmed(t3r: T3Result) -> T3Result:
+    """Text laid out in character columns (`pdftotext -layout`) places a row's numbers by columns
+    that shift from line to line: a row with an empty cell may have a number in its neighbour's
+    column ("… 60 _ 2" read for "… 60 2 _"), or lose one. Such a row is kept only where its printed
+    total is the sum of its printed parts (H3.3, an empty cell 0, a dash or 无 0), or its total
+    alone is empty, every part printed, in a table printing half its rows or more so (the
+    Shanghai pattern: the detail rows' totals empty); else its cells are not_found (a lone empty total may be a total wrapped
+    over lines that were not read)."""
+    total = t3.COLUMNS[-1].key
+    parts = [c.key for c in t3.COLUMNS[:-1]]
+    rows = {r for r, _ in t3r.cells}
+    empty_totals = sum(1 for r in rows if (p := t3r.cells.get((r, total))) is not None and not p.raw.strip())
+    drop = set()
+    for row in rows:
+        got = [t3r.cells.get((row, c)) for c in [*parts, total]]
+        if any(p is None for p in got) or all(p.raw.strip() for p in got):
+            continue
+        if not got[-1].raw.strip():
+            if empty_totals * 2 < len(rows) or not all(p.raw.strip() for p in got[:-1]):
+                drop.add(row)
+            continue
+        nums = [parse_value(p.raw) for p in got]
+        if any(st == "reported" and not isinstance(v, int) for v, st in nums):
+            drop.add(row)
+            continue
+        vals = [v if st == "reported" else 0 for v, st in nums]
+        if vals[-1] != sum(vals[:-1]):
+            drop.add(row)
+    if not drop:
+        return t3r
+    cells = {k: v for k, v in t3r.cells.items() if k[0] not in drop}
+    return T3Result(cells, t3r.layout if cells else None, len({k[0] for k in cells}))
 
 
 def _t2_from_reading_order(doc: Document, headings: list[Heading], t2r: T2Result) -> T2Result:

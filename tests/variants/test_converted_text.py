@@ -38,11 +38,19 @@ def test_pdftotext_layout_extracts_like_the_pdf(case, tmp_path):
 # A number wrapped in a narrow cell comes out of `pdftotext -layout` as lines of its own ("1180" over
 # "61" for 118061) or as the rest of its digits on its label's next line ("103 … 163" over "数量 147 …
 # 281"): the rows of such halves are not read (layout_text.wrapped_numbers), never read as their parts.
-WRAPPED = {"generated/pdf_2021_wrapped_numbers": 25, "generated/pdf_2021_row_split_pagebreak": 25}
+# A row with an empty cell is placed by character columns that shift from line to line ("… 60 _ 2"
+# read for "… 60 2 _"): it is kept where its total adds up, or where its total alone is empty in a
+# table printing its detail rows' totals empty (the 2019 Shanghai pattern), else not_found.
+PARTIAL = {
+    "generated/pdf_2021_wrapped_numbers": 25,
+    "generated/pdf_2021_row_split_pagebreak": 25,
+    "generated/pdf_2019_units_signed": 151,
+    "generated/pdf_2021_blanks_dashes": 187,
+}
 
 
-@pytest.mark.parametrize("case", sorted(WRAPPED))
-def test_pdftotext_layout_numbers_wrapped_in_their_cells_are_not_read_as_parts(case, tmp_path):
+@pytest.mark.parametrize("case", sorted(PARTIAL))
+def test_pdftotext_layout_reads_no_wrong_cell_where_it_cannot_place_numbers(case, tmp_path):
     folder = FIXTURES / case
     out = tmp_path / "converted.txt"
     subprocess.run(["pdftotext", "-layout", str(folder / "source.pdf"), str(out)], check=True, timeout=60)
@@ -57,4 +65,4 @@ def test_pdftotext_layout_numbers_wrapped_in_their_cells_are_not_read_as_parts(c
         else:
             wrong.append((e["table"], e["row"], e["col"], _cell_matches(e, got)))
     assert wrong == []
-    assert right >= WRAPPED[case]
+    assert right >= PARTIAL[case]
