@@ -50,6 +50,9 @@ WIDTHS = [
 
 
 def _generator() -> Any:
+    # bench/producers.py (a module) would shadow tests/fixtures/producers (a namespace package)
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+    sys.modules.pop("producers", None)
     sys.path.insert(0, str(FIXTURES))
     import generate  # tests/fixtures/generate.py
 

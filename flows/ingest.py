@@ -2,8 +2,9 @@
 
 A table of contents of the steps in tasks/steps.py. Extraction task runs of a group of reports
 each (`XXGK_REPORTS_PER_TASK`: one per report by default, or automatic; every file parsed in a bounded worker
-process); one validation (a stacked Great Expectations run) and one publish per batch of
-`XXGK_BATCH_SIZE` reports.
+process); one validation (a stacked Great Expectations run) and one publish per stage of a batch of
+`XXGK_BATCH_SIZE` reports (a batch of 100 or more is published in up to four stages, each while the
+extraction processes already parse the next stage's files: `pipeline.stages`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any, TypeVar, cast
 
 from prefect import flow, unmapped
+from prefect.futures import PrefectFuture, wait
 from prefect.runtime import deployment, flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
@@ -108,20 +110,39 @@ def fan_out(source: str, output: str, chunks: list[list[Any]]) -> dict[str, Any]
 
 def run_batch(source: str, output: str, chunk: list, name: str) -> steps.BatchResult:
     """One batch: extraction task runs of `pipeline.reports_per_task` reports each (one per report
-    with XXGK_REPORTS_PER_TASK=1), then one validation and one publish for all of them."""
-    name = f"{name} ({len(chunk)} reports)"
+    with XXGK_REPORTS_PER_TASK=1), all submitted at once; the batch is validated and published in
+    consecutive stages (`pipeline.stages`), each as soon as its own extractions are done, while the
+    extraction processes already parse the next stage's files."""
+    label = f"{name} ({len(chunk)} reports)"
     settings = get_settings().pipeline
     per_task = pipeline.reports_per_task(len(chunk), _workers(), settings.reports_per_task)
-    if per_task == 1:
-        extracted = [f.result() for f in steps.extract_report.map(unmapped(source), [i.key for i in chunk], chunk)]
-    else:
-        groups = pipeline.batches(chunk, per_task)
-        labels = [f"{len(g)} reports ({g[0].key} … {g[-1].key})" if len(g) > 1 else g[0].key for g in groups]
-        extracted = [e for f in steps.extract_reports.map(unmapped(source), labels, groups) for e in f.result()]
-    prepared = pipeline.prepare(extracted, settings.agency_aliases)
-    # batch-sized arguments are passed as they are, not walked object by object by Prefect
-    validated = steps.validate_batch(name, _as_is(prepared), output)
-    return publish_isolating(name, output, extracted, prepared, validated)
+    stages = pipeline.stages(pipeline.batches(chunk, per_task))
+    futures = [_submit_extraction(source, groups, per_task == 1) for groups in stages]
+    results = []
+    try:
+        for n, pending in enumerate(futures, 1):
+            extracted = [e for f in pending for e in _extracted(f)]
+            part = label if len(stages) == 1 else f"{name} stage {n}/{len(stages)} ({len(extracted)} reports)"
+            prepared = pipeline.prepare(extracted, settings.agency_aliases)
+            # batch-sized arguments are passed as they are, not walked object by object by Prefect
+            validated = steps.validate_batch(part, _as_is(prepared), output)
+            results.append(publish_isolating(part, output, extracted, prepared, validated))
+    except BaseException:
+        wait([f for pending in futures for f in pending])  # no extraction left running for a failed run
+        raise
+    return results[0] if len(results) == 1 else steps.merge_results(label, results)
+
+
+def _submit_extraction(source: str, groups: list[list[Any]], one_each: bool) -> list[PrefectFuture[Any]]:
+    if one_each:
+        return list(steps.extract_report.map(unmapped(source), [g[0].key for g in groups], [g[0] for g in groups]))
+    labels = [f"{len(g)} reports ({g[0].key} … {g[-1].key})" if len(g) > 1 else g[0].key for g in groups]
+    return list(steps.extract_reports.map(unmapped(source), labels, groups))
+
+
+def _extracted(future: PrefectFuture[Any]) -> list[Any]:
+    out = future.result()
+    return out if isinstance(out, list) else [out]
 
 
 def publish_isolating(

@@ -216,6 +216,30 @@ def reports_per_task(batch: int, workers: int, setting: int = 0) -> int:
     return max(1, -(-batch // (TASK_RUNS_PER_WORKER * max(1, workers))))
 
 
+PIPELINE_STAGES = 4
+MIN_STAGE_REPORTS = 50
+
+
+def stages(groups: list[list[ObjectInfo]], stages: int | None = None, min_reports: int | None = None) -> list[list[list[ObjectInfo]]]:
+    """A batch's extraction groups cut, in order, into up to `stages` (PIPELINE_STAGES) consecutive
+    stages of whole groups, about `min_reports` (MIN_STAGE_REPORTS) reports or more each (a small
+    batch is one stage; the last stage is never larger than an earlier one). Each stage is validated
+    and published on its own as soon as its extractions are done, while the extraction processes
+    already work on the next stage's files, so only the last stage's validation and publishing
+    (not the whole batch's) is left after the last file is parsed."""
+    stages = PIPELINE_STAGES if stages is None else stages
+    min_reports = MIN_STAGE_REPORTS if min_reports is None else min_reports
+    total = sum(len(g) for g in groups)
+    count = max(1, min(stages, total // max(1, min_reports), len(groups)))
+    q, r = divmod(len(groups), count)  # the earlier stages take the extra groups: the last is the smallest
+    out, at = [], 0
+    for k in range(count):
+        n = q + (1 if k < r else 0)
+        out.append(groups[at : at + n])
+        at += n
+    return out
+
+
 def batch_id(infos: Iterable[ObjectInfo]) -> str:
     h = hashlib.sha256()
     for i in sorted(infos, key=lambda i: i.key):

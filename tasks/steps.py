@@ -181,6 +181,7 @@ def merge_results(label: str, parts: list[BatchResult]) -> BatchResult:
         for k, v in p.statuses.items():
             out.statuses[k] = out.statuses.get(k, 0) + v
         out.conflicts += p.conflicts
+        out.not_read.extend(p.not_read)
     return out
 
 
