@@ -265,5 +265,5 @@ def prefect_server() -> Iterator[str]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry from a sandbox
         mp.setenv("DO_NOT_TRACK", "1")
-        with prefect_test_harness(server_startup_timeout=60):
+        with prefect_test_harness(server_startup_timeout=240):
             yield str(PREFECT_API_URL.value())
