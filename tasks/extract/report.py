@@ -343,8 +343,8 @@ def _blank_rows_confirmed(t3r: T3Result) -> T3Result:
     empty_totals = sum(1 for r in rows if (p := t3r.cells.get((r, total))) is not None and not p.raw.strip())
     drop = set()
     for row in rows:
-        got = [t3r.cells.get((row, c)) for c in [*parts, total]]
-        if any(p is None for p in got) or all(p.raw.strip() for p in got):
+        got = [p for c in [*parts, total] if (p := t3r.cells.get((row, c))) is not None]
+        if len(got) < len(parts) + 1 or all(p.raw.strip() for p in got):  # a cell not read, or none empty
             continue
         if not got[-1].raw.strip():
             if empty_totals * 2 < len(rows) or not all(p.raw.strip() for p in got[:-1]):
@@ -354,7 +354,7 @@ def _blank_rows_confirmed(t3r: T3Result) -> T3Result:
         if any(st == "reported" and not isinstance(v, int) for v, st in nums):
             drop.add(row)
             continue
-        vals = [v if st == "reported" else 0 for v, st in nums]
+        vals = [v if st == "reported" and v is not None else 0 for v, st in nums]
         if vals[-1] != sum(vals[:-1]):
             drop.add(row)
     if not drop:
