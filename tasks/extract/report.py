@@ -302,7 +302,7 @@ def understand(doc: Document) -> Understood:
         flat = reading_order(doc)
         flat_headings = find_headings(flat)
         t3r, t4c = _from_reading_order(flat, flat_headings, t3r, t4c)
-        if not t2r.cells:
+        if not t2r.cells or t2r.format is None:  # nothing, or rows under no header that names a format
             t2r = _t2_from_reading_order(flat, flat_headings, t2r)
     fmt = decide_format(t2r.format, t3r.layout, year)
 

@@ -80,11 +80,28 @@ def tokens(doc: Document, start: int = 0, end: int | None = None) -> list[Token]
             continue
         for text, page in pieces:
             parts = text.split()
-            if len(parts) > 1 and all(parse_value(p)[1] == "reported" for p in parts):
+            numbers = len(parts)
+            while numbers and parse_value(parts[numbers - 1])[1] == "reported":
+                numbers -= 1
+            if len(parts) > 1 and numbers == 0:
                 out.extend(Token(p, i, page, run) for p in parts)
             elif _is_cell_value(text):
                 out.append(Token(text.strip(), i, page, run))
+            elif 0 < numbers < len(parts) and _is_row_label(" ".join(parts[:numbers])):
+                # a row's label and its numbers on one line ("其他对外管理服务 1018 -34 913")
+                out.extend(Token(p, i, page, run) for p in parts[numbers:])
     return out
+
+
+def _is_row_label(text: str) -> bool:
+    """Text that starts a table row: a label of the spec's (table 二, 三 or 四), whole."""
+    return norm(text) in _ROW_LABELS
+
+
+def _row_labels() -> frozenset[str]:
+    labels = {lbl for r in t3.ROWS for lbl in r.labels}
+    labels |= {lbl for blk in t2.BLOCKS for r in blk.rows for lbl in r.labels}
+    return frozenset(norm(x) for x in labels)
 
 
 def _num(tok: Token) -> Number:
@@ -96,6 +113,7 @@ def _printed(tok: Token) -> Printed:
     return Printed(tok.text, tok.page, None)
 
 
+_ROW_LABELS = _row_labels()
 T3_HEADER_WORDS = ("申请人",)
 """Words of table 三's header that must be printed before its last number (a viewer may print the
 first rows' first columns before the header)."""
@@ -355,17 +373,27 @@ T4_HEADER_WORDS = ("复议", "维持", "纠正", "审结")
 """Words of table 四's header (whole or split over lines) that must come before its numbers."""
 
 
-def _printed_word(word: str, head: str) -> bool:
+def _printed_word(word: str, head: str, reach: int | None = None) -> bool:
     """The word is printed in the header: whole, or its characters in order over the header's lines
-    (narrow cells read side by side line by line: "结果维 结果纠 …" then "持 正 …")."""
+    (narrow cells read side by side line by line: "结果维 结果纠 …" then "持 正 …"), within `reach`
+    characters from its first one when given."""
     if word in head:
         return True
-    at = -1
-    for ch in word:
-        at = head.find(ch, at + 1)
-        if at < 0:
-            return False
-    return True
+    start = head.find(word[0])
+    while start >= 0:
+        at = start
+        for ch in word[1:]:
+            at = head.find(ch, at + 1)
+            if at < 0:
+                return False
+        if reach is None or at - start < reach:
+            return True
+        start = head.find(word[0], start + 1)
+    return False
+
+
+SPLIT_REACH = 4
+"""A column header split over side-by-side lines spans at most this many times its length."""
 
 
 MAX_T4_BLANKS = 3
@@ -449,7 +477,7 @@ def read_t2_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
     could have been read row by row or column by column)."""
     paras = [(i, norm(b.text)) for i, b in enumerate(doc.blocks[start:end], start=start) if isinstance(b, Paragraph)]
     text = "".join(t for _, t in paras)
-    votes = {f: sum(norm(w) in text for w in words) for f, words in _T2_ONLY.items()}
+    votes = {f: sum(_printed_word(norm(w), text, SPLIT_REACH * len(w)) for w in words) for f, words in _T2_ONLY.items()}
     if votes["2019"] == votes["2021"]:
         return {}, None
     fmt = max(votes, key=lambda f: votes[f])
@@ -469,7 +497,7 @@ def read_t2_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
         rows = [r for r in blk.rows if fmt in r.formats]
         vals = tokens(doc, at + 1, stop)
         region = "".join(t for i, t in paras if at <= i < stop)
-        if not all(any(norm(x) in region for x in c.labels) for c in cols):
+        if not all(any(_printed_word(norm(x), region, SPLIT_REACH * len(x)) for x in c.labels) for c in cols):
             continue  # a column's header is printed elsewhere: so may its numbers be
         one_run = bool(vals) and vals[0].run is not None and all(t.run == vals[0].run for t in vals)
         if len(rows) == 1 or len(cols) == 1 or one_run:  # left to right, top to bottom: the order of a copy
