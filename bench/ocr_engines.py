@@ -35,8 +35,34 @@ from helpers import load_expected  # noqa: E402
 REPORTS = {
     "synthetic": ROOT / "tests" / "fixtures" / "samples" / "synthetic_2021_pdf",
     "hongze": ROOT / "tests" / "fixtures" / "samples" / "hongze_2024_pdf",
+    "shanghai": ROOT / "tests" / "fixtures" / "samples" / "shanghai_office_2019_html",
     "blanks": ROOT / "tests" / "fixtures" / "generated" / "pdf_2021_blanks_dashes",
 }
+"""Reports scanned: a PDF is scanned as it is; a web page is first printed to PDF by headless
+Chromium (a browser's "Save as PDF", `tests/fixtures/producers/html_pdf.py`), as an office prints
+the page it then signs, stamps and scans."""
+PRINTED = ROOT / ".work" / "ocr_bench"
+
+
+def source_pdf(folder: Path) -> Path:
+    """The report as a PDF to scan: its own, or its web page printed by Chromium (cached in .work/)."""
+    if (folder / "source.pdf").exists():
+        return folder / "source.pdf"
+    import hashlib
+
+    import html_pdf
+
+    page = (folder / "source.html").read_text("utf-8")
+    if "charset" not in page[:1000].lower():  # a fragment, as the site's script holds it: say its encoding
+        page = '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>' + page + "</body></html>"
+    PRINTED.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha256(page.encode("utf-8")).hexdigest()[:16]
+    out = PRINTED / f"{folder.name}.{key}.chromium.pdf"
+    if not out.exists():
+        html = PRINTED / f"{folder.name}.{key}.html"
+        html.write_text(page, encoding="utf-8")
+        html_pdf.chromium_pdf(html, out)
+    return out
 
 _CHILD = r"""
 import json, resource, sys, time
@@ -95,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         expected = load_expected(folder)
         for vname in args.variants:
             v = variants[vname]
-            pdf = scans.scan_pdf(folder / "source.pdf", v)
+            pdf = scans.scan_pdf(source_pdf(folder), v)
             for engine in args.engines:
                 confirm = args.confirm if args.confirm != "auto" else ("tesseract" if engine == "rapidocr" else "rapidocr")
                 r = run_one(pdf, engine, confirm, args.dpi)

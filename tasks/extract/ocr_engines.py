@@ -50,6 +50,10 @@ class Engine(Protocol):
         """The text of a crop holding one line (recognition only), and its confidence."""
         ...
 
+    def read_number(self, image: np.ndarray) -> tuple[str, float]:
+        """The text of a crop holding one table cell's number (or dash), and its confidence."""
+        ...
+
 
 class RapidEngine:
     name = "rapidocr"
@@ -80,6 +84,9 @@ class RapidEngine:
         text, score = result[0][0], result[0][1]
         return str(text), float(score)
 
+    def read_number(self, image: np.ndarray) -> tuple[str, float]:
+        return self.read_line(image)
+
 
 class TesseractEngine:
     name = "tesseract"
@@ -92,7 +99,7 @@ class TesseractEngine:
         self._timeout = timeout_s
         self._env = {"OMP_THREAD_LIMIT": str(threads if threads > 0 else 2), "PATH": "/usr/bin:/bin"}
 
-    def _run(self, image: np.ndarray, psm: str) -> str:
+    def _run(self, image: np.ndarray, psm: str, lang: str = "chi_sim") -> str:
         import cv2
 
         ok, png = cv2.imencode(".png", image)
@@ -100,7 +107,7 @@ class TesseractEngine:
             raise ResourceLimitExceeded("the page image could not be encoded for tesseract")
         try:
             proc = subprocess.run(
-                [self._exe, "stdin", "stdout", "-l", "chi_sim", "--psm", psm, "tsv"],
+                [self._exe, "stdin", "stdout", "-l", lang, "--psm", psm, "tsv"],
                 input=png.tobytes(), capture_output=True, timeout=self._timeout, env=self._env, check=False,
             )  # fmt: skip
         except subprocess.TimeoutExpired as exc:
@@ -109,8 +116,8 @@ class TesseractEngine:
             raise RuntimeError(f"tesseract failed: {proc.stderr.decode('utf-8', 'replace')[:300]}")
         return proc.stdout.decode("utf-8", "replace")
 
-    def read(self, image: np.ndarray, psm: str = "11") -> list[Box]:
-        rows = csv.DictReader(io.StringIO(self._run(image, psm)), delimiter="\t", quoting=csv.QUOTE_NONE)
+    def read(self, image: np.ndarray, psm: str = "11", lang: str = "chi_sim") -> list[Box]:
+        rows = csv.DictReader(io.StringIO(self._run(image, psm, lang)), delimiter="\t", quoting=csv.QUOTE_NONE)
         words: dict[tuple[str, str, str], list[dict[str, str]]] = {}
         for r in rows:
             if r.get("level") == "5" and (r.get("text") or "").strip():
@@ -134,6 +141,15 @@ class TesseractEngine:
 
     def read_line(self, image: np.ndarray) -> tuple[str, float]:
         boxes = self.read(image, psm="7")  # one line of text
+        if not boxes:
+            return "", 0.0
+        return "".join(b.text for b in boxes), min(b.confidence for b in boxes)
+
+    def read_number(self, image: np.ndarray) -> tuple[str, float]:
+        """A cell's number: `eng` (Debian's tesseract-ocr-eng, a dependency of tesseract-ocr), one line.
+        `chi_sim` reads a lone digit as nothing (a `3` 40 pixels tall, alone in its crop: empty);
+        `eng` reads it, and its errors are still its own, not RapidOCR's."""
+        boxes = self.read(image, psm="7", lang="eng")
         if not boxes:
             return "", 0.0
         return "".join(b.text for b in boxes), min(b.confidence for b in boxes)

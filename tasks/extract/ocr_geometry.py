@@ -48,9 +48,16 @@ def clean(image: np.ndarray) -> np.ndarray:
         red = excess > RED_MARGIN
         if red.any():
             gray = gray.copy()
-            # seal ink over paper turns white; black print under the seal stays dark in every
-            # channel (the seal multiplies it), so it is not "red" and is kept
-            gray[red] = np.minimum(255, r[red] + 2 * excess[red]).astype(np.uint8)
+            # A seal multiplies the print under it, channel by channel: in the red channel the red
+            # ink is nearly paper, and print under it is as dark as it was, scaled by the seal's own
+            # red (`seal_r`, from its most saturated pixels). So where the page is red, the red
+            # channel divided by the seal's red is the page without the seal: seal ink over paper
+            # turns white, black print stays black, and a thin grey ruling under the seal (whose
+            # pixels a JPEG's colour blur tints red) keeps its grey instead of being whitened away
+            # with the seal (which cut every ruling and stroke under it).
+            strong = excess > 100
+            seal_r = float(np.median(r[strong])) if strong.any() else 230.0
+            gray[red] = np.clip(r[red] * (255.0 / max(seal_r, 1.0)), 0, 255).astype(np.uint8)
     return gray
 
 
@@ -63,17 +70,27 @@ def binarize(gray: np.ndarray) -> np.ndarray:
     return bw
 
 
-def line_mask(gray: np.ndarray) -> np.ndarray:
-    """Ink for finding rulings: a thin ruling rendered or scanned grey (anti-aliased, 1–2 pixels)
-    falls on the paper side of Otsu's threshold, so anything clearly darker than paper counts; the
-    long kernels of `ruling_segments` then drop the noise this lets in."""
+LINE_CONTRAST = 40
+"""A ruling is at least this much darker (0..255) than what lies just beside it."""
+
+
+def line_mask(gray: np.ndarray, width_px: int = 15) -> np.ndarray:
+    """Ink for finding rulings: pixels clearly darker than what lies around them (a black-hat: a
+    closing `width_px` square fills every dark stroke thinner than that, and the difference is the
+    stroke). A thin ruling scanned grey (anti-aliased, 1–2 pixels) counts on white paper as on a
+    shaded band, while the shaded band itself (an Excel header fill, as dark as a grey ruling) does
+    not: counted as ink, a band merged with every ruling touching it into one blob that is no line,
+    and the table lost its grid. The kernel is square, not across one direction only: where two
+    rulings cross, the pixel is dark along both directions and only a square window still sees
+    paper (a one-direction kernel cut every ruling at every crossing, and a row shorter than the
+    opening kernel lost its stretch of the ruling). The long kernels of `ruling_segments` then drop
+    text strokes and noise."""
     import cv2
 
     blur = cv2.GaussianBlur(gray, (3, 3), 0)
-    otsu, _ = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    paper = float(np.percentile(blur, 90))
-    level = max(otsu, min(paper - 40, 215))
-    _, bw = cv2.threshold(blur, level, 255, cv2.THRESH_BINARY_INV)
+    k = max(5, int(width_px)) | 1
+    hat = cv2.morphologyEx(blur, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    _, bw = cv2.threshold(hat, LINE_CONTRAST, 255, cv2.THRESH_BINARY)
     return bw
 
 
@@ -125,7 +142,7 @@ def ruling_segments(gray: np.ndarray, text_height_px: float) -> list[tuple[float
     (`text_height_px`, the median height of the engine's boxes) long."""
     import cv2
 
-    bw = line_mask(gray)
+    bw = line_mask(gray, int(text_height_px / 2))
     out: list[tuple[float, float, float, float]] = []
     for horizontal in (True, False):
         length = max(15, int(text_height_px * LINE_TEXT_HEIGHTS))

@@ -14,8 +14,9 @@ confidence, look for ink in a cell read as empty, and read a cell a second time.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -101,7 +102,7 @@ def ocr_image(
     angle = geo.skew_angle(gray)
     if angle:
         gray = geo.rotate(gray, angle)
-    boxes = [b for b in engine.read(gray) if b.confidence >= MIN_CONFIDENCE and b.text.strip()]
+    boxes = [digits_read(b) for b in engine.read(gray) if b.confidence >= MIN_CONFIDENCE and b.text.strip()]
     if scale is None:
         scale = _print_scale(boxes)
     h_px, w_px = gray.shape
@@ -132,6 +133,29 @@ def ocr_image(
         ocr_boxes.append(OcrBox((x0, y0, x1, y1), box.text, box.confidence))
     log.debug("ocr page %s: skew %.2f°, %d boxes, %d+%d edges", page, angle, len(boxes), len(h_edges), len(v_edges))
     return blocks, OcrPage(page, region, scale, gray, geo.binarize(gray), ocr_boxes, engine.name)
+
+
+_ROUND_AS_ZERO = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "〇": "0"})
+_NUMBER_LIKE = re.compile(r"^[0-9OoDQ〇.,，]+$")
+_A_NUMBER = re.compile(r"^(0|[1-9][0-9]*(?:[,，][0-9]{3})*)(\.[0-9]+)?$")
+
+
+def digits_read(box: Box) -> Box:
+    """A run of digits in which the engine read a round glyph as a letter (`O`, `D`, `Q`: its Latin
+    letters compete with `0` when a scan blurs it) is a number: the letters are the zero they stand
+    for. Only a run made of nothing but digits and those letters (no CJK, no other letter), so a label
+    never changes; the number read is then confirmed or refused by the referee like any other."""
+    t = number_text(box.text)
+    return box if t == box.text else replace(box, text=t)
+
+
+def number_text(text: str) -> str:
+    """`text` with round letters read for zeros as the zeros, when it is then a number; else as it is."""
+    t = text.strip()
+    if not _NUMBER_LIKE.match(t) or t.isdigit():
+        return text
+    n = t.translate(_ROUND_AS_ZERO)
+    return n if _A_NUMBER.match(n) else text
 
 
 PRINT_TEXT_PT = 11.0

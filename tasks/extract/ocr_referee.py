@@ -5,9 +5,13 @@ A cell read by OCR is confirmed when
    with every member read, blanks and dashes as nothing; a misread digit would have to be cancelled
    exactly by another misreading for a sum to hold by chance; or
 2. a second, independent reading of the cell's crop agrees with the first: the other engine
-   (`OcrOptions.confirm_engine`), or the same engine at another resolution.
+   (`OcrOptions.confirm_engine`), or the same engine at another resolution. A second reading
+   confirms the digits, not the row they were placed in: in table 三 or 四 with a printed row OCR
+   could not place (a `not_found` cell), only an identity confirms.
 
-A cell that is neither is `not_found` with status `ocr_unconfirmed`: value and raw null, its candidate
+A cell read empty whose interior holds no ink (`geo.ink_share`) is a printed blank: the engine and
+the pixels, two independent readings, agree (a report may print its total column empty, where no
+identity holds: Shanghai 2019). A cell that is neither is `not_found` with status `ocr_unconfirmed`: value and raw null, its candidate
 reading named in an `OCR-01` issue — never a guessed number. An OCR cell read empty is a printed blank
 only if its interior holds no ink (a dropped `0` leaves ink the engine did not read).
 
@@ -26,7 +30,7 @@ import numpy as np
 from tasks.checks.identities import identities
 from tasks.extract import ocr_geometry as geo
 from tasks.extract.ocr import OcrRun
-from tasks.extract.ocr_reader import OcrPage
+from tasks.extract.ocr_reader import OcrPage, number_text
 from tasks.extract.result import CellRecord, Issue
 from tasks.extract.values import parse_value
 
@@ -69,28 +73,87 @@ def _crop(page: OcrPage, c: CellRecord, pad: float = 0.12) -> np.ndarray | None:
     return page.gray[a:b, left:right]
 
 
-def _second_reading(run: OcrRun, page: OcrPage, c: CellRecord) -> str | None:
-    import cv2
+INK_HEIGHT_PX = 40
+"""A cell's ink is read again at this height (pixels): Tesseract reads a lone digit of 20 pixels as
+nothing or as `。`, the same digit at 40 pixels right."""
 
-    from tasks.extract.ocr_engines import get_engine
+
+def _ink_crop(page: OcrPage, c: CellRecord, height_px: int | None = None) -> np.ndarray | None:
+    """The cell's interior cut to its ink, with a margin of white, its ink scaled to `height_px`
+    (None: as scanned): a digit small in a wide cell (table 二's one number across half the page) is
+    read far better alone than inside a strip of paper noise."""
+    import cv2
 
     crop = _crop(page, c)
     if crop is None:
         return None
+    bw = geo.binarize(crop)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(bw, connectivity=8)
+    keep = [stats[i] for i in range(1, n) if stats[i][4] >= 6]  # speckles of noise are not ink
+    if keep:
+        x0 = min(s[0] for s in keep)
+        y0 = min(s[1] for s in keep)
+        x1 = max(s[0] + s[2] for s in keep)
+        y1 = max(s[1] + s[3] for s in keep)
+        m = max(4, (y1 - y0) // 3)
+        crop = crop[max(0, y0 - m) : y1 + m, max(0, x0 - m) : x1 + m]
+        if height_px:
+            k = min(4.0, max(1.0, height_px / max(1, y1 - y0)))
+            crop = cv2.resize(crop, None, fx=k, fy=k, interpolation=cv2.INTER_CUBIC)
+    return cv2.copyMakeBorder(crop, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255)
+
+
+def _second_reading(run: OcrRun, page: OcrPage, c: CellRecord) -> str | None:
+    """The cell read again, independently: by the other engine on the cell's ink at a height it reads
+    well (then, if that is no number at all, on the ink enlarged again: another resolution), or by
+    the same engine on the ink enlarged. A reading that is another number is an answer (a
+    disagreement), never retried."""
+    from tasks.extract.ocr_engines import get_engine
+
     other = run.options.confirm_engine
     try:
         if other and other != page.engine:
             engine = get_engine(other, run.options.threads)
-            padded = cv2.copyMakeBorder(crop, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255)
-            text, _ = engine.read_line(padded)
+            crop = _ink_crop(page, c, INK_HEIGHT_PX)
+            if crop is None:
+                return None
+            text, _ = engine.read_number(crop)
+            if parse_value(number_text(text))[1] not in ("reported", "dash"):
+                bigger = _ink_crop(page, c, int(INK_HEIGHT_PX * SECOND_READ_SCALE))
+                text, _ = engine.read_number(bigger)  # type: ignore[arg-type]
         else:
             engine = get_engine(page.engine, run.options.threads)
-            big = cv2.resize(crop, None, fx=SECOND_READ_SCALE, fy=SECOND_READ_SCALE, interpolation=cv2.INTER_CUBIC)
-            text, _ = engine.read_line(big)
+            crop = _ink_crop(page, c, int(INK_HEIGHT_PX * SECOND_READ_SCALE))
+            if crop is None:
+                return None
+            text, _ = engine.read_number(crop)
     except RuntimeError as exc:  # the confirming engine is not installed: no second reading
         log.warning("second OCR reading unavailable: %s", exc)
         return None
-    return text
+    return number_text(text)
+
+
+def _read_alone(run: OcrRun, page: OcrPage, c: CellRecord) -> bool:
+    """Read a cell's crop alone, with the page's own engine (recognition only): what the page pass
+    missed (a digit next to a seal's remains, a `0` too faint beside a ruling) or read as no number
+    (`()` for a `0`). The crop's reading becomes the cell's candidate only when it is a number or a
+    dash; it is then confirmed or refused like any other reading. True when it was taken."""
+    from tasks.extract.ocr_engines import get_engine
+
+    crop = _ink_crop(page, c)
+    if crop is None:
+        return False
+    try:
+        text, score = get_engine(page.engine, run.options.threads).read_line(crop)
+    except RuntimeError as exc:
+        log.warning("OCR reading of a cell crop unavailable: %s", exc)
+        return False
+    text = number_text(text)
+    value, status = parse_value(text)
+    if status not in ("reported", "dash") or score < 0.5:
+        return False
+    c.value, c.status, c.raw, c.confidence = value, status, text.strip(), score
+    return True
 
 
 def _number(c: CellRecord) -> Decimal | None:
@@ -123,6 +186,9 @@ def referee(cells: list[CellRecord], issues: list[Issue], format_version: str, r
     by_key: dict[Key, CellRecord] = {(c.table, c.row, c.col): c for c in cells}
     ocr: dict[Key, OcrPage] = {}
     inked: set[Key] = set()
+    # read empty by the engine, and no ink in the cell's interior: two readings (the engine's and the
+    # pixels') that agree on a printed blank
+    clean_blank: set[Key] = set()
     whole = {p.page for p in run.pages if p.page is not None and p.whole_page}
     for key, c in by_key.items():
         page = _page_of(run, c) if c.bbox is not None else None
@@ -141,18 +207,22 @@ def referee(cells: list[CellRecord], issues: list[Issue], format_version: str, r
         c.confidence = _confidence(page, c)
         if c.status == "blank":
             share = geo.ink_share(page.bw, page.to_px(c.bbox))  # type: ignore[arg-type]
-            if share > INK_BLANK_MAX:
+            if share > INK_BLANK_MAX and not _read_alone(run, page, c):
                 inked.add(key)
-            else:
+            elif share <= INK_BLANK_MAX:
                 c.confidence = 1.0
+                clean_blank.add(key)
+        elif c.status == "text":
+            _read_alone(run, page, c)
     confirmed = _confirmed_by_identities({k: v for k, v in by_key.items() if k not in inked}, format_version)
+    unplaced = _tables_with_unplaced_rows(by_key, format_version)
     refused: list[tuple[CellRecord, str]] = []
     for key, page in ocr.items():
         c = by_key[key]
-        if key in confirmed and key not in inked:
+        if (key in confirmed and key not in inked) or key in clean_blank:
             continue
         reading = c.raw or ""
-        if key not in inked:
+        if key not in inked and key[0] not in unplaced:
             second = _second_reading(run, page, c)
             if second is not None and _same(parse_value(second), (c.value, c.status)):
                 continue
@@ -168,12 +238,29 @@ def referee(cells: list[CellRecord], issues: list[Issue], format_version: str, r
                 RULE,
                 "warn",
                 f"{len(refused)} cell(s) read by OCR could not be confirmed (no identity of their row or column "
-                "holds and a second reading does not agree): not published; their candidate readings are listed",
+                "holds and a second reading does not agree, or their table has a row OCR could not place, where only "
+                "an identity confirms): not published; their candidate readings are listed",
                 [{"table": c.table, "row": c.row, "col": c.col, "reading": r} for c, r in refused],
             )
         )
     if run.refused:
         issues.append(Issue(RULE, "warn", "; ".join(run.refused)))
+
+
+def _tables_with_unplaced_rows(cells: dict[Key, CellRecord], format_version: str) -> set[str]:
+    """Tables 三 and 四 with a printed row OCR could not place (a cell `not_found`): there a second
+    reading confirms the digits read, not the row they were put in (a label lost under a seal or a
+    missing ruling can shift a number into the next row's slot), so only an identity confirms."""
+    from tasks.spec import t3
+
+    printed = {r.key for r in t3.rows_for(format_version)} if format_version in ("2021", "2019", "2021_mixed") else set()
+    out: set[str] = set()
+    for (table, row, _), c in cells.items():
+        if c.status != "not_found":
+            continue
+        if table == "t4" or (table == "t3" and row in printed):
+            out.add(table)
+    return out
 
 
 def _same(a: tuple[object, str], b: tuple[object, str]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import cv2
@@ -89,3 +90,61 @@ def test_ink_share_tells_an_empty_cell_from_a_written_one() -> None:
     cell = (COLS[1], ROWS[0], COLS[2], ROWS[1])
     assert geo.ink_share(empty, cell) == 0.0  # the rulings around it do not count
     assert geo.ink_share(bw, cell) > 0.02
+
+
+def test_rulings_of_a_table_with_shaded_header_rows_are_found() -> None:
+    """Excel's header fill (grey 214, as dark as a grey ruling) over two row bands: the bands are no
+    ruling, and the rulings bordering and crossing them are all still found (counted as ink, a band
+    merged with every ruling touching it into one blob, and the table lost its grid)."""
+    img = Image.fromarray(ruled_page())
+    d = ImageDraw.Draw(img)
+    for top, bottom in ((ROWS[0], ROWS[1]), (ROWS[2], ROWS[3])):
+        for left, right in itertools.pairwise(COLS):
+            d.rectangle((left + 2, top + 2, right - 2, bottom - 2), fill=214)
+        d.text((COLS[1] + 30, top + 14), "第二十条", fill=0, font=ImageFont.truetype(scans.SEAL_FONT, 28))
+    segs = geo.ruling_segments(np.asarray(img), text_height_px=30)
+    hs = sorted(round(s[1]) for s in segs if s[1] == s[3])
+    vs = sorted(round(s[0]) for s in segs if s[0] == s[2])
+    assert hs == pytest.approx(ROWS, abs=2)
+    assert vs == pytest.approx(COLS, abs=2)
+    assert all(s[3] - s[1] > ROWS[-1] - ROWS[0] - 6 for s in segs if s[0] == s[2])  # each column ruling whole
+
+
+def test_thin_grey_rulings_under_a_seal_survive_its_removal_in_a_jpeg_scan() -> None:
+    """A seal over thin grey rulings (2 pixels, grey 120: a hairline scanned at 200 dpi),
+    JPEG-compressed (its colour blurred over the lines): the seal goes, the rulings under it stay
+    (whitening every reddish pixel cut them where the seal lay)."""
+    import io
+
+    img = Image.new("L", (1000, 400), 255)
+    d = ImageDraw.Draw(img)
+    for y in ROWS:
+        d.line((COLS[0], y, COLS[-1], y), fill=120, width=2)
+    for x in COLS:
+        d.line((x, ROWS[0], x, ROWS[-1]), fill=120, width=2)
+    sealed = scans.stamp_seal(img.convert("RGB"), (500, 200), 150, random.Random(5))
+    buf = io.BytesIO()
+    sealed.save(buf, "JPEG", quality=60)
+    arr = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))[:, :, ::-1].copy()
+    segs = geo.ruling_segments(geo.clean(arr), text_height_px=30)
+    hs = sorted(round(s[1]) for s in segs if s[1] == s[3] and s[2] - s[0] > COLS[-1] - COLS[0] - 10)
+    vs = sorted(round(s[0]) for s in segs if s[0] == s[2] and s[3] - s[1] > ROWS[-1] - ROWS[0] - 10)
+    assert hs == pytest.approx(ROWS, abs=2)  # whole: not cut where the seal lies
+    assert vs == pytest.approx(COLS, abs=2)
+
+
+@pytest.mark.parametrize(
+    ("read", "number"),
+    [("O", "0"), ("1O", "10"), ("D", "0"), ("2O5", "205"), ("1,O00", "1,000"), ("O.5", "0.5"), ("〇", "0")],
+)
+def test_a_round_letter_in_a_run_of_digits_is_the_zero(read: str, number: str) -> None:
+    from tasks.extract.ocr_reader import number_text
+
+    assert number_text(read) == number
+
+
+@pytest.mark.parametrize("text", ["规章", "OO", "Q1", "DO", "abc", "12", "—", "O型", "2O24年"])
+def test_text_that_is_no_number_is_left_as_read(text: str) -> None:
+    from tasks.extract.ocr_reader import number_text
+
+    assert number_text(text) == text

@@ -111,3 +111,38 @@ def test_an_uploaded_picture_of_table_4(kind: str, blanks_dashes: tuple[dict, by
     verdict = judge(result, exp, {"t4"})
     assert verdict["wrong"] == [] and verdict["missing"] == [] and len(verdict["right"]) >= 10, verdict
     assert {c["status"] for c in result["cells"] if c["table"] != "t4"} == {"not_found"}
+
+
+def test_an_uploaded_picture_of_a_table_alone_is_quarantined_like_an_untitled_report(
+    blanks_dashes: tuple[dict, bytes], tmp_path: Path
+) -> None:
+    """A picture of table 四 alone prints no title: its cells are read, but agency is null with
+    META-01 (never guessed), and the pipeline quarantines it as MetadataNotFound, as it does a text
+    report with no title (tests/unit/test_title.py): a row of the published tables needs its agency
+    (agency_id is not nullable), and the quarantine record lets the upload be read again once it
+    arrives with its report."""
+    import shutil
+
+    from tasks import pipeline
+    from tasks.sandbox import ExtractorPool
+    from tasks.storage import LocalStore
+
+    _, png = blanks_dashes
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "table4.png").write_bytes(png)
+    shutil.copy(GENERATED.parent / "generated" / "html_2021_no_title" / "source.html", src / "no_title.html")
+    source, output = LocalStore(src), LocalStore(tmp_path / "out")
+    with ExtractorPool(1, timeout_s=60, ocr=OCR, ocr_workers=1, ocr_timeout_s=900, ocr_memory_mb=3072) as pool:
+        extracted = [pipeline.extract_one(source, i, pool) for i in pipeline.pending(source, output)]
+    by_key = {e.info.key: e for e in extracted}
+    picture = by_key["table4.png"].outcome
+    assert picture["media"] == "image" and picture["agency"] is None and picture["year"] is None
+    assert [i["rule"] for i in picture["issues"]].count("META-01") == 1
+    assert any(c["source_kind"] == "ocr" and c["status"] == "reported" for c in picture["cells"])
+    prepared = pipeline.prepare(extracted)
+    assert prepared.reports == []
+    quarantined = {q.source.rsplit("/", 1)[-1]: q for _, q in prepared.quarantined}
+    assert set(quarantined) == {"table4.png", "no_title.html"}
+    assert {q.error_type for q in quarantined.values()} == {"MetadataNotFound"}
+    assert all(q.message.endswith("could not be read from its title") for q in quarantined.values())
