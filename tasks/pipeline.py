@@ -4,7 +4,7 @@ so every step runs and is tested without an orchestrator.
 
 Outputs under the output store:
 
-    parquet/<dataset>/year=<Y>/bucket-<NN>.parquet   see tasks/publish.py
+    delta/<dataset>/                                 Delta tables partitioned by year, see tasks/publish.py
     quality/<agency_id>.json|.html, quality/index.html
     quarantine/<sha256[:2]>/<sha256>.json            one record per file content that could not be published
     state/ledger/<batch>.parquet                     which (source url, etag) were ingested, and how
@@ -371,13 +371,14 @@ def prepare(extracted: Iterable[Extracted], alias_file: str | None = None) -> Pr
     return out
 
 
-def previous_years(output: Store, metas: Iterable[ReportMeta], buckets: int) -> dict[str, dict[str, Any]]:
-    """report_id → the same agency's current report of the previous year, where published."""
+def previous_years(output: Store, metas: Iterable[ReportMeta], buckets: int = 16) -> dict[str, dict[str, Any]]:
+    """report_id → the same agency's current report of the previous year, where published: read
+    once for the whole batch (two filtered reads, see `publish.previous_extractions`)."""
+    metas = [m for m in metas if m.agency_id is not None and m.year is not None]
+    found = publish.previous_extractions(publish.Tables(output), {(m.agency_id, m.year - 1) for m in metas})  # type: ignore[operator]
     out: dict[str, dict[str, Any]] = {}
     for m in metas:
-        if m.agency_id is None or m.year is None:
-            continue
-        prev = publish.previous_extraction(output, m.agency_id, m.year - 1, buckets)
+        prev = found.get((m.agency_id, m.year - 1))  # type: ignore[arg-type,operator]
         if prev is not None:
             out[m.report_id] = prev
     return out
@@ -413,7 +414,7 @@ def read_quarantine(output: Store) -> list[Quarantined]:
 def publish_batch(
     output: Store, items: list[publish.Publishable], buckets: int, strict: bool, attempts: int = 10
 ) -> publish.PublishSummary:
-    """The batch's rows, committed bucket by bucket (conditional writes; see tasks/publish.py)."""
+    """The batch's rows, committed to the Delta tables (see tasks/publish.py); `buckets` is unused."""
     return publish.DatasetWriter(output, buckets=buckets, withhold_failed=strict, attempts=attempts).publish(items)
 
 
@@ -426,21 +427,33 @@ def _checks_from_rows(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Check
     return out
 
 
-def agency_document(output: Store, agency_id: str, quarantined: list[Quarantined], buckets: int) -> dict[str, Any]:
-    """The quality document of one agency, rebuilt from the published datasets."""
-    years = publish.published_years(output)
-    versions = publish.agency_reports(output, agency_id, years, buckets)
-    entries: list[quality.ReportEntry] = []
-    agency = None
-    for year in sorted({v["year"] for v in versions}):
-        checks = _checks_from_rows(publish.agency_rows(output, "checks", agency_id, year, buckets))
-        cells = publish.agency_rows(output, "cells", agency_id, year, buckets)
-        for v in (x for x in versions if x["year"] == year):
+def agency_documents(output: Store, agency_ids: Iterable[str], quarantined: list[Quarantined]) -> list[dict[str, Any]]:
+    """The quality documents of these agencies, rebuilt from the published tables with one read
+    of each table for all of them (`reports` by agency id; `checks` and the current reports'
+    `cells` by report id), never a read per agency."""
+    ids = sorted(set(agency_ids))
+    if not ids:
+        return []
+    tables = publish.Tables(output)
+    versions = publish.agency_reports(tables, ids)
+    checks = _checks_from_rows(publish.current_rows(tables, "checks", versions).to_pylist())
+    cells: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for c in publish.current_rows(tables, "cells", [v for v in versions if v["is_current"]]).to_pylist():
+        cells[c["report_id"]].append(c)
+    by_agency: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for v in versions:
+        by_agency[v["agency_id"]].append(v)
+    now = datetime.now(UTC)
+    docs = []
+    for aid in ids:
+        entries: list[quality.ReportEntry] = []
+        agency = None
+        for v in sorted(by_agency.get(aid, []), key=lambda x: (x["year"], x["source_last_modified"] or _EPOCH, x["report_id"])):
             agency = v["agency"] or agency
-            own = [c for c in cells if c["report_id"] == v["report_id"]]
+            own = cells.get(v["report_id"], []) if v["is_current"] else []
             entries.append(
                 quality.ReportEntry(
-                    year=year,
+                    year=v["year"],
                     report_id=v["report_id"],
                     source=v["source"],
                     status=v["status"],
@@ -454,21 +467,26 @@ def agency_document(output: Store, agency_id: str, quarantined: list[Quarantined
                     ocr=quality.ocr_counts(own),
                 )
             )
-    return quality.agency_quality(agency, agency_id, entries, quarantined, datetime.now(UTC))
+        own_q = [q for q in quarantined if q.agency_hint and make_agency_id(q.agency_hint) == aid]
+        docs.append(quality.agency_quality(agency, aid, entries, own_q, now))
+    return docs
+
+
+def agency_document(output: Store, agency_id: str, quarantined: list[Quarantined], buckets: int = 16) -> dict[str, Any]:
+    """The quality document of one agency (see `agency_documents`)."""
+    return agency_documents(output, [agency_id], quarantined)[0]
 
 
 def _plain_cells(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [{**r, "value": None if r["value"] is None else float(r["value"])} for r in rows]
 
 
-def write_quality(output: Store, agency_ids: Iterable[str], quarantined: list[Quarantined], buckets: int) -> list[dict[str, Any]]:
-    docs = []
-    for aid in sorted(set(agency_ids)):
-        own = [q for q in quarantined if q.agency_hint and make_agency_id(q.agency_hint) == aid]
-        doc = agency_document(output, aid, own, buckets)
+def write_quality(output: Store, agency_ids: Iterable[str], quarantined: list[Quarantined], buckets: int = 16) -> list[dict[str, Any]]:
+    docs = agency_documents(output, agency_ids, quarantined)
+    for doc in docs:
+        aid = doc["agency_id"]
         output.put(f"{QUALITY_PREFIX}{aid}.json", json.dumps(doc, ensure_ascii=False, indent=2).encode(), "application/json")
         output.put(f"{QUALITY_PREFIX}{aid}.html", quality_pages.agency_html(doc).encode(), "text/html; charset=utf-8")
-        docs.append(doc)
     return docs
 
 
@@ -693,12 +711,11 @@ def coverage(output: Store, year: int, buckets: int) -> dict[str, Any]:
     """Which agencies known to the dataset (a report in any year) have no current report for `year`."""
     known: dict[str, str | None] = {}
     have: set[str] = set()
-    for y in publish.published_years(output):
-        for b in range(buckets):
-            for r in publish.read_rows(output, publish.bucket_key("reports", y, b)):
-                known.setdefault(r["agency_id"], r["agency"])
-                if y == year and r["is_current"]:
-                    have.add(r["agency_id"])
+    rows = publish.Tables(output).read("reports", columns=["agency_id", "agency", "year", "is_current"])
+    for r in rows.sort_by([("year", "ascending")]).to_pylist():
+        known.setdefault(r["agency_id"], r["agency"])
+        if r["year"] == year and r["is_current"]:
+            have.add(r["agency_id"])
     missing = sorted((aid for aid in known if aid not in have), key=lambda a: (known[a] or "", a))
     doc = {
         "year": year,

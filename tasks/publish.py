@@ -1,59 +1,65 @@
-"""Parquet outputs: explicit Arrow schemas, `year=` partitions, bounded files, idempotent writes.
+"""The outputs as Delta Lake tables (delta-rs): explicit Arrow schemas, `year` partitions,
+commits whose cost does not depend on the year's size, any number of concurrent writers.
 
 Layout under the output root (a folder or an s3:// prefix, through `tasks.storage`):
 
-    parquet/<dataset>/year=<Y>/bucket-<NN>.parquet
+    delta/<dataset>/_delta_log/…                     the table's transaction log
+    delta/<dataset>/year=<Y>/part-….parquet           its data files (read them through the log)
 
-Every agency's rows of a year live in exactly one bucket file (chosen by a hash of its
-`agency_id`), so the number of files per partition is bounded by `buckets` and no
-compaction is needed. Publishing a batch rewrites each touched bucket file as a whole:
-read it, drop what the batch supersedes, add the batch's rows, write it back in one atomic
-put. Hence:
+Datasets (tasks/schema.py): `cells`, the wide views `t2_active_disclosure`, `t3_applications`,
+`t4_review_litigation`, `checks` and `reports`. Every table is append-only and every row carries
+the `publish_id` of the commit that wrote it. Publishing a batch, per year:
 
-- a plain scan (pyarrow, DuckDB) never sees a partial file, and sees each current report
-  exactly once: a report and the version it supersedes are in the same file, swapped in
-  one replace;
-- the same bytes uploaded twice have the same `report_id` and change nothing;
-- a corrected report for the same agency and year supersedes the old one; the newer
-  upload by the object's LastModified wins, whatever the ingestion order;
-- rerunning an interrupted batch finishes it without duplicating a row.
+1. read the `reports` rows of the batch's agencies (partition `year` + `agency_id IN`, row groups
+   pruned by statistics), to tell new reports from the same bytes again (a `report_id` already
+   there changes nothing) and which version of each agency's report is current;
+2. append the new reports' rows to `cells` and the wide views (only those current in that read and
+   not withheld: an upload older than a published version never gets cells) and to `checks`;
+3. append their `reports` rows: this commit publishes them.
 
-`reports` and `checks` keep superseded versions (flagged `is_current = false` in
-`reports`); `cells` and the wide views hold current reports only.
+Each is a blind append of the batch's rows: its cost does not depend on what the year holds, and
+concurrent appends never conflict (delta-rs retries a lost version race by itself).
 
-Concurrent writers (several `xxgk ingest` runs, workers, machines) need no lock on S3. Every
-bucket file is written with `Store.put_if`, conditional on the ETag of the bytes this writer
-read (``If-Match``; ``If-None-Match: *`` for a file it found absent), so an update another writer
-made in between is never overwritten: the write fails with `WriteConflict` and the whole bucket
-is published again from fresh reads, up to `attempts` times with jittered exponential backoff
-(then `PublishConflict`). A writer drops from the current-only files only rows of reports its
-`reports` read says are superseded, older or withheld, never rows of report ids it has not seen
-(another writer's, not yet committed). The `reports` file is written last and is the commit:
-its conditional put succeeds only if no other writer committed that bucket since this attempt
-read it, so supersession between two writers of the same agency is decided on a complete view
-(the later one to commit redoes its attempt and drops the version it now knows is older).
-`publish` returns once every bucket is committed, and the ledger is written after it.
+Which version is current is never stored: it is computed from `reports` (`with_current`): per
+agency and year, the newer upload by the object's LastModified, then the greater report id,
+whatever the ingestion order, so no later writer has to correct an earlier one, and two writers
+publishing versions of one agency at once need no coordination. A report id with two rows (two
+writers published the same bytes at once, neither seeing the other) counts once: the row with the
+smaller `publish_id`. A report's rows in the other tables are those with its (`report_id`,
+`publish_id`): `current_rows` reads them by partition and report id ("current cells" is this join
+with the current `reports` rows, a view, not a rewrite; docs/data-dictionary.md shows it in
+DuckDB, Polars and pandas). Rows of superseded versions stay (history), and so do rows appended by
+a writer killed between steps 2 and 3: no `reports` row names their `publish_id`, so no join
+returns them, and the batch's rerun publishes the report again under a new one. Hence a rerun of
+an interrupted batch duplicates nothing, however it is batched: idempotence is by `report_id`
+present in `reports` (step 1) and by the join on `publish_id`, not by Delta transaction ids.
 
-While two writers publish versions of the same agency and year at the same moment, a scan may
-see both versions' cells until the second one commits (seconds); rows of a writer killed
-before its commit stay in the current-only files, without a `reports` row, until its batch is
-rerun (the ledger has no entry for it, so the next ingest or sweep reruns it).
+Not a MERGE on `reports`: delta-rs runs MERGE, UPDATE and DELETE through DataFusion, whose parquet
+reads never completed against moto (ranged GETs retried for 150 s, then "error sending request"),
+and whose files carry Utf8View columns that pyarrow 26 cannot filter with a string predicate.
 
-Local folders have no compare-and-swap (a file's ETag is its size and mtime, which can repeat
-within one timestamp tick), so local writers also hold a file lock on the output root for the
-whole publish (`tasks.steps.publish_lock`; the kernel drops it when its holder dies).
+Commit conflicts (`CommitFailedError`, a version written by another writer first, a table created
+by two writers at once) are retried with full-jitter exponential backoff, up to `attempts` times
+per commit (`XXGK_PUBLISH_ATTEMPTS`), then `PublishConflict`; appends that lose a version race
+are redone by delta-rs itself first (its commit retries). No lock: delta-rs commits a log
+entry on a local folder by an atomic hard link / rename that fails if the entry exists, and on S3
+by a put with ``If-None-Match: *`` (``conditional_put=etag``, `tasks.storage.delta_location`).
+`publish` returns once every commit is done; the ledger is written after it.
+
+A plain scan of a table's folder (``**/*.parquet``) counts files the log has removed (after a
+compaction, until `vacuum`), rows of every version and rows no commit published: read through the
+log (deltalake, Polars `scan_delta`, DuckDB's `delta_scan`) and join on `reports`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import logging
 import random
 import time
+import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -61,7 +67,6 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from tasks import schema
 from tasks.errors import Unpublishable
@@ -70,12 +75,17 @@ from tasks.fitting import CTRL_RULE, RULE as RANGE_RULE, clean_extraction, ctrl_
 from tasks.records import ReportMeta, Validated
 
 if TYPE_CHECKING:
+    from deltalake import DeltaTable
+
     from tasks.storage import Store
 
 log = logging.getLogger(__name__)
 
 PIPELINE_VERSION = "0.1.0"
-PARQUET_ROOT = "parquet"
+DELTA_ROOT = "delta"
+ROW_GROUP_ROWS = 8192
+"""Rows per parquet row group: files are sorted by report id, so a read by report id skips the
+row groups (of about 20 reports' cells each) that cannot hold it."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -87,14 +97,6 @@ class Publishable:
     extraction: dict[str, Any]
     validated: Validated
     ingested_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-
-def bucket_of(agency_id: str, buckets: int) -> int:
-    return int(hashlib.sha256(agency_id.encode()).hexdigest()[:8], 16) % buckets
-
-
-def bucket_key(dataset: str, year: int, bucket: int) -> str:
-    return f"{PARQUET_ROOT}/{dataset}/year={year}/bucket-{bucket:02d}.parquet"
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,51 +259,6 @@ def merge_reports(existing: list[dict[str, Any]], new: list[dict[str, Any]]) -> 
     return sorted(by_id.values(), key=lambda r: (r["agency_id"], _version_order(r)))
 
 
-# --------------------------------------------------------------------------------------------
-# bucket files (I/O through a Store)
-# --------------------------------------------------------------------------------------------
-
-
-def _to_bytes(rows: list[dict[str, Any]], sch: pa.Schema) -> bytes:
-    table = pa.Table.from_pylist(rows, schema=sch)
-    buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd")
-    return buf.getvalue()
-
-
-def read_rows(store: Store, key: str) -> list[dict[str, Any]]:
-    if store.head(key) is None:
-        return []
-    return pq.read_table(io.BytesIO(store.get(key))).to_pylist()
-
-
-def read_table(store: Store, key: str) -> pa.Table | None:
-    if store.head(key) is None:
-        return None
-    return pq.read_table(io.BytesIO(store.get(key)))
-
-
-def read_versioned(store: Store, key: str) -> tuple[pa.Table | None, str | None]:
-    """The file's table and the ETag of the bytes read (one GET), or (None, None) if absent: what a
-    conditional write of the same key is checked against."""
-    from tasks.storage import ObjectNotFound
-
-    try:
-        got = store.fetch(key)
-    except ObjectNotFound:
-        return None, None
-    return pq.read_table(io.BytesIO(got.data)), got.info.etag
-
-
-def read_agency_rows(store: Store, key: str, agency_id: str) -> list[dict[str, Any]]:
-    """One agency's rows of a bucket file, selected in Arrow: Python objects only for those rows
-    (a bucket file holds every agency of its bucket, so it grows with the dataset)."""
-    table = read_table(store, key)
-    if table is None:
-        return []
-    return table.filter(pc.equal(table["agency_id"], agency_id)).to_pylist()
-
-
 @dataclass
 class PublishSummary:
     published: list[str] = field(default_factory=list)  # report ids now current
@@ -311,19 +268,20 @@ class PublishSummary:
     withheld: list[str] = field(default_factory=list)  # strict mode: failed, kept out of curated datasets
     refused: list[Refused] = field(default_factory=list)  # reports whose rows cannot be written: quarantine them
     files_written: int = 0
-    conflicts: int = 0  # bucket publishes redone because another writer changed a file meanwhile
+    conflicts: int = 0  # commits redone because another writer committed first
 
     def absorb(self, other: PublishSummary) -> None:
-        """Add a committed bucket's outcome (its lists) to this batch's."""
+        """Add a committed part's outcome (its lists) to this batch's."""
         for name in ("published", "unchanged", "superseded", "older", "withheld"):
             getattr(self, name).extend(getattr(other, name))
 
 
 class PublishConflict(RuntimeError):
-    """A bucket could not be committed within the attempts: other writers kept changing its files."""
+    """A commit could not be made within the attempts: other writers kept winning the race."""
 
 
 CURRENT_ONLY = ("cells", "t2_active_disclosure", "t3_applications", "t4_review_litigation")
+"""Datasets that get rows only of reports current (and not withheld) when they are published."""
 
 
 @dataclass(frozen=True)
@@ -366,30 +324,130 @@ def unpublishable(p: Publishable) -> str | None:
         if p.meta.year is None or not -(2**15) <= p.meta.year < 2**15:
             return f"the year {p.meta.year!r} cannot be a year= partition"
         for dataset, rows in {"reports": [report_row(p)], **rows_by_dataset(p)}.items():
+            rows = [{**r, "publish_id": "-"} for r in rows]  # the writer's, set at commit
             table = pa.Table.from_pylist(rows, schema=schema.DATASETS[dataset])
             nulls = [f.name for f in table.schema if not f.nullable and table[f.name].null_count]
-            if nulls:  # the parquet writer would refuse the whole bucket file
+            if nulls:  # the parquet writer would refuse the whole file
                 raise ValueError(f"{dataset}: column(s) {', '.join(nulls)} are declared non-nullable but hold nulls")
     except (pa.ArrowException, ArithmeticError, ValueError, TypeError, UnicodeError) as exc:
         return f"its rows do not fit the datasets' schemas ({type(exc).__name__}: {str(exc)[:300]})"
     return None
 
 
+def new_publish_id() -> str:
+    """Unique per commit, and in time order on one clock (the reconcile keeps the smaller)."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}"
+
+
+def _retryable(exc: BaseException) -> bool:
+    """A commit that lost a race: redone from a fresh read of the log."""
+    from deltalake.exceptions import CommitFailedError, DeltaError
+
+    if isinstance(exc, CommitFailedError):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, DeltaError) and any(w in text for w in ("conflict", "already exists", "version"))
+
+
+class Tables:
+    """The Delta tables of one output store (local folder or S3 prefix)."""
+
+    def __init__(self, store: Store) -> None:
+        from tasks.storage import delta_location
+
+        self.store = store
+        self.root, self.options = delta_location(store)
+
+    def uri(self, dataset: str) -> str:
+        return f"{self.root}/{DELTA_ROOT}/{dataset}"
+
+    def table(self, dataset: str) -> DeltaTable | None:
+        """The table as of its latest version, or None if no writer created it yet."""
+        from deltalake import DeltaTable
+        from deltalake.exceptions import TableNotFoundError
+
+        try:
+            return DeltaTable(self.uri(dataset), storage_options=self.options or None)
+        except TableNotFoundError:
+            return None
+
+    def read(
+        self,
+        dataset: str,
+        years: Iterable[int] | None = None,
+        where: pc.Expression | None = None,
+        columns: list[str] | None = None,
+    ) -> pa.Table:
+        """Rows of `dataset` in `years` (all years if None) matching `where`, from the files the
+        log holds: partitions pruned by `year`, row groups by their statistics (files are sorted
+        by report id).
+
+        The files are scanned as a plain pyarrow dataset: the one deltalake builds carries its
+        statistics as string_view literals that pyarrow 26 cannot compare with a string filter,
+        and delta-rs's DataFusion reader hangs on moto's ranged GETs."""
+        import pyarrow.dataset as pds
+
+        sch = schema.delta_schema(dataset)
+        out_sch = sch if columns is None else pa.schema([sch.field(c) for c in columns])
+        dt = self.table(dataset)
+        ys = None if years is None else sorted({int(y) for y in years})
+        if dt is None or ys == []:
+            return out_sch.empty_table()
+        live = dt.to_pyarrow_dataset(file_pruning_predicate=None if ys is None else [("year", "in", ys)])
+        files = pds.dataset(list(live.files), filesystem=live.filesystem, format="parquet", schema=sch,
+                            partitioning=pds.partitioning(schema.PARTITIONING, flavor="hive"))  # fmt: skip
+        expr = None if ys is None else pc.field("year").isin(ys)
+        if where is not None:
+            expr = where if expr is None else expr & where
+        return _conform(files.to_table(filter=expr, columns=columns), out_sch)
+
+    def years(self) -> list[int]:
+        """The years with a `reports` partition."""
+        dt = self.table("reports")
+        if dt is None:
+            return []
+        return sorted({int(p["year"]) for p in dt.partitions()})
+
+
+def _conform(table: pa.Table, sch: pa.Schema) -> pa.Table:
+    """The table in the dataset's Arrow types (Delta has no fixed-size list: `bbox` comes back as a
+    plain list)."""
+    try:
+        return table.select(sch.names).cast(sch)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError):
+        return pa.Table.from_pylist(table.to_pylist(), schema=sch)
+
+
+def is_in(column: str, values: Iterable[str]) -> pc.Expression:
+    return pc.field(column).isin(sorted(set(values)))
+
+
+def canonical_reports(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row per report id (two writers may have published the same bytes at once before the
+    reconcile: the smaller `publish_id` is the report's)."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        have = by_id.get(r["report_id"])
+        if have is None or r["publish_id"] < have["publish_id"]:
+            by_id[r["report_id"]] = dict(r)
+    return list(by_id.values())
+
+
 class DatasetWriter:
-    """Publishes batches of reports into the bucketed parquet datasets under a Store, safely
-    alongside other writers of the same root (conditional writes, see the module docstring)."""
+    """Publishes batches of reports into the Delta tables of a Store, safely alongside any number
+    of other writers of the same root (see the module docstring)."""
 
     def __init__(
         self,
         store: Store,
-        buckets: int = 16,
+        buckets: int = 16,  # unused: kept for callers of the bucket-file writer
         withhold_failed: bool = False,
         attempts: int = 10,
         backoff_s: float = 0.1,
         max_backoff_s: float = 5.0,
     ) -> None:
         self.store = store
-        self.buckets = buckets
+        self.tables = Tables(store)
         self.withhold_failed = withhold_failed
         self.attempts = attempts
         self.backoff_s = backoff_s
@@ -397,7 +455,7 @@ class DatasetWriter:
 
     def publish(self, items: Iterable[Publishable]) -> PublishSummary:
         summary = PublishSummary()
-        groups: dict[tuple[int, int], list[Publishable]] = defaultdict(list)
+        groups: dict[int, list[Publishable]] = defaultdict(list)
         for p in items:
             if p.meta.year is None or p.meta.agency_id is None:
                 raise ValueError(f"report {p.meta.report_id} has no year or agency: quarantine it instead")
@@ -408,42 +466,58 @@ class DatasetWriter:
                 summary.refused.append(Refused(p.meta.report_id, p.meta.source, p.meta.sha256, Unpublishable.__name__,
                                                f"the report cannot be published: {reason}"))
                 continue
-            assert p.meta.year is not None and p.meta.agency_id is not None  # else unpublishable() said why
-            groups[(p.meta.year, bucket_of(p.meta.agency_id, self.buckets))].append(p)
-        for (year, bucket), group in sorted(groups.items()):
-            self._commit_bucket(year, bucket, group, summary)
+            assert p.meta.year is not None  # else unpublishable() said why
+            groups[p.meta.year].append(p)
+        for year, group in sorted(groups.items()):
+            self._publish_year(year, group, summary)
         return summary
 
-    def _commit_bucket(self, year: int, bucket: int, group: list[Publishable], summary: PublishSummary) -> None:
-        """`_publish_bucket` until one attempt commits; each attempt starts from fresh reads."""
-        from tasks.storage import WriteConflict
+    # ---------------------------------------------------------------- commits
 
+    def _retry(self, what: str, commit: Callable[[], Any], summary: PublishSummary) -> Any:
         for attempt in range(1, self.attempts + 1):
-            part = PublishSummary()
             try:
-                self._publish_bucket(year, bucket, group, part)
-            except WriteConflict as exc:
-                summary.files_written += part.files_written
+                return commit()
+            except Exception as exc:
+                if not _retryable(exc):
+                    raise
                 summary.conflicts += 1
                 if attempt == self.attempts:
-                    raise PublishConflict(
-                        f"year {year} bucket {bucket:02d}: still changed by other writers after {attempt} attempts ({exc})"
-                    ) from exc
+                    raise PublishConflict(f"{what}: still conflicting with other writers after {attempt} attempts ({exc})") from exc
                 delay = random.uniform(0, min(self.max_backoff_s, self.backoff_s * 2**attempt))  # full jitter
-                log.info("year %d bucket %02d: %s; publishing it again in %.2f s (attempt %d of %d)",
-                         year, bucket, exc, delay, attempt + 1, self.attempts)  # fmt: skip
+                log.info("%s: %s; committing again in %.2f s (attempt %d of %d)", what, exc, delay, attempt + 1, self.attempts)
                 time.sleep(delay)
-                continue
-            summary.files_written += part.files_written
-            summary.absorb(part)
-            return
+        raise AssertionError("unreachable")
 
-    def _publish_bucket(self, year: int, bucket: int, group: list[Publishable], summary: PublishSummary) -> None:
-        """One attempt: read the bucket's `reports`, rewrite its data files, then commit `reports`.
-        Every write is conditional on what this attempt read; `WriteConflict` ends the attempt."""
-        rkey = bucket_key("reports", year, bucket)
-        table, reports_etag = read_versioned(self.store, rkey)
-        old_reports = [] if table is None else table.to_pylist()
+    def _append(self, dataset: str, rows: list[dict[str, Any]], summary: PublishSummary) -> None:
+        if not rows:
+            return
+        from deltalake import CommitProperties, WriterProperties, write_deltalake
+
+        sch = schema.delta_schema(dataset)
+        table = pa.Table.from_pylist(rows, schema=sch).sort_by([("report_id", "ascending")])
+        props = WriterProperties(compression="ZSTD", max_row_group_size=ROW_GROUP_ROWS)
+        meta = CommitProperties(custom_metadata={"xxgk.schema_version": schema.SCHEMA_VERSION, "xxgk.dataset": dataset,
+                                                 "xxgk.publish_id": str(rows[0]["publish_id"])})  # fmt: skip
+
+        def commit() -> None:
+            self._before_commit(f"append {dataset}")
+            write_deltalake(self.tables.uri(dataset), table, mode="append", partition_by=["year"],
+                            storage_options=self.tables.options or None, writer_properties=props,
+                            commit_properties=meta)  # fmt: skip
+
+        self._retry(f"append to {dataset}", commit, summary)
+        summary.files_written += 1
+
+    def _agency_reports(self, year: int, agencies: set[str]) -> list[dict[str, Any]]:
+        return self.tables.read("reports", [year], is_in("agency_id", agencies)).to_pylist()
+
+    def _before_commit(self, what: str) -> None:
+        """Called before every commit (tests interleave other writers here)."""
+
+    def _publish_year(self, year: int, group: list[Publishable], summary: PublishSummary) -> None:
+        agencies = {p.meta.agency_id for p in group if p.meta.agency_id}
+        old_reports = with_current(self._agency_reports(year, agencies))
         known = {r["report_id"] for r in old_reports}
         was_current = {r["report_id"] for r in old_reports if r["is_current"]}
         merged = merge_reports(old_reports, [report_row(p) for p in group])
@@ -452,130 +526,127 @@ class DatasetWriter:
         if self.withhold_failed:  # strict: failed reports stay in reports/checks, out of the curated data
             withheld = {r["report_id"] for r in merged if r["is_current"] and r["status"] == "failed"}
             summary.withheld.extend(sorted(withheld & {p.meta.report_id for p in group}))
-            current -= withheld
-        # what this writer may remove: versions its read of `reports` supersedes, and withheld ones;
-        # report ids it has never seen (another writer's, not yet committed) are left alone
-        drop = {r["report_id"] for r in merged if not r["is_current"]} | withheld
-        fresh = {p.meta.report_id: p for p in group if p.meta.report_id not in known}
-
-        seen: set[str] = set()
+        fresh: dict[str, Publishable] = {}
         for p in group:
             rid = p.meta.report_id
-            if rid in known or rid in seen:  # published before, or the same bytes twice in this batch
+            if rid in known or rid in fresh:  # published before, or the same bytes twice in this batch
                 summary.unchanged.append(rid)
                 continue
-            seen.add(rid)
-            if rid in current or rid in withheld:
+            fresh[rid] = p
+            if rid in current:
                 summary.published.append(rid)
             else:
                 summary.older.append(rid)
-        summary.superseded.extend(sorted(was_current - {r["report_id"] for r in merged if r["is_current"]}))
-
-        # current-only datasets first, history next, `reports` last: its write commits the bucket
-        for dataset in CURRENT_ONLY:
-            self._rewrite(dataset, year, bucket, drop, [p for rid, p in fresh.items() if rid in current], summary)
-        self._rewrite("checks", year, bucket, set(), list(fresh.values()), summary)
-        if merged != old_reports:
-            self.store.put_if(rkey, _to_bytes(merged, schema.REPORTS), reports_etag)
-            summary.files_written += 1
-
-    def _rewrite(
-        self,
-        dataset: str,
-        year: int,
-        bucket: int,
-        drop: set[str],
-        add: list[Publishable],
-        summary: PublishSummary,
-    ) -> None:
-        key = bucket_key(dataset, year, bucket)
-        sch = schema.DATASETS[dataset]
-        # in Arrow, not as Python rows: the file holds the whole bucket and grows with the dataset
-        old, etag = read_versioned(self.store, key)
-        if old is None:
-            old = sch.empty_table()
-        present = set(pc.unique(old["report_id"]).to_pylist())
-        gone = drop & present
-        kept = old
-        if gone:
-            kept = old.filter(pc.invert(pc.is_in(old["report_id"], value_set=pa.array(sorted(gone), pa.string()))))
-        added = [row for p in add if p.meta.report_id not in present for row in rows_by_dataset(p)[dataset]]
-        if not gone and not added:
-            return
-        try:
-            kept = kept.select(sch.names).cast(sch)
-        except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError):  # written by an older schema version
-            kept = pa.Table.from_pylist(kept.to_pylist(), schema=sch)
-        out = pa.concat_tables([kept, pa.Table.from_pylist(added, schema=sch)])
-        out = out.sort_by([("agency_id", "ascending"), ("report_id", "ascending")])  # a stable sort
-        buf = io.BytesIO()
-        pq.write_table(out, buf, compression="zstd")
-        self.store.put_if(key, buf.getvalue(), etag)
-        summary.files_written += 1
+        summary.superseded.extend(sorted(was_current - current))
+        if fresh:
+            pid = new_publish_id()
+            curated = [p for rid, p in fresh.items() if rid in current and rid not in withheld]
+            for dataset in CURRENT_ONLY:
+                rows = [{**row, "publish_id": pid, "year": year} for p in curated for row in rows_by_dataset(p)[dataset]]
+                self._append(dataset, rows, summary)
+            self._append("checks", [{**row, "publish_id": pid, "year": year}
+                                    for p in fresh.values() for row in check_rows(p)], summary)  # fmt: skip
+            stored_cols = set(schema.REPORTS.names)
+            by_id = {r["report_id"]: {k: v for k, v in r.items() if k in stored_cols} for r in merged}
+            self._append("reports", [{**by_id[rid], "publish_id": pid, "year": year} for rid in fresh], summary)
 
 
 # --------------------------------------------------------------------------------------------
-# reading back (for cross-year checks and quality reports)
+# reading back: a batch's agencies at once (for cross-year checks and quality reports)
 # --------------------------------------------------------------------------------------------
 
 
-def agency_reports(store: Store, agency_id: str, years: Iterable[int], buckets: int = 16) -> list[dict[str, Any]]:
-    """Every version of an agency's reports in the given years, from the `reports` dataset."""
-    b = bucket_of(agency_id, buckets)
-    out: list[dict[str, Any]] = []
-    for y in years:
-        out.extend(dict(r, year=y) for r in read_agency_rows(store, bucket_key("reports", y, b), agency_id))
+def with_current(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """`reports` rows, one per report id, with `is_current` and `superseded_by` computed per agency
+    and year (the newer upload by LastModified, then the report id: `merge_reports`)."""
+    by_year: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for r in canonical_reports(rows):
+        by_year[int(r["year"])].append(r)
+    return [r for _, group in sorted(by_year.items()) for r in merge_reports(group, [])]
+
+
+def agency_reports(tables: Tables, agency_ids: Iterable[str], years: Iterable[int] | None = None) -> list[dict[str, Any]]:
+    """Every version of these agencies' reports in `years` (all if None), with `year`,
+    `is_current` and `superseded_by`: one read of `reports` for the whole batch."""
+    ids = set(agency_ids)
+    if not ids:
+        return []
+    return with_current(tables.read("reports", years, is_in("agency_id", ids)).to_pylist())
+
+
+def current_rows(tables: Tables, dataset: str, reports: Iterable[Mapping[str, Any]]) -> pa.Table:
+    """The rows of `dataset` that belong to these `reports` rows (report id and publish id), read
+    by partition and report id: the join that makes "current cells" of current `reports` rows."""
+    by_year: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    for r in reports:
+        by_year[int(r["year"])].add((r["report_id"], r["publish_id"]))
+    parts = []
+    for year, keys in sorted(by_year.items()):
+        got = tables.read(dataset, [year], is_in("report_id", {k[0] for k in keys}))
+        if not got.num_rows:
+            continue
+        pairs = pa.array([f"{a}\x00{b}" for a, b in keys])
+        joined = pc.binary_join_element_wise(got["report_id"], got["publish_id"], "\x00")
+        parts.append(got.filter(pc.is_in(joined, value_set=pairs)))
+    if not parts:
+        return schema.delta_schema(dataset).empty_table()
+    return pa.concat_tables(parts)
+
+
+def published_years(tables: Tables) -> list[int]:
+    return tables.years()
+
+
+def previous_extractions(tables: Tables, wanted: Iterable[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
+    """(agency_id, year) → the agency's current report of that year, rebuilt as a §10-like dict from
+    `cells`: two reads (reports, then cells by report id) for all of a batch's agencies."""
+    wanted = set(wanted)
+    if not wanted:
+        return {}
+    reports = [r for r in agency_reports(tables, {a for a, _ in wanted}, {y for _, y in wanted})
+               if r["is_current"] and (r["agency_id"], r["year"]) in wanted]  # fmt: skip
+    cells = current_rows(tables, "cells", reports).to_pylist()
+    by_report: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for c in cells:
+        by_report[c["report_id"]].append(c)
+    out: dict[tuple[str, int], dict[str, Any]] = {}
+    for r in reports:
+        rows = by_report.get(r["report_id"])
+        if not rows:  # withheld (strict mode): not in the curated cells
+            continue
+        first = rows[0]
+        out[(r["agency_id"], r["year"])] = {
+            "report_id": r["report_id"],
+            "agency": first["agency"],
+            "agency_id": r["agency_id"],
+            "year": r["year"],
+            "format_version": first["format_version"],
+            "media": first["media"],
+            "cells": [
+                {
+                    "table": c["table"],
+                    "block": c["block"],
+                    "row": c["row"],
+                    "col": c["col"],
+                    "value": _plain(c["value"]),
+                    "status": c["status"],
+                    "raw": c["raw"],
+                    "page": c["page"],
+                }
+                for c in rows
+            ],
+            "issues": [],
+            "sections": {},
+        }
     return out
 
 
-def agency_rows(store: Store, dataset: str, agency_id: str, year: int, buckets: int = 16) -> list[dict[str, Any]]:
-    b = bucket_of(agency_id, buckets)
-    return read_agency_rows(store, bucket_key(dataset, year, b), agency_id)
-
-
-def published_years(store: Store, dataset: str = "reports") -> list[int]:
-    years = set()
-    for info in store.list(f"{PARQUET_ROOT}/{dataset}/"):
-        part = info.key.split("/")
-        for seg in part:
-            if seg.startswith("year="):
-                years.add(int(seg[5:]))
-    return sorted(years)
-
-
 def previous_extraction(store: Store, agency_id: str, year: int, buckets: int = 16) -> dict[str, Any] | None:
-    """The agency's current report of `year`, rebuilt as a §10-like dict from the cells dataset."""
-    rows = agency_rows(store, "cells", agency_id, year, buckets)
-    if not rows:
-        return None
-    first = rows[0]
-    return {
-        "report_id": first["report_id"],
-        "agency": first["agency"],
-        "agency_id": agency_id,
-        "year": year,
-        "format_version": first["format_version"],
-        "media": first["media"],
-        "cells": [
-            {
-                "table": r["table"],
-                "block": r["block"],
-                "row": r["row"],
-                "col": r["col"],
-                "value": _plain(r["value"]),
-                "status": r["status"],
-                "raw": r["raw"],
-                "page": r["page"],
-            }
-            for r in rows
-        ],
-        "issues": [],
-        "sections": {},
-    }
+    """One agency's current report of `year` (see `previous_extractions`, which reads a batch's at once)."""
+    return previous_extractions(Tables(store), [(agency_id, year)]).get((agency_id, year))
 
 
 def _plain(v: Decimal | None) -> int | float | None:
     if v is None:
         return None
     return int(v) if v == v.to_integral_value() else float(v)
-

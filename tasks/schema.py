@@ -1,7 +1,10 @@
-"""Arrow schemas of every parquet dataset, derived from the table spec (never inferred).
+"""Arrow schemas of every dataset, derived from the table spec (never inferred).
 
-Datasets are Hive-partitioned by `year=` only; the partition column is not stored in the
-files, so each file schema below omits `year` and `PARTITIONING` names its type.
+Each dataset is a Delta table partitioned by `year` (tasks/publish.py). The schemas below are
+the rows a report contributes, without the partition column; `delta_schema(dataset)` is the
+table's schema (`year` added, typed by `PARTITIONING`). Every row carries the `publish_id` of
+the commit that wrote it: a report's current rows are those whose (report_id, publish_id) is a
+current row of `reports`.
 """
 
 from __future__ import annotations
@@ -19,8 +22,12 @@ AMOUNT = pa.decimal128(VALUE_PRECISION, VALUE_SCALE)
 _META = {b"xxgk.schema_version": SCHEMA_VERSION.encode()}
 
 
+PUBLISH_ID = pa.field("publish_id", pa.string(), nullable=False)
+"""The publish (one writer's commit of one batch and year) that wrote the row."""
+
+
 def _schema(fields: list[pa.Field], dataset: str) -> pa.Schema:
-    return pa.schema(fields, metadata={**_META, b"xxgk.dataset": dataset.encode()})
+    return pa.schema([*fields, PUBLISH_ID], metadata={**_META, b"xxgk.dataset": dataset.encode()})
 
 
 _REPORT_ID = [
@@ -47,7 +54,7 @@ CELLS = _schema(
         pa.field("raw", pa.string()),
         pa.field("unit", pa.string()),
         pa.field("page", pa.int16()),
-        pa.field("bbox", pa.list_(pa.float32(), 4)),
+        pa.field("bbox", pa.list_(pa.float32())),  # four numbers; Delta has no fixed-size list
         pa.field("source_kind", pa.string()),
         pa.field("confidence", pa.float32()),
         pa.field("extractor_version", pa.string()),
@@ -72,11 +79,13 @@ REPORTS = _schema(
         pa.field("source_last_modified", pa.timestamp("us", tz="UTC")),
         pa.field("ingested_at", pa.timestamp("us", tz="UTC")),
         pa.field("pipeline_version", pa.string()),
-        pa.field("is_current", pa.bool_()),
-        pa.field("superseded_by", pa.string()),
     ],
     "reports",
 )
+CURRENT_FIELDS = [pa.field("is_current", pa.bool_()), pa.field("superseded_by", pa.string())]
+"""Computed by readers from `reports`, never stored: the current version of an agency's report of
+a year is its row with the latest `source_last_modified`, then the greatest `report_id`
+(tasks/publish.py `with_current`); `superseded_by` of every other version names it."""
 
 CHECKS = _schema(
     [
@@ -131,5 +140,11 @@ DATASETS: dict[str, pa.Schema] = {
     "t4_review_litigation": T4_WIDE,
 }
 HISTORY_DATASETS = ("reports", "checks")
-"""Datasets that keep superseded versions (flagged); the others hold current reports only."""
+"""Datasets whose rows are every version ever published (`reports` flags the current one)."""
+
+
+def delta_schema(dataset: str) -> pa.Schema:
+    """The Delta table's schema: the dataset's columns, then the `year` partition column."""
+    sch = DATASETS[dataset]
+    return sch.append(pa.field("year", PARTITIONING.field("year").type, nullable=False))
 

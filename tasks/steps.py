@@ -14,12 +14,10 @@ about 2 s per 100 reports for `publish` (bench/pipeline_speed.py).
 from __future__ import annotations
 
 import atexit
-import fcntl
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict, cast
@@ -33,7 +31,7 @@ from tasks.records import ObjectInfo, Quarantined
 from tasks.redact import redact_location
 from tasks.sandbox import ExtractorPool
 from tasks.settings import get_settings
-from tasks.storage import LocalStore, Store, is_transient, open_store, require_source
+from tasks.storage import Store, is_transient, open_store, require_source
 
 log = logging.getLogger(__name__)
 
@@ -194,27 +192,6 @@ def validate_batch(label: str, prepared: pipeline.Prepared, output: str) -> dict
     return run_suites([ex for _, ex in prepared.reports], previous)
 
 
-@contextmanager
-def publish_lock(output: str) -> Iterator[None]:
-    """A local output root is file-locked for the whole publish: a folder has no compare-and-swap
-    (tasks/publish.py), and the kernel drops the lock when its holder dies, so a killed run never
-    blocks the rerun. Object stores take no lock at all: every bucket file is written conditionally
-    on the version read, and a conflict redoes that bucket from fresh reads, so any number of
-    runs, workers and machines publish to one S3 output at once, with or without a Prefect server."""
-    dest = store(output)
-    if not isinstance(dest, LocalStore):
-        yield
-        return
-    root = Path(dest.root)
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".publish.lock", "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 @task(name="publish", task_run_name="publish {label}", cache_policy=NO_CACHE, **RETRY)
 def publish_batch(
     label: str, output: str, extracted: list[pipeline.Extracted], prepared: pipeline.Prepared, validated: dict[str, Any]
@@ -222,14 +199,14 @@ def publish_batch(
     s = get_settings().pipeline
     dest = store(output)
     items = pipeline.publishables(prepared, validated)
-    with publish_lock(output):
-        summary = pipeline.publish_batch(dest, items, s.buckets, s.strict, s.publish_attempts)
-        records = [q for _, q in prepared.quarantined] + pipeline.refused_records(prepared, extracted, summary)
-        pipeline.write_quarantine(dest, records)
-        agencies = sorted({p.meta.agency_id for p in items if p.meta.agency_id})
-        pipeline.write_quality(dest, agencies, pipeline.read_quarantine(dest), s.buckets)
-        rows = pipeline.ledger_rows(extracted, prepared, summary, set(summary.withheld))
-        pipeline.write_ledger(dest, pipeline.batch_id(e.info for e in extracted), rows)
+    # no lock: Delta commits are atomic and concurrent writers reconcile (tasks/publish.py)
+    summary = pipeline.publish_batch(dest, items, s.buckets, s.strict, s.publish_attempts)
+    records = [q for _, q in prepared.quarantined] + pipeline.refused_records(prepared, extracted, summary)
+    pipeline.write_quarantine(dest, records)
+    agencies = sorted({p.meta.agency_id for p in items if p.meta.agency_id})
+    pipeline.write_quality(dest, agencies, pipeline.read_quarantine(dest), s.buckets)
+    rows = pipeline.ledger_rows(extracted, prepared, summary, set(summary.withheld))
+    pipeline.write_ledger(dest, pipeline.batch_id(e.info for e in extracted), rows)  # after the commits
     statuses: dict[str, int] = {}
     for v in validated.values():
         statuses[v.status] = statuses.get(v.status, 0) + 1
@@ -242,7 +219,7 @@ def publish_batch(
     )
     for u in unread:
         logger.warning("not read (pending, read again by the next run): %s: %s", u["source"], u["error"])
-    superseded = _superseded_rows(dest, items, summary.superseded, s.buckets)
+    superseded = _superseded_rows(dest, items, summary.superseded)
     events = outcomes.batch_outcomes(
         (p.meta for p in items), validated, summary.published, summary.older, summary.withheld, records, superseded
     )
@@ -253,20 +230,21 @@ def publish_batch(
     )
 
 
-def _superseded_rows(
-    dest: Store, items: list[publish.Publishable], ids: list[str], buckets: int
-) -> list[tuple[dict[str, Any], str]]:
-    """(the `reports` row, the id replacing it) of each report this batch superseded."""
-    wanted, out, read = set(ids), [], set()
-    for p in items:
-        where = (p.meta.agency_id, p.meta.year)
-        if not wanted or p.meta.agency_id is None or p.meta.year is None or where in read:
-            continue
-        read.add(where)
-        for row in publish.agency_reports(dest, p.meta.agency_id, [p.meta.year], buckets):
-            if row["report_id"] in wanted:
-                wanted.discard(row["report_id"])
-                out.append((row, row.get("superseded_by") or p.meta.report_id))
+def _superseded_rows(dest: Store, items: list[publish.Publishable], ids: list[str]) -> list[tuple[dict[str, Any], str]]:
+    """(the `reports` row, the id replacing it) of each report this batch superseded: one read."""
+    wanted = set(ids)
+    if not wanted:
+        return []
+    by_id = {p.meta.report_id: p for p in items}
+    agencies = {p.meta.agency_id for p in items if p.meta.agency_id}
+    years = {p.meta.year for p in items if p.meta.year is not None}
+    out = []
+    for row in publish.agency_reports(publish.Tables(dest), agencies, years):
+        if row["report_id"] in wanted:
+            wanted.discard(row["report_id"])
+            replacing = row.get("superseded_by") or next(
+                (p.meta.report_id for p in by_id.values() if p.meta.agency_id == row["agency_id"]), row["report_id"])
+            out.append((row, replacing))
     return out
 
 

@@ -24,8 +24,8 @@ read (`etag`), or still absent (`etag=None`), and raises `WriteConflict` otherwi
 `PutObject` with ``If-Match`` / ``If-None-Match: *``, checked atomically by the server (AWS,
 SeaweedFS; moto checks and writes in two steps, see tests/conftest.py). A local folder has no
 compare-and-swap: `LocalStore.put_if` compares under an advisory lock, and local ETags can repeat
-within one timestamp tick, so local writers that must not lose updates also hold a lock for the
-whole read-modify-write (`tasks.steps.publish_lock`).
+within one timestamp tick. The published tables do not rely on it: they are Delta tables committed
+by delta-rs (`delta_location` gives it this store's root and S3 options; tasks/publish.py).
 
 This module and `tasks/events.py` are the only ones that import boto3.
 """
@@ -607,6 +607,38 @@ class S3Store:
 
     def delete(self, key: str) -> None:
         self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+
+def delta_location(store: Store) -> tuple[str, dict[str, str]]:
+    """Where a store's Delta tables live, for delta-rs: the root URI and its storage options.
+
+    A folder is a plain path (delta-rs commits there by an atomic rename that refuses to replace an
+    existing log entry). An S3 prefix gets the same endpoint, region, addressing style and
+    credentials as boto3 (credentials left unset fall back to delta-rs's own default chain, the
+    standard AWS variables) and ``conditional_put=etag``: every log entry is written with
+    ``If-None-Match: *``, so two writers never both commit one table version, with no lock and no
+    DynamoDB table."""
+    if isinstance(store, LocalStore):
+        return str(store.root), {}
+    if not isinstance(store, S3Store):
+        raise TypeError(f"no Delta location for {store!r}")
+    s = store.settings
+    options = {"conditional_put": "etag", "AWS_REGION": s.region}
+    if s.endpoint_url:
+        options["AWS_ENDPOINT_URL"] = s.endpoint_url
+        if s.endpoint_url.startswith("http://"):
+            options["AWS_ALLOW_HTTP"] = "true"
+    if s.addressing_style == "path":
+        options["AWS_VIRTUAL_HOSTED_STYLE_REQUEST"] = "false"
+    elif s.addressing_style == "virtual":
+        options["AWS_VIRTUAL_HOSTED_STYLE_REQUEST"] = "true"
+    for name, secret in (("AWS_ACCESS_KEY_ID", s.access_key_id), ("AWS_SECRET_ACCESS_KEY", s.secret_access_key),
+                         ("AWS_SESSION_TOKEN", s.session_token)):  # fmt: skip
+        if secret is not None:
+            options[name] = str(secret.get_secret_value())
+    options["connect_timeout"] = f"{s.connect_timeout_s:g}s"
+    options["timeout"] = f"{s.read_timeout_s:g}s"
+    return f"s3://{store.bucket}/{store.prefix.rstrip('/')}".rstrip("/"), options
 
 
 def _retry_stream(request: Callable[[], Callable[[], Fetched]], attempts: int) -> Fetched:

@@ -114,16 +114,21 @@ def _atomic_moto_puts() -> None:
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    _atomic_moto_puts()
+    """moto in a process of its own (tests/moto_process.py: delta-rs calls that hold the GIL would
+    otherwise wait on a server thread of this interpreter); its PutObject made atomic."""
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("moto_process.py")), str(port)],
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
     try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready", "moto did not start"
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.stop()
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture(scope="session")

@@ -26,9 +26,9 @@ from urllib.parse import urlparse
 
 import duckdb
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pytest
+import tables
 from conftest import DUMMY_KEY_ID, DUMMY_SECRET, raw_client, s3_settings
 
 from tasks.settings import StorageSettings
@@ -140,9 +140,11 @@ def run_watch(*args: Any, limit_s: float = 90.0, **kwargs: Any) -> int:
 class Outputs:
     """The parquet datasets (and other files) under an output root, read with pyarrow and DuckDB."""
 
-    def __init__(self, fs: pafs.FileSystem, root: str) -> None:
+    def __init__(self, fs: pafs.FileSystem, root: str, uri: str | None = None, options: dict[str, str] | None = None) -> None:
         self.fs = fs
         self.root = root.rstrip("/")
+        self.uri = (uri or root).rstrip("/")  # for deltalake
+        self.options = options
 
     @classmethod
     def local(cls, root: Path | str) -> Outputs:
@@ -160,7 +162,7 @@ class Outputs:
             scheme=endpoint.scheme,
             force_virtual_addressing=False,
         )
-        return cls(fs, uri.removeprefix("s3://"))
+        return cls(fs, uri.removeprefix("s3://"), uri, tables.s3_options(settings))
 
     def files(self, sub: str = "") -> list[str]:
         """Paths of every file under root/sub, relative to the root."""
@@ -176,42 +178,30 @@ class Outputs:
     def json(self, rel: str) -> Any:
         return json.loads(self.read(rel))
 
-    def dataset(self, name: str) -> ds.Dataset:
-        """A plain scan of every file of the dataset, year from the Hive partition."""
-        from tasks.schema import PARTITIONING
-
-        return ds.dataset(
-            f"{self.root}/parquet/{name}",
-            filesystem=self.fs,
-            format="parquet",
-            partitioning=ds.partitioning(PARTITIONING, flavor="hive"),
-        )
-
     def table(self, name: str) -> pa.Table:
-        return self.dataset(name).to_table()
+        """The dataset through its Delta log, as a reader sees it (tests/tables.py): `cells` and
+        the wide views hold the current reports, `checks` and `reports` every version."""
+        t = tables.table(self.uri, name, self.options)
+        assert t is not None, f"no Delta table {name} under {self.uri}"
+        return t
+
+    def has(self, name: str) -> bool:
+        return tables.raw(self.uri, name, self.options) is not None
 
     def rows(self, name: str) -> list[dict[str, Any]]:
         return self.table(name).to_pylist()
 
     def duck(self) -> duckdb.DuckDBPyConnection:
-        """DuckDB with every dataset registered as a view over the same plain scan.
-
-        DuckDB's httpfs extension is not available offline, so over S3 it scans pyarrow's
-        dataset (pyarrow's S3 client does the I/O, DuckDB the query).
-        """
+        """DuckDB with every dataset registered as a view of the same Arrow tables (the data
+        dictionary's own DuckDB examples, with the delta extension, are tested apart)."""
         con = duckdb.connect()
         for name in DATASETS:
-            if not self.files(f"parquet/{name}"):
-                continue
-            if isinstance(self.fs, pafs.LocalFileSystem):
-                glob = f"{self.root}/parquet/{name}/*/*.parquet"
-                con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{glob}', hive_partitioning = true)")
-            else:
-                con.register(name, self.dataset(name))
+            if self.has(name):
+                con.register(name, self.table(name))
         return con
 
     def counts(self) -> dict[str, int]:
-        return {name: self.dataset(name).count_rows() for name in DATASETS if self.files(f"parquet/{name}")}
+        return {name: self.table(name).num_rows for name in DATASETS if self.has(name)}
 
 
 def _num(v: Any) -> Decimal | None:

@@ -10,8 +10,10 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import tables
 
 from tasks import publish, schema
 from tasks.agency import agency_id
@@ -56,25 +58,31 @@ def test_cli_ingest_publishes_quarantines_and_exits_4(tmp_path: Path, capsys: py
     assert "4 published" in printed and "1 quarantined" in printed and str(bad) in printed
 
     o = Outputs.local(out)
-    # layout: DEST/parquet/<dataset>/year=Y/bucket-NN.parquet, nothing else (no temp files)
-    parquet = o.files("parquet")
+    # layout: DEST/delta/<dataset>/ Delta tables: _delta_log/ and year=Y/part-*.parquet, nothing else
+    files = o.files("delta")
+    data = [f for f in files if "/_delta_log/" not in f]
     years = {2019, 2021, 2023, 2024}
-    for f in parquet:
-        ds_name, part, bucket = f.split("/")[1:]
+    for f in data:
+        ds_name, part, name = f.split("/")[1:]
         assert ds_name in DATASETS and part.startswith("year=") and int(part[5:]) in years, f
-        assert bucket.startswith("bucket-") and bucket.endswith(".parquet") and len(bucket) == len("bucket-00.parquet"), f
-    assert {f.split("/")[1] for f in parquet} == set(DATASETS)
-    assert {int(f.split("/")[2][5:]) for f in parquet} == years
+        assert name.startswith("part-") and name.endswith(".parquet"), f
+    assert {f.split("/")[1] for f in data} == set(DATASETS)
+    assert {int(f.split("/")[2][5:]) for f in data} == years
     assert not [p for p in out.rglob("*") if p.is_file() and p.name.endswith(".tmp")]
 
-    # explicit schemas with the version in the metadata, year only in the path
-    for f in parquet:
-        sch = pq.read_schema(out / f)
-        ds_name = f.split("/")[1]
-        assert sch.metadata[b"xxgk.schema_version"] == schema.SCHEMA_VERSION.encode()
-        assert sch.metadata[b"xxgk.dataset"] == ds_name.encode()
-        assert "year" not in sch.names
-        assert sch.remove_metadata().equals(schema.DATASETS[ds_name].remove_metadata()), f
+    # explicit schemas: every table's is the spec's (year the partition column), the schema
+    # version in every commit's metadata, year only in the path of the data files
+    from deltalake import DeltaTable
+
+    for ds_name in DATASETS:
+        dt = DeltaTable(str(out / "delta" / ds_name))
+        assert dt.metadata().partition_columns == ["year"]
+        got = pa.schema(dt.schema().to_arrow())
+        want = schema.delta_schema(ds_name).remove_metadata()
+        assert [(f.name, str(f.type).replace("element", "item")) for f in got] == [(f.name, str(f.type)) for f in want], ds_name
+        assert all(h.get("xxgk.schema_version") == schema.SCHEMA_VERSION for h in dt.history() if h["operation"] == "WRITE")
+    for f in data:
+        assert "year" not in pq.read_schema(out / f).names
 
     # cells read back with pyarrow equal `xxgk extract`'s (the CLI itself, for one report)
     cells = o.rows("cells")
@@ -125,14 +133,14 @@ def test_cli_ingest_publishes_quarantines_and_exits_4(tmp_path: Path, capsys: py
         assert ex["agency"] in index
 
     # idempotent: nothing new → exit 0 and not a byte changed; the same bytes under a new name → "unchanged"
-    before = {f: (out / f).read_bytes() for f in parquet}
+    before = {f: (out / f).read_bytes() for f in files}
     assert main(["ingest", str(src), "--output", str(out)]) == 0
     assert "0 published" in capsys.readouterr().out
     shutil.copy(src / "hongze.pdf", src / "hongze-again.pdf")
     (src / "jining.txt").write_bytes(sample("jining_org_dept_2021_text"))  # re-upload: new mtime, same bytes
     assert main(["ingest", str(src), "--output", str(out)]) == 0
     assert "0 published, 2 unchanged" in capsys.readouterr().out
-    assert {f: (out / f).read_bytes() for f in o.files("parquet")} == before
+    assert {f: (out / f).read_bytes() for f in o.files("delta")} == before
 
 
 @pytest.mark.parametrize("newer_first", [True, False], ids=["newer-ingested-first", "older-ingested-first"])
@@ -164,7 +172,9 @@ def test_corrected_report_supersedes_by_last_modified(tmp_path: Path, newer_firs
     for name in ("cells", "t2_active_disclosure", "t3_applications", "t4_review_litigation"):
         assert {r["report_id"] for r in o.rows(name)} == {new_id}, name
     assert_cells_equal(o.rows("cells"), extracted(new))
-    assert len(o.files("parquet/cells")) == 1
+    # the tables are append-only: the older version's cells stay as history when it was current once
+    kept = {r["report_id"] for r in tables.raw(out, "cells").to_pylist()}
+    assert kept == ({new_id} if newer_first else {old_id, new_id})
 
     aid = agency_id(extracted(new)["agency"])
     doc = o.json(f"quality/{aid}.json")
@@ -174,10 +184,10 @@ def test_corrected_report_supersedes_by_last_modified(tmp_path: Path, newer_firs
 
 
 def test_files_per_partition_stay_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Seven agencies of one year, two buckets: two files per partition, each report once, across runs."""
+    """Seven agencies of one year in two runs: each run appends one file per table and year,
+    each report once."""
     from flows.ingest import ingest
 
-    monkeypatch.setenv("XXGK_BUCKETS", "2")
     src, out = tmp_path / "uploads", tmp_path / "out"
     counties = "甲乙丙丁戊己"
     for c in counties[:3]:
@@ -191,8 +201,8 @@ def test_files_per_partition_stay_bounded(tmp_path: Path, monkeypatch: pytest.Mo
 
     o = Outputs.local(out)
     for name in DATASETS:
-        files = o.files(f"parquet/{name}")
-        assert 1 <= len(files) <= 2 and all(f.split("/")[2] == "year=2021" for f in files), files
+        files = [f for f in o.files(f"delta/{name}") if "/_delta_log/" not in f]
+        assert len(files) == 2 and all(f.split("/")[2] == "year=2021" for f in files), files
     con = o.duck()
     assert con.execute("SELECT count(DISTINCT agency_id), count(DISTINCT report_id) FROM cells").fetchone() == (7, 7)
     assert con.execute("SELECT count(*) FROM cells").fetchone() == (7 * 200,)

@@ -2,10 +2,9 @@
 
 - Two `xxgk ingest` runs at once on one S3 output (moto), each with its own temporary Prefect
   server (no PREFECT_API_URL: what two users, containers or cron jobs get), distinct agencies each,
-  small batches and one bucket file per dataset and year, so that every publish of one run
-  collides with the other's, and every parquet write slowed down by a proxy (1 s each), so that a
-  publish holds its bucket files for seconds and the two runs' publishes overlap. Every report and every cell
-  ends up in the parquet exactly once and the ledger agrees (issue 11: 295 of 300 reports were
+  small batches, and every write under the Delta tables slowed down by a proxy (1 s each), so that
+  the two runs' publishes overlap. Every report and every cell ends up in the tables exactly once
+  and the ledger agrees (issue 11: 295 of 300 reports were
   kept while the ledger said all 300 were published).
 - `xxgk ingest` killed with SIGKILL (its pid only, not its process group) mid-run on S3: its
   temporary Prefect server and extraction processes exit on their own, and a rerun completes at
@@ -30,6 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import tables
 from conftest import DUMMY_KEY_ID, DUMMY_SECRET, raw_client, unique_name
 from s3proxy import Fault, S3FaultProxy
 
@@ -64,6 +64,7 @@ class Bucket:
 
     def __init__(self, moto_settings: Any) -> None:
         self.s3 = raw_client("s3", moto_settings)
+        self.settings = moto_settings
         self.name = unique_name("writers")
         self.s3.create_bucket(Bucket=self.name)  # type: ignore[attr-defined]
 
@@ -83,6 +84,10 @@ class Bucket:
         table = self.table(prefix)
         return [] if table is None else table.to_pylist()
 
+    def delta(self, name: str) -> list[dict[str, Any]]:
+        """A Delta table under out/, as a reader sees it (tests/tables.py)."""
+        return tables.rows(f"s3://{self.name}/out", name, tables.s3_options(self.settings))
+
 
 def upload(bucket: Bucket, prefix: str, names: list[str]) -> dict[str, bytes]:
     """One text report per county name under `prefix`: distinct agencies, one year (2021)."""
@@ -94,24 +99,24 @@ def upload(bucket: Bucket, prefix: str, names: list[str]) -> dict[str, bytes]:
 
 def assert_exactly_once(out: Bucket, src: Bucket, files: dict[str, bytes], cells_per_report: int) -> dict[str, Any]:
     """Every upload's report once in `reports` (current), its cells once each, one ledger row each."""
-    reports = out.rows("out/parquet/reports/")
+    reports = out.delta("reports")
     by_source = Counter(r["source"] for r in reports)
     want = {f"s3://{src.name}/{k}" for k in files}
     assert set(by_source) == want, f"{len(want - set(by_source))} report(s) missing, {len(set(by_source) - want)} unexpected"
     assert all(n == 1 for n in by_source.values()), [s for s, n in by_source.items() if n > 1]
     assert all(r["is_current"] for r in reports)
     ids = {r["report_id"] for r in reports}
-    cells = out.rows("out/parquet/cells/")
+    cells = out.delta("cells")
     keys = Counter((c["report_id"], c["table"], c["block"], c["row"], c["col"]) for c in cells)
     assert all(n == 1 for n in keys.values()), "a cell published twice"
     per_report = Counter(c["report_id"] for c in cells)
     assert per_report == dict.fromkeys(ids, cells_per_report), "cells lost or added"
     for wide in ("t2_active_disclosure", "t3_applications", "t4_review_litigation"):
-        assert {r["report_id"] for r in out.rows(f"out/parquet/{wide}/")} == ids, wide
-    assert {r["report_id"] for r in out.rows("out/parquet/checks/")} == ids
+        assert {r["report_id"] for r in out.delta(wide)} == ids, wide
+    assert {r["report_id"] for r in out.delta("checks")} == ids
     ledger = out.rows("out/state/ledger/")
     urls = Counter(r["url"] for r in ledger)
-    assert set(urls) == want and all(n == 1 for n in urls.values()), "ledger disagrees with the parquet"
+    assert set(urls) == want and all(n == 1 for n in urls.values()), "ledger disagrees with the tables"
     assert {r["outcome"] for r in ledger} <= {"published", "unchanged"}
     return {"reports": len(reports), "cells": len(cells), "ledger": ledger}
 
@@ -127,12 +132,12 @@ def cells_per_report() -> int:
 
 
 class SlowParquet(S3FaultProxy):
-    """In front of moto: every write of a parquet bucket file is forwarded `delay_s` late."""
+    """In front of moto: every write under a Delta table (data file or log entry) is forwarded `delay_s` late."""
 
     delay_s = 1.0
 
     def fault_for(self, method: str, path: str) -> Fault:
-        return ("delay", self.delay_s) if method == "PUT" and "/parquet/" in path else None
+        return ("delay", self.delay_s) if method == "PUT" and "/delta/" in path else None
 
 
 @pytest.fixture
@@ -152,7 +157,7 @@ def test_two_concurrent_ingest_runs_on_one_s3_output_lose_nothing(
     started = time.monotonic()
     runs = []
     for name in ("a", "b"):
-        env = _run_env(slow_parquet.url, tmp_path / f"prefect-{name}", XXGK_BATCH_SIZE="2", XXGK_BUCKETS="1")
+        env = _run_env(slow_parquet.url, tmp_path / f"prefect-{name}", XXGK_BATCH_SIZE="2")
         log = (tmp_path / f"{name}.log").open("w")
         cmd = [XXGK, "ingest", f"s3://{src.name}/{name}", "--output", f"s3://{out.name}/out"]
         runs.append((subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), log))
@@ -177,7 +182,7 @@ def test_two_concurrent_ingest_runs_on_one_s3_output_lose_nothing(
     overlap = min(windows["a"][1], windows["b"][1]) > max(windows["a"][0], windows["b"][0])
     assert overlap, f"the runs did not publish at the same time, the test proves nothing: {windows}"
     conflicts = {n: _conflicts(logs[n]) for n in logs}
-    print(f"\n2 runs x {per_run} reports, batches of 2, 1 bucket: {elapsed:.1f} s; write conflicts redone: "
+    print(f"\n2 runs x {per_run} reports, batches of 2: {elapsed:.1f} s; write conflicts redone: "
           f"{conflicts}; publishing windows {_fmt(windows)}")  # fmt: skip
 
 

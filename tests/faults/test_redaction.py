@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
+import tables
 from conftest import DUMMY_KEY_ID, DUMMY_SECRET, raw_client, unique_name
 from hostile.generate import BY_NAME
 
@@ -76,8 +77,7 @@ def _assert_clean(out: Path, bucket: str, texts: dict[str, str]) -> None:
     for where, text in texts.items():
         for secret in SECRETS:
             assert secret not in text, (secret, where)
-    sources = {r["source"] for r in ds.dataset(out / "parquet" / "reports", format="parquet",
-                                               partitioning="hive").to_table().to_pylist()}  # fmt: skip
+    sources = {r["source"] for r in tables.rows(out, "reports")}
     assert sources == {f"s3://{bucket}/incoming/{shown}" for key, (_, shown) in KEYS.items() if not key.endswith(".pdf")}
     (q,) = [json.loads(p.read_text("utf-8")) for p in out.glob("quarantine/**/*.json")]
     assert q["source"] == f"s3://{bucket}/incoming/mirror/s3://other/c.pdf" and q["error_type"] == "CorruptDocument"

@@ -12,8 +12,9 @@ from typing import Any
 
 import pyarrow.dataset as ds
 import pytest
-from helpers import compare_with_expected, load_expected
+import tables
 
+from helpers import compare_with_expected, load_expected
 from hostile.generate import BY_NAME, CONTROL_CASES, JINING_TEXT, SAMPLES, sample_bytes
 from tasks import pipeline
 from tasks.agency import agency_id
@@ -64,7 +65,7 @@ def _scan_outputs(root: Path) -> list[str]:
     UTF-8 inside zstd pages, so the parquet is read back and its strings scanned)."""
     bad = []
     for path in sorted(root.rglob("*")):
-        if path.suffix == ".parquet" and "parquet" in path.parts:
+        if path.suffix == ".parquet" and "delta" in path.parts:
             for row in ds.dataset(path, format="parquet").to_table().to_pylist():
                 for k, v in row.items():
                     if isinstance(v, str) and _CONTROL.search(v.replace("\n", "").replace("\t", "")):
@@ -94,10 +95,10 @@ def test_published_outputs_hold_no_control_character(tmp_path: Path) -> None:
     pipeline.write_quality(output, [m.agency_id for m, _ in prepared.reports], [], 16)
     pipeline.write_index(output)
     assert _scan_outputs(out) == []
-    reports = ds.dataset(out / "parquet" / "reports", format="parquet", partitioning="hive").to_table().to_pylist()
+    reports = tables.rows(out, "reports")
     assert sorted(r["agency"] for r in reports) == sorted(["济宁经济技术开发区党工委组织部", "上海市人民政府办公厅"])
     assert sorted(r["agency_id"] for r in reports) == sorted(agency_id(r["agency"]) for r in reports)
-    checks = ds.dataset(out / "parquet" / "checks", format="parquet", partitioning="hive").to_table().to_pylist()
+    checks = tables.rows(out, "checks")
     ctrl = [c for c in checks if c["rule"] == "CTRL-01"]
     assert len(ctrl) == 2 and not any(c["passed"] for c in ctrl) and {c["severity"] for c in ctrl} == {"info"}
 
@@ -116,10 +117,10 @@ def test_the_publisher_cleans_any_string_it_is_given(tmp_path: Path) -> None:
     summary = DatasetWriter(LocalStore(tmp_path)).publish([Publishable(meta, ex, Validated("raa", "passed", []))])
     assert summary.published == ["raa"] and not summary.refused
     assert _scan_outputs(tmp_path) == []
-    rows = ds.dataset(tmp_path / "parquet" / "cells", format="parquet", partitioning="hive").to_table().to_pylist()
+    rows = tables.rows(tmp_path, "cells")
     assert {r["agency"] for r in rows} == {"济宁经济技术开发区党工委组织部"}
     key = (first["table"], first["row"], first["col"])
     assert [r["raw"] for r in rows if (r["table"], r["row"], r["col"]) == key] == [printed]
-    checks = ds.dataset(tmp_path / "parquet" / "checks", format="parquet", partitioning="hive").to_table().to_pylist()
+    checks = tables.rows(tmp_path, "checks")
     (ctrl,) = [c for c in checks if c["rule"] == "CTRL-01"]
     assert not ctrl["passed"] and "U+0000" in ctrl["message"] and "U+D800" in ctrl["message"]

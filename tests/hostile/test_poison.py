@@ -10,10 +10,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pyarrow.dataset as ds
 import pytest
-from helpers import compare_with_expected
+import tables
 
+from helpers import compare_with_expected
 from hostile.generate import BY_NAME, JINING_TEXT, POISON_2019, POISON_2021, POISON_CASES, poison_expected, sample_bytes
 from tasks import pipeline, publish
 from tasks.checks import validate_batch
@@ -21,7 +21,6 @@ from tasks.extract import extract_bytes
 from tasks.publish import DatasetWriter, Publishable
 from tasks.records import ReportMeta, Validated
 from tasks.sandbox import ExtractorPool
-from tasks.schema import PARTITIONING
 from tasks.storage import LocalStore
 
 POISON = {"2021": POISON_2021, "2019": POISON_2019}
@@ -62,8 +61,7 @@ def test_the_pool_gives_the_same_cells(small_pool: ExtractorPool) -> None:
 
 
 def _rows(root: Path, dataset: str) -> list[dict[str, Any]]:
-    part = ds.partitioning(PARTITIONING, flavor="hive")
-    return ds.dataset(root / "parquet" / dataset, format="parquet", partitioning=part).to_table().to_pylist()
+    return tables.rows(root, dataset)
 
 
 def _ingest_plain(src: Path, out: Path) -> tuple[publish.PublishSummary, pipeline.Prepared]:
@@ -86,7 +84,7 @@ def _ingest_plain(src: Path, out: Path) -> tuple[publish.PublishSummary, pipelin
 
 
 def _wide_value(rows: list[dict[str, Any]], report_id: str, key: tuple[str, str, str]) -> Any:
-    _, row, col = key
+    table, row, col = key
     (r,) = [r for r in rows if r["report_id"] == report_id and r["row"] == row]
     return r[col]
 

@@ -1,0 +1,96 @@
+"""Reading the published Delta tables back in tests, with deltalake and pyarrow only (not the
+pipeline's own readers), as the data dictionary tells a user to:
+
+- `reports`: one row per report id (two writers publishing the same bytes at once may both write
+  it; the smaller `publish_id` is the report's), with `is_current` and `superseded_by` computed:
+  per agency and year, the latest `source_last_modified`, then the greatest `report_id`;
+- `checks`: the rows of every version in `reports` (history), joined on (report_id, publish_id);
+- `cells` and the wide views: the rows of the current reports only, joined the same way.
+
+Rows a killed writer appended without committing their `reports` row match no `reports` row
+and are never returned.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+DATASETS = ("cells", "reports", "checks", "t2_active_disclosure", "t3_applications", "t4_review_litigation")
+CURRENT_ONLY = ("cells", "t2_active_disclosure", "t3_applications", "t4_review_litigation")
+
+
+def s3_options(settings: Any) -> dict[str, str]:
+    """delta-rs storage options for a test `StorageSettings` (moto or SeaweedFS over HTTP)."""
+    return {
+        "AWS_ENDPOINT_URL": settings.endpoint_url,
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_REGION": settings.region,
+        "AWS_ACCESS_KEY_ID": settings.access_key_id.get_secret_value(),
+        "AWS_SECRET_ACCESS_KEY": settings.secret_access_key.get_secret_value(),
+        "AWS_VIRTUAL_HOSTED_STYLE_REQUEST": "false",
+    }
+
+
+def raw(root: str | Path, name: str, options: dict[str, str] | None = None) -> pa.Table | None:
+    """Every live row of the table (through its log), or None if it was never created."""
+    from deltalake import DeltaTable
+
+    uri = f"{str(root).rstrip('/')}/delta/{name}"
+    if not DeltaTable.is_deltatable(uri, storage_options=options):
+        return None
+    return DeltaTable(uri, storage_options=options).to_pyarrow_table()
+
+
+def _key(t: pa.Table) -> pa.ChunkedArray:
+    return pc.binary_join_element_wise(t["report_id"], t["publish_id"], "\x00")
+
+
+def _semi_join(t: pa.Table, keys: pa.Table) -> pa.Table:
+    """The rows of `t` whose (report_id, publish_id) is in `keys` (pyarrow's join takes no list columns)."""
+    return t.filter(pc.is_in(_key(t), value_set=pa.concat_arrays(_key(keys).chunks) if keys.num_rows else pa.array([], pa.string())))
+
+
+def _canonical(reports: pa.Table) -> pa.Table:
+    first = reports.group_by("report_id").aggregate([("publish_id", "min")])
+    return _semi_join(reports, first.rename_columns(["report_id", "publish_id"]))
+
+
+def _with_current(reports: pa.Table) -> pa.Table:
+    rows = reports.to_pylist()
+    best: dict[tuple[int, str], tuple[Any, str]] = {}
+    for r in rows:
+        k, v = (r["year"], r["agency_id"]), (r["source_last_modified"], r["report_id"])
+        if k not in best or v > best[k]:
+            best[k] = v
+    current = [best[(r["year"], r["agency_id"])][1] for r in rows]
+    is_current = [c == r["report_id"] for c, r in zip(current, rows, strict=True)]
+    by = [None if cur else c for c, cur in zip(current, is_current, strict=True)]
+    return reports.append_column("is_current", pa.array(is_current, pa.bool_())).append_column(
+        "superseded_by", pa.array(by, pa.string())
+    )
+
+
+def table(root: str | Path, name: str, options: dict[str, str] | None = None) -> pa.Table | None:
+    """The dataset as a reader sees it (see the module docstring); None if never created."""
+    reports = raw(root, "reports", options)
+    if reports is None:
+        return None
+    reports = _with_current(_canonical(reports))
+    if name == "reports":
+        return reports.sort_by([("agency_id", "ascending"), ("report_id", "ascending")])
+    got = raw(root, name, options)
+    if got is None:
+        return None
+    keys = reports.filter(pc.field("is_current")) if name in CURRENT_ONLY else reports
+    return _semi_join(got, keys.select(["report_id", "publish_id"])).sort_by(
+        [("agency_id", "ascending"), ("report_id", "ascending")]
+    )
+
+
+def rows(root: str | Path, name: str, options: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    t = table(root, name, options)
+    return [] if t is None else t.to_pylist()
