@@ -128,12 +128,12 @@ class PipelineSettings(BaseSettings):
         "measured faster on 2 cores, see docs/scaling.md); N = N reports per task run.",
     )  # fmt: skip
     batch_seconds: float = Field(30.0, gt=0, le=3600, description="The watcher starts a batch after this long.")
-    buckets: int = Field(16, ge=1, le=256, description="Parquet files per year partition of each dataset.")
+    buckets: int = Field(16, ge=1, le=256, description="Unused since the outputs are Delta tables (appended, not bucketed); kept so old settings still load.")
     strict: bool = Field(False, description="Withhold reports whose quality status is failed from the curated data.")
     publish_attempts: int = Field(
         10, ge=1, le=100,
-        description="Attempts to commit one bucket file set when other writers changed it meanwhile (each "
-        "attempt rereads; jittered exponential backoff from 0.1 s, at most 5 s), then the publish fails.",
+        description="Attempts per Delta commit that lost its race to other writers (after delta-rs's own retries; "
+        "jittered exponential backoff from 0.1 s, at most 5 s), then the publish fails.",
     )  # fmt: skip
     agency_aliases: str | None = Field(None, description="Extra alias CSV (alias,canonical) for agency names.")
     poll_seconds: float = Field(10.0, gt=0, le=3600, description="Polling interval for stores without notifications.")

@@ -152,7 +152,7 @@ def test_ingest_into_a_missing_bucket(moto_server: str, bucket: str, tmp_path: P
 def test_ingest_from_a_missing_folder(tmp_path: Path) -> None:
     proc = _ingest(str(tmp_path / "no-such-folder"), str(tmp_path / "out"), _env(_unreachable()), tmp_path)
     assert_one_typed_line(proc, "SourceNotFound", str(tmp_path / "no-such-folder"))
-    assert "parquet" not in proc.stdout and not (tmp_path / "out").exists()
+    assert "tables:" not in proc.stdout and not (tmp_path / "out").exists()
 
 
 # ------------------------------------------------------------------ xxgk watch

@@ -252,9 +252,10 @@ def _ledger_rows(root: Path) -> list[dict[str, Any]]:
 
 
 def _report_rows(root: Path) -> list[dict[str, Any]]:
-    import pyarrow.parquet as pq
+    """The `reports` table, with `is_current` (tests/tables.py)."""
+    import tables
 
-    return [r for p in sorted((root / "parquet" / "reports").rglob("*.parquet")) for r in pq.read_table(p).to_pylist()]
+    return tables.rows(root, "reports")
 
 
 @pytest.fixture
