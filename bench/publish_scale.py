@@ -29,10 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tasks import pipeline, publish  # noqa: E402
-from tasks.extract import extract_path  # noqa: E402
-from tasks.records import CheckResult, ReportMeta, Validated  # noqa: E402
-from tasks.storage import LocalStore  # noqa: E402
+from tasks import pipeline, publish
+from tasks.extract import extract_path
+from tasks.records import CheckResult, ReportMeta, Validated
+from tasks.storage import LocalStore
 
 SAMPLE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "samples" / "jining_org_dept_2021_text" / "source.txt"
 BATCH = 500

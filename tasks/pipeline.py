@@ -374,14 +374,9 @@ def prepare(extracted: Iterable[Extracted], alias_file: str | None = None) -> Pr
 def previous_years(output: Store, metas: Iterable[ReportMeta], buckets: int = 16) -> dict[str, dict[str, Any]]:
     """report_id → the same agency's current report of the previous year, where published: read
     once for the whole batch (two filtered reads, see `publish.previous_extractions`)."""
-    metas = [m for m in metas if m.agency_id is not None and m.year is not None]
-    found = publish.previous_extractions(publish.Tables(output), {(m.agency_id, m.year - 1) for m in metas})  # type: ignore[operator]
-    out: dict[str, dict[str, Any]] = {}
-    for m in metas:
-        prev = found.get((m.agency_id, m.year - 1))  # type: ignore[arg-type,operator]
-        if prev is not None:
-            out[m.report_id] = prev
-    return out
+    wanted = {m.report_id: (m.agency_id, m.year - 1) for m in metas if m.agency_id is not None and m.year is not None}
+    found = publish.previous_extractions(publish.Tables(output), set(wanted.values()))
+    return {rid: found[key] for rid, key in wanted.items() if key in found}
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,9 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main(port: int) -> None:
-    from moto.server import ThreadedMotoServer
-
     from conftest import _atomic_moto_puts
+    from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     _atomic_moto_puts()

@@ -13,8 +13,8 @@ from typing import Any
 import pyarrow.dataset as ds
 import pytest
 import tables
-
 from helpers import compare_with_expected, load_expected
+
 from hostile.generate import BY_NAME, CONTROL_CASES, JINING_TEXT, SAMPLES, sample_bytes
 from tasks import pipeline
 from tasks.agency import agency_id

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import tables
-
 from helpers import compare_with_expected
+
 from hostile.generate import BY_NAME, JINING_TEXT, POISON_2019, POISON_2021, POISON_CASES, poison_expected, sample_bytes
 from tasks import pipeline, publish
 from tasks.checks import validate_batch

@@ -21,7 +21,7 @@ import tables
 from conftest import DUMMY_KEY_ID, DUMMY_SECRET, raw_client, unique_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from writer_process import SAMPLE, workload  # noqa: E402
+from writer_process import SAMPLE, workload
 
 pytestmark = pytest.mark.slow  # subprocesses, moto
 

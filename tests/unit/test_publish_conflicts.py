@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tasks.extract import extract_path
 import tables
 
+from tasks.extract import extract_path
 from tasks.publish import DatasetWriter, Publishable, PublishConflict
 from tasks.records import CheckResult, ReportMeta, Validated
 from tasks.storage import S3Store
