@@ -116,5 +116,5 @@ def test_a_batch_of_uploads_is_one_flow_run_with_a_task_run_per_report(
     record = o.json(qkey)
     assert record["source"] == f"{src}/incoming/2023/broken.pdf" and record["error_type"] == "CorruptDocument"
     assert {"source", "sha256", "error_type", "message", "at", "pipeline_version"} <= set(record)
-    assert o.dataset("reports").count_rows() == 3
+    assert o.table("reports").num_rows == 3
     assert f"{src}/incoming/2023/broken.pdf" in o.read("quality/index.html").decode()
