@@ -250,7 +250,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     for u in unread:
         print(f"  not read {u['source']}: {u['error']}: {u['message']}")
     if next(iter(dest.list("delta/")), None) is not None:  # never a path that was not written
-        print(f"tables:   {out}/delta/  (Delta tables: cells, reports, checks, t2_active_disclosure, t3_applications, t4_review_litigation)")
+        print(f"tables:   {out}/delta/  "
+              "(Delta tables: cells, reports, checks, t2_active_disclosure, t3_applications, t4_review_litigation)")
     if dest.head("quality/index.html") is not None:
         print(f"quality:  {out}/quality/index.html")
     return EXIT_NOT_READ if unread else EXIT_QUARANTINED if result["quarantined"] else 0

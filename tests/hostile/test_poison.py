@@ -84,7 +84,7 @@ def _ingest_plain(src: Path, out: Path) -> tuple[publish.PublishSummary, pipelin
 
 
 def _wide_value(rows: list[dict[str, Any]], report_id: str, key: tuple[str, str, str]) -> Any:
-    table, row, col = key
+    _, row, col = key
     (r,) = [r for r in rows if r["report_id"] == report_id and r["row"] == row]
     return r[col]
 
