@@ -3,8 +3,8 @@
 A table of contents of the steps in tasks/steps.py. Extraction task runs of a group of reports
 each (`XXGK_REPORTS_PER_TASK`: one per report by default, or automatic; every file parsed in a bounded worker
 process); one validation (a stacked Great Expectations run) and one publish per stage of a batch of
-`XXGK_BATCH_SIZE` reports (a batch of 100 or more is published in up to four stages, each while the
-extraction processes already parse the next stage's files: `pipeline.stages`).
+`XXGK_BATCH_SIZE` reports (with `pipeline.PIPELINE_STAGES` > 1, a batch of 100 or more is published in
+stages, each while the extraction processes already parse the next stage's files: `pipeline.stages`).
 """
 
 from __future__ import annotations

@@ -216,7 +216,11 @@ def reports_per_task(batch: int, workers: int, setting: int = 0) -> int:
     return max(1, -(-batch // (TASK_RUNS_PER_WORKER * max(1, workers))))
 
 
-PIPELINE_STAGES = 4
+PIPELINE_STAGES = 1
+"""1 until publishing is an append: each stage is one more publish, and with bucket files a stage
+rewrites every file the stages before it wrote. Measured on 2 cores (docs/scaling.md, 2026-12-02
+04:09-04:16, load 1.6-5): four stages 61.1 s (one worker) and 51.6 s (two), flow process 29 s of
+CPU; one stage 56.9 s and 46.8 s, flow process 19-21 s."""
 MIN_STAGE_REPORTS = 50
 
 

@@ -37,6 +37,7 @@ def test_a_batch_publishes_its_first_stage_while_its_last_file_is_still_parsed(
     for name, data in reports.items():
         (src / name).write_bytes(data)
     (src / "99-broken.pdf").write_bytes(BAD_PDF)  # listed last: its extraction waits for the first commit
+    monkeypatch.setattr(pipeline, "PIPELINE_STAGES", 4)
     monkeypatch.setattr(pipeline, "MIN_STAGE_REPORTS", 2)  # 9 uploads → 4 stages
 
     committed = threading.Event()
