@@ -84,7 +84,7 @@ def stages(src_dir: str, batch_size: int) -> dict[str, Any]:
 
     t["import"] = time.perf_counter() - w0
     s = get_settings()
-    buckets, strict, max_bytes = s.pipeline.buckets, s.pipeline.strict, s.extract.max_bytes
+    strict, max_bytes = s.pipeline.strict, s.extract.max_bytes
     out_dir = tempfile.mkdtemp(prefix="xxgk-stages-")
     src, dest = LocalStore(src_dir), LocalStore(out_dir)
 
@@ -117,16 +117,16 @@ def stages(src_dir: str, batch_size: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         from tasks.checks import validate_batch
 
-        previous = pipeline.previous_years(dest, (m for m, _ in prepared.reports), buckets)
+        previous = pipeline.previous_years(dest, (m for m, _ in prepared.reports))
         validated = validate_batch([ex for _, ex in prepared.reports], previous)
         t["validate"] += time.perf_counter() - t0
         items = pipeline.publishables(prepared, validated)
-        summary = clock("write_parquet", pipeline.publish_batch, dest, items, buckets, strict)
+        summary = clock("write_parquet", pipeline.publish_batch, dest, items, strict)
         t0 = time.perf_counter()
         records = [q for _, q in prepared.quarantined]
         pipeline.write_quarantine(dest, records)
         agencies = sorted({p.meta.agency_id for p in items if p.meta.agency_id})
-        pipeline.write_quality(dest, agencies, pipeline.read_quarantine(dest), buckets)
+        pipeline.write_quality(dest, agencies, pipeline.read_quarantine(dest))
         t["write_quality"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         rows = pipeline.ledger_rows(extracted, prepared, summary, set(summary.withheld))

@@ -40,7 +40,6 @@ sys.path.insert(0, str(ROOT))
 
 from tasks import pipeline  # noqa: E402
 from tasks.records import ObjectInfo  # noqa: E402
-from tasks.settings import get_settings  # noqa: E402
 from tasks.storage import LocalStore  # noqa: E402
 
 TEMPLATE = ROOT / "tests" / "fixtures" / "samples" / "jining_org_dept_2021_text" / "source.txt"
@@ -70,7 +69,7 @@ def synthetic(base: dict[str, Any], n: int, year: int) -> pipeline.Extracted:
     return pipeline.Extracted(info, f"/bench/{key}", digest, ex)
 
 
-def publish_one(dest: LocalStore, extracted: list[pipeline.Extracted], buckets: int) -> dict[str, float]:
+def publish_one(dest: LocalStore, extracted: list[pipeline.Extracted]) -> dict[str, float]:
     from tasks.checks import validate_batch as run_suites
 
     t: dict[str, float] = {}
@@ -85,12 +84,12 @@ def publish_one(dest: LocalStore, extracted: list[pipeline.Extracted], buckets: 
 
     prepared = step("prepare", pipeline.prepare, extracted)
     metas = [m for m, _ in prepared.reports]
-    previous = step("previous", pipeline.previous_years, dest, metas, buckets)
+    previous = step("previous", pipeline.previous_years, dest, metas)
     validated = step("validate", run_suites, [ex for _, ex in prepared.reports], previous)
     items = pipeline.publishables(prepared, validated)
-    summary = step("publish", pipeline.publish_batch, dest, items, buckets, False)
+    summary = step("publish", pipeline.publish_batch, dest, items, False)
     agencies = sorted({p.meta.agency_id for p in items if p.meta.agency_id})
-    step("quality", pipeline.write_quality, dest, agencies, pipeline.read_quarantine(dest), buckets)
+    step("quality", pipeline.write_quality, dest, agencies, pipeline.read_quarantine(dest))
     rows = pipeline.ledger_rows(extracted, prepared, summary, set(summary.withheld))
     step("ledger", pipeline.write_ledger, dest, pipeline.batch_id(e.info for e in extracted), rows)
     t["cpu"] = time.process_time() - c0
@@ -99,7 +98,7 @@ def publish_one(dest: LocalStore, extracted: list[pipeline.Extracted], buckets: 
     return t
 
 
-def run_year(dest: LocalStore, base: dict[str, Any], numbers: list[int], year: int, batch: int, buckets: int,
+def run_year(dest: LocalStore, base: dict[str, Any], numbers: list[int], year: int, batch: int,
              label: str) -> list[dict[str, float]]:  # fmt: skip
     out = []
     total = (len(numbers) + batch - 1) // batch
@@ -110,7 +109,7 @@ def run_year(dest: LocalStore, base: dict[str, Any], numbers: list[int], year: i
     for b in range(total):
         chunk = [synthetic(base, n, year) for n in numbers[b * batch : (b + 1) * batch]]
         w = time.perf_counter()
-        t = publish_one(dest, chunk, buckets)
+        t = publish_one(dest, chunk)
         t["total"] = time.perf_counter() - w
         t["in_year"] = b * batch
         out.append(t)
@@ -150,7 +149,6 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=None, help="output folder (default: a temporary one, removed)")
     ap.add_argument("--keep", action="store_true", help="keep the output folder")
     a = ap.parse_args()
-    buckets = get_settings().pipeline.buckets
     out = a.out or Path(tempfile.mkdtemp(prefix="xxgk-publish-year-"))
     out.mkdir(parents=True, exist_ok=True)
     dest = LocalStore(str(out))
@@ -164,9 +162,9 @@ def main() -> int:
     previous = list(range(0, a.reports, a.previous_every)) if a.previous_every else []
     try:
         if previous:
-            seed = run_year(dest, base, previous, a.year - 1, a.batch, buckets, "the year before (seed)")
+            seed = run_year(dest, base, previous, a.year - 1, a.batch, "the year before (seed)")
             print(f"seed: {sum(r['total'] for r in seed):.1f} s wall, {sum(r['cpu'] for r in seed):.1f} s CPU")
-        rows = run_year(dest, base, list(range(a.reports)), a.year, a.batch, buckets, "the year")
+        rows = run_year(dest, base, list(range(a.reports)), a.year, a.batch, "the year")
         print("\n## per tenth of the year (mean CPU and wall seconds per batch)")
         tenths(rows)
         wall, cpu = sum(r["total"] for r in rows), sum(r["cpu"] for r in rows)

@@ -375,7 +375,7 @@ def prepare(extracted: Iterable[Extracted], alias_file: str | None = None) -> Pr
     return out
 
 
-def previous_years(output: Store, metas: Iterable[ReportMeta], buckets: int = 16) -> dict[str, dict[str, Any]]:
+def previous_years(output: Store, metas: Iterable[ReportMeta]) -> dict[str, dict[str, Any]]:
     """report_id → the same agency's current report of the previous year, where published: read
     once for the whole batch (two filtered reads, see `publish.previous_extractions`)."""
     wanted = {m.report_id: (m.agency_id, m.year - 1) for m in metas if m.agency_id is not None and m.year is not None}
@@ -411,10 +411,10 @@ def read_quarantine(output: Store) -> list[Quarantined]:
 
 
 def publish_batch(
-    output: Store, items: list[publish.Publishable], buckets: int, strict: bool, attempts: int = 10
+    output: Store, items: list[publish.Publishable], strict: bool, attempts: int = 10
 ) -> publish.PublishSummary:
-    """The batch's rows, committed to the Delta tables (see tasks/publish.py); `buckets` is unused."""
-    return publish.DatasetWriter(output, buckets=buckets, withhold_failed=strict, attempts=attempts).publish(items)
+    """The batch's rows, committed to the Delta tables (see tasks/publish.py)."""
+    return publish.DatasetWriter(output, withhold_failed=strict, attempts=attempts).publish(items)
 
 
 def _checks_from_rows(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[CheckResult]]:
@@ -471,7 +471,7 @@ def agency_documents(output: Store, agency_ids: Iterable[str], quarantined: list
     return docs
 
 
-def agency_document(output: Store, agency_id: str, quarantined: list[Quarantined], buckets: int = 16) -> dict[str, Any]:
+def agency_document(output: Store, agency_id: str, quarantined: list[Quarantined]) -> dict[str, Any]:
     """The quality document of one agency (see `agency_documents`)."""
     return agency_documents(output, [agency_id], quarantined)[0]
 
@@ -480,7 +480,7 @@ def _plain_cells(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [{**r, "value": None if r["value"] is None else float(r["value"])} for r in rows]
 
 
-def write_quality(output: Store, agency_ids: Iterable[str], quarantined: list[Quarantined], buckets: int = 16) -> list[dict[str, Any]]:
+def write_quality(output: Store, agency_ids: Iterable[str], quarantined: list[Quarantined]) -> list[dict[str, Any]]:
     docs = agency_documents(output, agency_ids, quarantined)
     for doc in docs:
         aid = doc["agency_id"]
@@ -706,7 +706,7 @@ def publishables(prepared: Prepared, validated: Mapping[str, Validated]) -> list
     return [publish.Publishable(meta, ex, validated[meta.report_id]) for meta, ex in prepared.reports]
 
 
-def coverage(output: Store, year: int, buckets: int) -> dict[str, Any]:
+def coverage(output: Store, year: int) -> dict[str, Any]:
     """Which agencies known to the dataset (a report in any year) have no current report for `year`."""
     known: dict[str, str | None] = {}
     have: set[str] = set()

@@ -440,7 +440,6 @@ class DatasetWriter:
     def __init__(
         self,
         store: Store,
-        buckets: int = 16,  # unused: kept for callers of the bucket-file writer
         withhold_failed: bool = False,
         attempts: int = 10,
         backoff_s: float = 0.1,
@@ -641,7 +640,7 @@ def previous_extractions(tables: Tables, wanted: Iterable[tuple[str, int]]) -> d
     return out
 
 
-def previous_extraction(store: Store, agency_id: str, year: int, buckets: int = 16) -> dict[str, Any] | None:
+def previous_extraction(store: Store, agency_id: str, year: int) -> dict[str, Any] | None:
     """One agency's current report of `year` (see `previous_extractions`, which reads a batch's at once)."""
     return previous_extractions(Tables(store), [(agency_id, year)]).get((agency_id, year))
 

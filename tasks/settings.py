@@ -128,9 +128,6 @@ class PipelineSettings(BaseSettings):
         "measured faster on 2 cores, see docs/scaling.md); N = N reports per task run.",
     )  # fmt: skip
     batch_seconds: float = Field(30.0, gt=0, le=3600, description="The watcher starts a batch after this long.")
-    buckets: int = Field(
-        16, ge=1, le=256, description="Unused since the outputs are Delta tables (appended, not bucketed); kept so old settings still load."
-    )
     strict: bool = Field(False, description="Withhold reports whose quality status is failed from the curated data.")
     publish_attempts: int = Field(
         10, ge=1, le=100,

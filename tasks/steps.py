@@ -187,8 +187,7 @@ def merge_results(label: str, parts: list[BatchResult]) -> BatchResult:
 def validate_batch(label: str, prepared: pipeline.Prepared, output: str) -> dict[str, Any]:
     from tasks.checks import validate_batch as run_suites
 
-    s = get_settings().pipeline
-    previous = pipeline.previous_years(store(output), (m for m, _ in prepared.reports), s.buckets)
+    previous = pipeline.previous_years(store(output), (m for m, _ in prepared.reports))
     return run_suites([ex for _, ex in prepared.reports], previous)
 
 
@@ -200,11 +199,11 @@ def publish_batch(
     dest = store(output)
     items = pipeline.publishables(prepared, validated)
     # no lock: Delta commits are atomic and concurrent writers reconcile (tasks/publish.py)
-    summary = pipeline.publish_batch(dest, items, s.buckets, s.strict, s.publish_attempts)
+    summary = pipeline.publish_batch(dest, items, s.strict, s.publish_attempts)
     records = [q for _, q in prepared.quarantined] + pipeline.refused_records(prepared, extracted, summary)
     pipeline.write_quarantine(dest, records)
     agencies = sorted({p.meta.agency_id for p in items if p.meta.agency_id})
-    pipeline.write_quality(dest, agencies, pipeline.read_quarantine(dest), s.buckets)
+    pipeline.write_quality(dest, agencies, pipeline.read_quarantine(dest))
     rows = pipeline.ledger_rows(extracted, prepared, summary, set(summary.withheld))
     pipeline.write_ledger(dest, pipeline.batch_id(e.info for e in extracted), rows)  # after the commits
     statuses: dict[str, int] = {}
@@ -315,7 +314,7 @@ def summarise(output: str, results: list[BatchResult], summary: dict[str, Any]) 
 def coverage(output: str, year: int) -> dict[str, Any]:
     """Agencies already known to the dataset that have no current report for `year`."""
     dest = store(output)
-    doc = pipeline.coverage(dest, year, get_settings().pipeline.buckets)
+    doc = pipeline.coverage(dest, year)
     create_markdown_artifact(key="xxgk-coverage", markdown=pipeline.coverage_markdown(doc), description=f"Coverage {year}")
     return doc
 

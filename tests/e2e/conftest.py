@@ -79,7 +79,7 @@ def pipeline_env(prefect_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("XXGK_WORKERS", "2")  # extraction processes (the pool lives for the session)
     monkeypatch.setenv("XXGK_BATCH_SECONDS", "1.5")
     monkeypatch.setenv("XXGK_POLL_SECONDS", "0.3")
-    for name in ("XXGK_SOURCE", "XXGK_OUTPUT", "XXGK_STRICT", "XXGK_BUCKETS", "XXGK_BATCH_SIZE", "XXGK_S3_QUEUE_URL"):
+    for name in ("XXGK_SOURCE", "XXGK_OUTPUT", "XXGK_STRICT", "XXGK_BATCH_SIZE", "XXGK_S3_QUEUE_URL"):
         monkeypatch.delenv(name, raising=False)
     return prefect_server
 

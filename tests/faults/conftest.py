@@ -48,6 +48,6 @@ def pipeline_env(prefect_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("XXGK_WORKERS", "2")
     monkeypatch.setenv("XXGK_BATCH_SECONDS", "1")
     monkeypatch.setenv("XXGK_BATCH_SIZE", "3")
-    for name in ("XXGK_SOURCE", "XXGK_OUTPUT", "XXGK_STRICT", "XXGK_BUCKETS", "XXGK_S3_QUEUE_URL"):
+    for name in ("XXGK_SOURCE", "XXGK_OUTPUT", "XXGK_STRICT", "XXGK_S3_QUEUE_URL"):
         monkeypatch.delenv(name, raising=False)
     return prefect_server

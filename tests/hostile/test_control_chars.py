@@ -90,9 +90,9 @@ def test_published_outputs_hold_no_control_character(tmp_path: Path) -> None:
 
     validated = validate_batch([ex for _, ex in prepared.reports], {})
     items = pipeline.publishables(prepared, validated)
-    summary = pipeline.publish_batch(output, items, 16, False)
+    summary = pipeline.publish_batch(output, items, False)
     assert len(summary.published) == 2
-    pipeline.write_quality(output, [m.agency_id for m, _ in prepared.reports], [], 16)
+    pipeline.write_quality(output, [m.agency_id for m, _ in prepared.reports], [])
     pipeline.write_index(output)
     assert _scan_outputs(out) == []
     reports = tables.rows(out, "reports")

@@ -73,9 +73,9 @@ def _ingest_plain(src: Path, out: Path) -> tuple[publish.PublishSummary, pipelin
         extracted = [pipeline.extract_one(source, i, pool) for i in infos]
     prepared = pipeline.prepare(extracted)
     metas = [m for m, _ in prepared.reports]
-    validated = validate_batch([ex for _, ex in prepared.reports], pipeline.previous_years(output, metas, 16))
+    validated = validate_batch([ex for _, ex in prepared.reports], pipeline.previous_years(output, metas))
     items = pipeline.publishables(prepared, validated)
-    summary = pipeline.publish_batch(output, items, 16, False)
+    summary = pipeline.publish_batch(output, items, False)
     records = [q for _, q in prepared.quarantined] + pipeline.refused_records(prepared, extracted, summary)
     pipeline.write_quarantine(output, records)
     pipeline.write_ledger(output, pipeline.batch_id(e.info for e in extracted),
