@@ -43,15 +43,16 @@ def _rss(pid: int) -> int:
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _cpu(pid: int) -> float:
-    """User + system CPU seconds of a process so far."""
+def process_cpu(pid: int, reaped: bool = False) -> float:
+    """User + system CPU seconds of a process so far (with `reaped`, also those of the children it
+    has waited for)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             stat = fh.read()
     except OSError:
         return 0.0
     f = stat[stat.rindex(b")") + 2 :].split()
-    return (int(f[11]) + int(f[12])) / TICK
+    return (int(f[11]) + int(f[12]) + ((int(f[13]) + int(f[14])) if reaped else 0)) / TICK
 
 
 def _name(pid: int) -> str:
@@ -123,7 +124,7 @@ class Sampler:
                 self.names[p] = _name(p)
             k = classify(self.names[p])
             by[k] = by.get(k, 0) + r
-        s = Sample(time.perf_counter() - self._t0, sum(per.values()), by, per, {p: _cpu(p) for p in per})
+        s = Sample(time.perf_counter() - self._t0, sum(per.values()), by, per, {p: process_cpu(p) for p in per})
         self.samples.append(s)
         return s
 

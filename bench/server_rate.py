@@ -39,10 +39,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from procmon import process_cpu
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 PG_SCRIPT = ROOT / "infra" / "postgres" / "start-local.sh"
-TICK = os.sysconf("SC_CLK_TCK")
 
 CLIENT = r"""
 import json, os, sys, time
@@ -87,16 +88,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _stat_cpu(pid: int, children: bool = True) -> float:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read()
-    except OSError:
-        return 0.0
-    f = stat[stat.rindex(b")") + 2 :].split()
-    return (int(f[11]) + int(f[12]) + ((int(f[13]) + int(f[14])) if children else 0)) / TICK
-
-
 def tree_cpu(pid: int) -> float:
     """CPU seconds of a process, its live descendants, and the descendants it has reaped."""
     kids: dict[int, list[int]] = {}
@@ -111,7 +102,7 @@ def tree_cpu(pid: int) -> float:
     total, todo = 0.0, [pid]
     while todo:
         p = todo.pop()
-        total += _stat_cpu(p)
+        total += process_cpu(p, reaped=True)
         todo.extend(kids.get(p, []))
     return total
 
