@@ -447,7 +447,7 @@ def agency_documents(output: Store, agency_ids: Iterable[str], quarantined: list
     for aid in ids:
         entries: list[quality.ReportEntry] = []
         agency = None
-        for v in sorted(by_agency.get(aid, []), key=lambda x: (x["year"], x["source_last_modified"] or _EPOCH, x["report_id"])):
+        for v in sorted(by_agency.get(aid, []), key=lambda x: (x["year"], publish.version_order(x))):
             agency = v["agency"] or agency
             own = cells.get(v["report_id"], []) if v["is_current"] else []
             entries.append(

@@ -236,7 +236,7 @@ def rows_by_dataset(p: Publishable) -> dict[str, list[dict[str, Any]]]:
 # --------------------------------------------------------------------------------------------
 
 
-def _version_order(r: Mapping[str, Any]) -> tuple[datetime, str]:
+def version_order(r: Mapping[str, Any]) -> tuple[datetime, str]:
     """Newer upload wins: the source object's LastModified, then the report id as a tiebreak."""
     lm = r.get("source_last_modified") or _EPOCH
     return (lm, r["report_id"])
@@ -251,12 +251,12 @@ def merge_reports(existing: list[dict[str, Any]], new: list[dict[str, Any]]) -> 
     for r in by_id.values():
         by_agency[r["agency_id"]].append(r)
     for versions in by_agency.values():
-        versions.sort(key=_version_order)
+        versions.sort(key=version_order)
         current = versions[-1]["report_id"]
         for r in versions:
             r["is_current"] = r["report_id"] == current
             r["superseded_by"] = None if r["is_current"] else current
-    return sorted(by_id.values(), key=lambda r: (r["agency_id"], _version_order(r)))
+    return sorted(by_id.values(), key=lambda r: (r["agency_id"], version_order(r)))
 
 
 @dataclass
