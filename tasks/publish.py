@@ -357,6 +357,15 @@ class Tables:
 
         self.store = store
         self.root, self.options = delta_location(store)
+        self._fs: tuple[Any, str] | None = None
+
+    def filesystem(self) -> tuple[Any, str]:
+        """The native pyarrow filesystem the data files are scanned with (tasks.storage.arrow_filesystem)."""
+        from tasks.storage import arrow_filesystem
+
+        if self._fs is None:
+            self._fs = arrow_filesystem(self.store)
+        return self._fs
 
     def uri(self, dataset: str) -> str:
         return f"{self.root}/{DELTA_ROOT}/{dataset}"
@@ -382,9 +391,11 @@ class Tables:
         log holds: partitions pruned by `year`, row groups by their statistics (files are sorted
         by report id).
 
-        The files are scanned as a plain pyarrow dataset: the one deltalake builds carries its
-        statistics as string_view literals that pyarrow 26 cannot compare with a string filter,
-        and delta-rs's DataFusion reader hangs on moto's ranged GETs."""
+        The files the log lists are scanned as a plain pyarrow dataset on a native filesystem: the
+        dataset deltalake builds carries its statistics as string_view literals that pyarrow 26
+        cannot compare with a string filter, its Python filesystem makes the process abort at exit
+        (tasks.storage.arrow_filesystem), and delta-rs's DataFusion reader hangs on moto's ranged
+        GETs."""
         import pyarrow.dataset as pds
 
         sch = schema.delta_schema(dataset)
@@ -393,8 +404,9 @@ class Tables:
         ys = None if years is None else sorted({int(y) for y in years})
         if dt is None or ys == []:
             return out_sch.empty_table()
-        live = dt.to_pyarrow_dataset(file_pruning_predicate=None if ys is None else [("year", "in", ys)])
-        files = pds.dataset(list(live.files), filesystem=live.filesystem, format="parquet", schema=sch,
+        fs, scheme = self.filesystem()
+        uris = dt.file_uris(file_pruning_predicate=None if ys is None else [("year", "in", [str(y) for y in ys])])
+        files = pds.dataset([u.removeprefix(scheme) for u in uris], filesystem=fs, format="parquet", schema=sch,
                             partitioning=pds.partitioning(schema.PARTITIONING, flavor="hive"))  # fmt: skip
         expr = None if ys is None else pc.field("year").isin(ys)
         if where is not None:

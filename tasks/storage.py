@@ -641,6 +641,36 @@ def delta_location(store: Store) -> tuple[str, dict[str, str]]:
     return f"s3://{store.bucket}/{store.prefix.rstrip('/')}".rstrip("/"), options
 
 
+def arrow_filesystem(store: Store) -> tuple[Any, str]:
+    """A native pyarrow filesystem for reading a store's Delta data files, and the prefix that
+    turns a file URI of the table into a path of that filesystem.
+
+    Native, not the Python filesystem deltalake's `to_pyarrow_dataset` wraps: a scan over that one
+    leaves read-ahead on Arrow's I/O threads holding Python file objects, and their release during
+    interpreter shutdown aborts the process ("terminate called without an active exception",
+    exit 134) after its work is done."""
+    import pyarrow.fs as pafs
+
+    if isinstance(store, LocalStore):
+        return pafs.LocalFileSystem(), ""
+    if not isinstance(store, S3Store):
+        raise TypeError(f"no filesystem for {store!r}")
+    s = store.settings
+    secrets = {name: None if v is None else str(v.get_secret_value())
+               for name, v in (("access_key", s.access_key_id), ("secret_key", s.secret_access_key),
+                               ("session_token", s.session_token))}  # fmt: skip
+    endpoint, scheme = None, "https"
+    if s.endpoint_url:
+        scheme, _, endpoint = s.endpoint_url.partition("://")
+    fs = pafs.S3FileSystem(
+        **secrets, region=s.region, endpoint_override=endpoint, scheme=scheme,
+        force_virtual_addressing=s.addressing_style == "virtual",
+        connect_timeout=s.connect_timeout_s, request_timeout=s.read_timeout_s,
+        retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=s.max_attempts),
+    )  # fmt: skip
+    return fs, "s3://"
+
+
 def _retry_stream(request: Callable[[], Callable[[], Fetched]], attempts: int) -> Fetched:
     """`request()` returns a body reader; a broken body is requested again, with backoff.
 
