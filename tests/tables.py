@@ -42,7 +42,20 @@ def raw(root: str | Path, name: str, options: dict[str, str] | None = None) -> p
     uri = f"{str(root).rstrip('/')}/delta/{name}"
     if not DeltaTable.is_deltatable(uri, storage_options=options):
         return None
-    return DeltaTable(uri, storage_options=options).to_pyarrow_table()
+    return DeltaTable(uri, storage_options=options).to_pyarrow_table(filesystem=_filesystem(uri, options))
+
+
+def _filesystem(uri: str, options: dict[str, str] | None) -> Any:
+    """A native pyarrow filesystem rooted at the table: deltalake's default Python one makes the
+    process abort at exit (tasks.storage.arrow_filesystem)."""
+    import pyarrow.fs as pafs
+
+    if not options:
+        return pafs.SubTreeFileSystem(uri, pafs.LocalFileSystem())
+    scheme, _, host = options["AWS_ENDPOINT_URL"].partition("://")
+    fs = pafs.S3FileSystem(access_key=options["AWS_ACCESS_KEY_ID"], secret_key=options["AWS_SECRET_ACCESS_KEY"],
+                           region=options["AWS_REGION"], endpoint_override=host, scheme=scheme)  # fmt: skip
+    return pafs.SubTreeFileSystem(uri.removeprefix("s3://"), fs)
 
 
 def _key(t: pa.Table) -> pa.ChunkedArray:
