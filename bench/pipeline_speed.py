@@ -126,7 +126,7 @@ def stages(src_dir: str, batch_size: int) -> dict[str, Any]:
         records = [q for _, q in prepared.quarantined]
         pipeline.write_quarantine(dest, records)
         agencies = sorted({p.meta.agency_id for p in items if p.meta.agency_id})
-        pipeline.write_quality(dest, agencies, pipeline.read_quarantine(dest))
+        pipeline.write_quality(dest, agencies)
         t["write_quality"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         rows = pipeline.ledger_rows(extracted, prepared, summary, set(summary.withheld))

@@ -89,7 +89,7 @@ def publish_one(dest: LocalStore, extracted: list[pipeline.Extracted]) -> dict[s
     items = pipeline.publishables(prepared, validated)
     summary = step("publish", pipeline.publish_batch, dest, items, False)
     agencies = sorted({p.meta.agency_id for p in items if p.meta.agency_id})
-    step("quality", pipeline.write_quality, dest, agencies, pipeline.read_quarantine(dest))
+    step("quality", pipeline.write_quality, dest, agencies)
     rows = pipeline.ledger_rows(extracted, prepared, summary, set(summary.withheld))
     step("ledger", pipeline.write_ledger, dest, pipeline.batch_id(e.info for e in extracted), rows)
     t["cpu"] = time.process_time() - c0

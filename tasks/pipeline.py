@@ -8,6 +8,7 @@ Outputs under the output store:
     quality/<agency_id>.json|.html, quality/index.html
     quarantine/<sha256[:2]>/<sha256>.json            one record per file content that could not be published
     state/ledger/<batch>.parquet                     which (source url, etag) were ingested, and how
+    state/quarantine/                                a Delta index of the quarantine records (tasks/quarantine.py)
 
 The ledger is written last in a batch: an upload is "ingested" only once its rows, its
 quarantine record and its quality report are durable. The sweep ingests every listed object
@@ -30,16 +31,17 @@ import hashlib
 import io
 import json
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tasks import publish, quality, quality_pages
+from tasks import publish, quality, quality_pages, quarantine
 from tasks.agency import agency_id as make_agency_id, load_aliases, report_id as make_report_id
 from tasks.records import CheckResult, ObjectInfo, Quarantined, ReportMeta, Validated
 from tasks.redact import redact_location, redact_text
@@ -51,7 +53,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LEDGER_PREFIX = "state/ledger/"
-QUARANTINE_PREFIX = "quarantine/"
+QUARANTINE_PREFIX = quarantine.PREFIX
 QUALITY_PREFIX = "quality/"
 LEDGER_SCHEMA = pa.schema(
     [
@@ -388,26 +390,16 @@ def previous_years(output: Store, metas: Iterable[ReportMeta]) -> dict[str, dict
 # --------------------------------------------------------------------------------------------
 
 
-def quarantine_key(sha256: str) -> str:
-    return f"{QUARANTINE_PREFIX}{sha256[:2]}/{sha256}.json"
-
-
 def write_quarantine(output: Store, records: Iterable[Quarantined]) -> int:
-    n = 0
-    for q in records:
-        output.put(quarantine_key(q.sha256), json.dumps(q.to_dict(), ensure_ascii=False, indent=2).encode(), "application/json")
-        n += 1
-    return n
+    """Each record's JSON document and its row of the quarantine index (tasks/quarantine.py)."""
+    return quarantine.write(output, records)
 
 
-def read_quarantine(output: Store) -> list[Quarantined]:
-    out = []
-    for info in output.list(QUARANTINE_PREFIX):
-        if info.key.endswith(".json"):
-            d = json.loads(output.get(info.key))
-            d["at"] = datetime.fromisoformat(d["at"])
-            out.append(Quarantined(**d))
-    return out
+def read_quarantine(
+    output: Store, agency_ids: Iterable[str] | None = None, sources: Iterable[str] | None = None
+) -> list[Quarantined]:
+    """The records of these agencies and these sources (all where None), through the index."""
+    return quarantine.read(output, agency_ids, sources)
 
 
 def publish_batch(
@@ -426,13 +418,18 @@ def _checks_from_rows(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Check
     return out
 
 
-def agency_documents(output: Store, agency_ids: Iterable[str], quarantined: list[Quarantined]) -> list[dict[str, Any]]:
+def agency_documents(
+    output: Store, agency_ids: Iterable[str], quarantined: list[Quarantined] | None = None
+) -> list[dict[str, Any]]:
     """The quality documents of these agencies, rebuilt from the published tables with one read
     of each table for all of them (`reports` by agency id; `checks` and the current reports'
-    `cells` by report id), never a read per agency."""
+    `cells` by report id; their quarantine records, from the index, unless given), never a read
+    per agency."""
     ids = sorted(set(agency_ids))
     if not ids:
         return []
+    if quarantined is None:
+        quarantined = read_quarantine(output, ids)
     tables = publish.Tables(output)
     versions = publish.agency_reports(tables, ids)
     checks = _checks_from_rows(publish.current_rows(tables, "checks", versions).to_pylist())
@@ -466,12 +463,12 @@ def agency_documents(output: Store, agency_ids: Iterable[str], quarantined: list
                     ocr=quality.ocr_counts(own),
                 )
             )
-        own_q = [q for q in quarantined if q.agency_hint and make_agency_id(q.agency_hint) == aid]
+        own_q = [q for q in quarantined if quarantine.agency_of(q) == aid]
         docs.append(quality.agency_quality(agency, aid, entries, own_q, now))
     return docs
 
 
-def agency_document(output: Store, agency_id: str, quarantined: list[Quarantined]) -> dict[str, Any]:
+def agency_document(output: Store, agency_id: str, quarantined: list[Quarantined] | None = None) -> dict[str, Any]:
     """The quality document of one agency (see `agency_documents`)."""
     return agency_documents(output, [agency_id], quarantined)[0]
 
@@ -480,7 +477,11 @@ def _plain_cells(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [{**r, "value": None if r["value"] is None else float(r["value"])} for r in rows]
 
 
-def write_quality(output: Store, agency_ids: Iterable[str], quarantined: list[Quarantined]) -> list[dict[str, Any]]:
+def write_quality(
+    output: Store, agency_ids: Iterable[str], quarantined: list[Quarantined] | None = None
+) -> list[dict[str, Any]]:
+    """quality/<agency_id>.json and .html of these agencies (`agency_documents`: one read of each
+    table and of the quarantine index for all of them)."""
     docs = agency_documents(output, agency_ids, quarantined)
     for doc in docs:
         aid = doc["agency_id"]
@@ -496,25 +497,67 @@ def read_quality(output: Store, agency_id: str) -> dict[str, Any] | None:
         return None
 
 
-def write_index(output: Store) -> list[dict[str, Any]]:
-    """quality/index.html across every agency with a quality document."""
-    docs = [
-        json.loads(output.get(i.key))
-        for i in output.list(QUALITY_PREFIX)
-        if i.key.endswith(".json") and i.key.count("/") == 1
-    ]
-    orphans = read_quarantine(output)
+def index_stats(output: Store) -> tuple[list[quality.AgencyStats], list[Quarantined]]:
+    """What quality/index.html says of every agency, from the tables, never from the agencies'
+    documents: one read of `reports` (every version: the current one per agency and year, and the
+    agency's name as its latest version prints it), one of the failed checks, one of the
+    quarantine index. Quarantined files of an agency with no published report are returned apart,
+    with those of no known agency (the index lists them; they are no agency's)."""
+    tables = publish.Tables(output)
+    versions = publish.with_current(tables.read("reports").to_pylist())
+    by_agency: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for v in versions:
+        by_agency[v["agency_id"]].append(v)
+    current = {(v["report_id"], v["publish_id"]) for v in versions if v["is_current"]}
+    failed = tables.read("checks", where=~pc.field("passed") | pc.field("passed").is_null(),
+                         columns=["report_id", "publish_id", "severity"])  # fmt: skip
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in failed.to_pylist():
+        if (r["report_id"], r["publish_id"]) in current:
+            counts[r["report_id"]][r["severity"]] += 1
+    records = read_quarantine(output)
+    own: Counter[str] = Counter()
+    orphans = []
+    for q in records:
+        aid = quarantine.agency_of(q)
+        if aid in by_agency:
+            own[aid] += 1
+        else:
+            orphans.append(q)
+    stats = []
+    for aid, vs in by_agency.items():
+        vs.sort(key=lambda x: (x["year"], publish.version_order(x)))
+        names = [v["agency"] for v in vs if v["agency"]]
+        cur = [v for v in vs if v["is_current"]]
+        by_year = {int(v["year"]): str(v["status"]) for v in cur}
+        stats.append(
+            quality.AgencyStats(
+                agency=names[-1] if names else "（未识别的机关）",
+                agency_id=aid,
+                years=sorted(by_year),
+                statuses={s: sum(v["status"] == s for v in cur) for s in ("passed", "warned", "failed")},
+                failed_errors=sum(counts[v["report_id"]]["error"] for v in cur),
+                warnings=sum(counts[v["report_id"]]["warn"] for v in cur),
+                quarantined=own[aid],
+                by_year=by_year,
+            )
+        )
+    return stats, orphans
+
+
+def write_index(output: Store) -> list[quality.AgencyStats]:
+    """quality/index.html across every agency with a published report (`index_stats`), and the
+    page of the quarantined files no agency is known for."""
+    stats, orphans = index_stats(output)
     orphan_doc = _orphan_doc(orphans) if orphans else None
-    page = quality_pages.index_html(
-        docs + ([orphan_doc] if orphan_doc else []),
-        generated_at=datetime.now(UTC),
-        quarantined=orphan_doc["quarantine"] if orphan_doc else (),
+    page = quality_pages.index_page(
+        stats, orphan_doc["quarantine"] if orphan_doc else (), orphan_doc is not None, generated_at=datetime.now(UTC)
     )
     if orphan_doc:  # the page the index links the pseudo-agency to
         orphan_page = quality_pages.agency_html(orphan_doc).encode()
         output.put(f"{QUALITY_PREFIX}quarantine.html", orphan_page, "text/html; charset=utf-8")
     output.put(f"{QUALITY_PREFIX}index.html", page.encode(), "text/html; charset=utf-8")
-    return docs
+    return stats
 
 
 def _orphan_doc(records: list[Quarantined]) -> dict[str, Any]:
@@ -747,7 +790,7 @@ def ledger_summary(output: Store, urls: set[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"batches": 0, "statuses": {}, "quarantined": [], "not_read": []}
     for k in ("published", "unchanged", "superseded", "older", "withheld"):
         out[k] = 0
-    records = {q.source: q for q in read_quarantine(output)}
+    records = {q.source: q for q in read_quarantine(output, sources=urls)}
     rows = [r for r in ledger_entries(output) if r["url"] in urls]
     for url, trail in unread(rows).items():
         error = trail[-1]["error_type"]

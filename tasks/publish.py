@@ -339,7 +339,7 @@ def new_publish_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}"
 
 
-def _retryable(exc: BaseException) -> bool:
+def retryable(exc: BaseException) -> bool:
     """A commit that lost a race: redone from a fresh read of the log."""
     from deltalake.exceptions import CommitFailedError, DeltaError
 
@@ -490,7 +490,7 @@ class DatasetWriter:
             try:
                 return commit()
             except Exception as exc:
-                if not _retryable(exc):
+                if not retryable(exc):
                     raise
                 summary.conflicts += 1
                 if attempt == self.attempts:

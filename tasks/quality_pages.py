@@ -454,16 +454,30 @@ def index_html(
     quarantined: Sequence[Mapping[str, Any]] = (),
     zone: str | tzinfo | None = None,
 ) -> str:
-    """quality/index.html: pass rates per year, worst offenders, missing years, all agencies; with
+    """quality/index.html from agency documents (`index_page` says what it shows); with
     `quarantined` (quarantine record dicts of files whose agency is unknown), those files at the end.
 
     The pseudo-agency of such files (agency_id `quarantine`) is not an agency: it is counted only
-    among quarantined files and linked from their section. Missing years: per agency, of
-    `expected_years` if given, else the gaps between its own first and last reported year."""
-    clock = _Clock(zone)
+    among quarantined files and linked from their section."""
     pseudo = [d for d in agencies if d.get("agency_id") == QUARANTINE_ID]
     stats = [agency_stats(d) for d in agencies if d.get("agency_id") != QUARANTINE_ID]
     orphans = list(quarantined) or [q for d in pseudo for q in d.get("quarantine", [])]
+    return index_page(stats, orphans, bool(pseudo), expected_years, generated_at, zone)
+
+
+def index_page(
+    stats: Sequence[AgencyStats],
+    orphans: Sequence[Mapping[str, Any]] = (),
+    orphan_page: bool = False,
+    expected_years: list[int] | None = None,
+    generated_at: datetime | None = None,
+    zone: str | tzinfo | None = None,
+) -> str:
+    """quality/index.html: pass rates per year, worst offenders, missing years, all agencies, then
+    `orphans` (quarantine record dicts of files no agency is known for), linked to the
+    pseudo-agency's page if `orphan_page`. Missing years: per agency, of `expected_years` if given,
+    else the gaps between its own first and last reported year."""
+    clock = _Clock(zone)
     expected = sorted(set(expected_years)) if expected_years else None
     total = {k: sum(s.statuses[k] for s in stats) for k in ("passed", "warned", "failed")}
     summary = {
@@ -486,6 +500,6 @@ def index_html(
         offenders=offenders(stats),
         missing=missing,
         agencies=sorted(stats, key=lambda s: (s.agency, s.agency_id)),
-        quarantine=_quarantine_view(orphans, clock),
-        quarantine_page=_page_link(QUARANTINE_ID) if pseudo else None,
+        quarantine=_quarantine_view(list(orphans), clock),
+        quarantine_page=_page_link(QUARANTINE_ID) if orphan_page else None,
     )

@@ -203,7 +203,7 @@ def publish_batch(
     records = [q for _, q in prepared.quarantined] + pipeline.refused_records(prepared, extracted, summary)
     pipeline.write_quarantine(dest, records)
     agencies = sorted({p.meta.agency_id for p in items if p.meta.agency_id})
-    pipeline.write_quality(dest, agencies, pipeline.read_quarantine(dest))
+    pipeline.write_quality(dest, agencies)  # their quarantine records: one read of the index
     rows = pipeline.ledger_rows(extracted, prepared, summary, set(summary.withheld))
     pipeline.write_ledger(dest, pipeline.batch_id(e.info for e in extracted), rows)  # after the commits
     statuses: dict[str, int] = {}
@@ -291,7 +291,7 @@ def summarise(output: str, results: list[BatchResult], summary: dict[str, Any]) 
     quarantined = [q for r in results for q in r.quarantined]
     if not results and summary.get("quarantined"):  # batches ran as child runs: their records, from the output
         sources = {q["source"] for q in summary["quarantined"]}
-        quarantined = [q for q in pipeline.read_quarantine(dest) if q.source in sources]
+        quarantined = pipeline.read_quarantine(dest, sources=sources)
     markdown, rows = quality.run_summary([d for d in docs if d is not None], quarantined)
     unread = summary.get("not_read", [])
     if unread:  # recorded pending: the next run, the sweep or the watcher reads them again
