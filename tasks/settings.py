@@ -185,6 +185,32 @@ class ServerSettings(BaseSettings):
     )
 
 
+class MaintenanceSettings(BaseSettings):
+    """Scheduled upkeep of the outputs (tasks/maintain.py, tasks/snapshot.py): compaction and vacuum of
+    the Delta tables, the plain-parquet snapshot. Never part of a publish."""
+
+    model_config = SettingsConfigDict(env_prefix="XXGK_MAINTAIN_", extra="ignore")
+
+    retention_hours: int = Field(
+        168, ge=24, le=24 * 365,
+        description="Vacuum deletes the data files a compaction replaced only this long after it: longer than any "
+        "read of a table version (a publish batch, a snapshot export, a reader's query), so none loses a file it listed.",
+    )  # fmt: skip
+    lease_hours: float = Field(
+        6.0, gt=0, le=72,
+        description="A maintenance run holds a lease (state/maintenance.lease) this long, renewed per table; another "
+        "run finding it held gives up. Longer than one table's compaction.",
+    )  # fmt: skip
+    attempts: int = Field(
+        5, ge=1, le=50, description="Attempts of a compaction whose commit conflicts, or of the snapshot's pointer switch."
+    )
+    snapshot_grace_hours: float = Field(
+        24.0, ge=0, le=24 * 30,
+        description="A replaced plain-parquet snapshot is deleted this long after the one replacing it became "
+        "current (readers that read the old pointer finish first); an abandoned export after this long too.",
+    )  # fmt: skip
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="XXGK_", extra="ignore")
 
@@ -193,6 +219,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    maintain: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
 
 
 def get_settings() -> Settings:
