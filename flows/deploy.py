@@ -1,12 +1,16 @@
 """The deployments, written once as data: registered on a server by `register()`, rendered into infra/prefect.yaml.
 
-Three deployments of this repository's flows on one process work pool:
+Five deployments of this repository's flows on one process work pool:
 
 - `xxgk-ingest/on-upload`: started by its trigger on each `xxgk.batch.ready` event (the watcher
   posts one per batch), parameters templated from the event payload; at most `flow_runs` at a time.
 - `xxgk-yearly/yearly`: 1 February and 1 April, 06:00 Asia/Shanghai (after the statutory deadlines
   of 31 January and 31 March); no `year` parameter, so the run computes it when it starts.
 - `xxgk-sweep/sweep`: every `sweep_minutes`, the safety net under the event path; one at a time.
+- `xxgk-maintain/weekly`: Sundays 03:00 Asia/Shanghai, compaction, checkpoint and vacuum of the Delta
+  tables (tasks/maintain.py); one at a time.
+- `xxgk-snapshot/daily`: 04:30 Asia/Shanghai every day, the plain-parquet snapshot replaced
+  atomically (tasks/snapshot.py); one at a time.
 
 And one automation, `xxgk-quarantined-file`: on each `xxgk.report.quarantined` event it sends a
 notification through the Prefect notification block named by `XXGK_ALERT_BLOCK` (Slack, Teams,
@@ -34,6 +38,8 @@ from tasks.settings import PipelineSettings, get_settings
 REPO = Path(__file__).resolve().parent.parent
 TIMEZONE = "Asia/Shanghai"
 YEARLY_CRONS = ("0 6 1 2 *", "0 6 1 4 *")  # after 31 January (departments) and 31 March (governments)
+MAINTAIN_CRON = "0 3 * * 0"  # Sundays, at night in China
+SNAPSHOT_CRON = "30 4 * * *"  # every day, after the night's maintenance on Sundays
 BATCH_PARAMETERS = {  # Jinja over the triggering event; `event.payload.keys` would be dict.keys, hence ['keys']
     "source": "{{ event.payload.source }}",
     "output": "{{ event.payload.output }}",
@@ -79,10 +85,10 @@ class DeploymentSpec:
 
 
 def specs(source: str | None, output: str | None, settings: PipelineSettings | None = None) -> list[DeploymentSpec]:
-    """The three deployments; `source`/`output` None leaves them to the worker's XXGK_SOURCE/XXGK_OUTPUT."""
+    """The deployments; `source`/`output` None leaves them to the worker's XXGK_SOURCE/XXGK_OUTPUT."""
     s = settings or get_settings().pipeline
     where = {k: v for k, v in (("source", source), ("output", output)) if v is not None}
-    return [_on_upload(s, where), _yearly(where), _sweep(s, where)]
+    return [_on_upload(s, where), _yearly(where), _sweep(s, where), _maintain(where), _snapshot(where)]
 
 
 def _on_upload(s: PipelineSettings, where: dict[str, str]) -> DeploymentSpec:
@@ -110,6 +116,26 @@ def _sweep(s: PipelineSettings, where: dict[str, str]) -> DeploymentSpec:
         "Every few minutes, ingest anything uploaded but not yet ingested (missed or lost events).",
         limit=1, collision="CANCEL_NEW", parameters=dict(where), tags=("xxgk", "sweep"),
         schedules=(ScheduleSpec("every-few-minutes", interval_s=s.sweep_minutes * 60),),
+    )  # fmt: skip
+
+
+def _maintain(where: dict[str, str]) -> DeploymentSpec:
+    return DeploymentSpec(
+        "xxgk-maintain", "weekly", "flows/maintain.py:maintain",
+        "Weekly compaction, checkpoint and vacuum of the Delta tables (XXGK_MAINTAIN_RETENTION_HOURS); "
+        "safe alongside publishing runs.",
+        limit=1, collision="CANCEL_NEW", parameters={k: v for k, v in where.items() if k == "output"},
+        tags=("xxgk", "maintenance"), schedules=(ScheduleSpec("sunday-night", cron=MAINTAIN_CRON),),
+    )  # fmt: skip
+
+
+def _snapshot(where: dict[str, str]) -> DeploymentSpec:
+    return DeploymentSpec(
+        "xxgk-snapshot", "daily", "flows/snapshot.py:snapshot",
+        "Daily plain-parquet snapshot of every year's current rows (snapshot/current.json names it), replaced "
+        "atomically; the replaced one is removed after XXGK_MAINTAIN_SNAPSHOT_GRACE_HOURS.",
+        limit=1, collision="CANCEL_NEW", parameters={k: v for k, v in where.items() if k == "output"},
+        tags=("xxgk", "snapshot"), schedules=(ScheduleSpec("every-night", cron=SNAPSHOT_CRON),),
     )  # fmt: skip
 
 
@@ -145,7 +171,7 @@ def automations() -> list[AutomationSpec]:
 
 
 def register(source: str, output: str, work_pool: str | None = None) -> list[str]:
-    """Create (or update in place) the process work pool and the three deployments; returns their names.
+    """Create (or update in place) the process work pool and the deployments; returns their names.
 
     Runs against the configured PREFECT_API_URL. The code is this checkout (a process worker on
     this machine runs it from here); registering again replaces schedules and triggers, never adds.

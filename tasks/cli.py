@@ -19,6 +19,8 @@ EXIT_CONFIGURATION = 3
 one line on stderr, `xxgk: <type>: <message>`, no traceback."""
 EXIT_QUARANTINED = 4
 EXIT_NOT_READ = 5
+EXIT_BUSY = 6
+"""`xxgk maintain`: another maintenance run holds the lease; this one did nothing."""
 
 
 def _dump(obj: Any) -> str:
@@ -318,11 +320,59 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"local bucket {bucket}/: {seeded} sample report(s) uploaded, {len(list(incoming.iterdir()))} in incoming/")
     args.source, args.output, args.prefix = str(bucket), settings.output, ""
     code = cmd_ingest(args)
+    if code in (0, EXIT_QUARANTINED):  # what was published, also as plain parquet for tools that cannot read Delta
+        cmd_snapshot(args)
     print(
         "\nTo watch runs in the Prefect UI: `.venv/bin/xxgk server` (a local server on this run's database; the\n"
         "temporary server used by this command stopped with it), then open the address it prints."
     )
     return code
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    """Write the plain-parquet snapshot of DEST's current rows and make it current (tasks/snapshot.py)."""
+    from tasks import snapshot
+
+    s = get_settings()
+    output = args.output or s.pipeline.output
+    store = _open(output)
+    _preflight_output(store)
+    result = snapshot.export(store, s.maintain.snapshot_grace_hours, s.maintain.attempts)
+    root = f"{output.rstrip('/')}/{snapshot.ROOT}"
+    if not result.switched:
+        print(f"snapshot: {result.id} written, but a newer snapshot is current ({root}/current.json)")
+        return 0
+    counts = ", ".join(f"{n} {d}" for d, n in result.rows.items())
+    print(f"snapshot: {root}/{result.id}/  (plain parquet, current rows: {counts or 'nothing published yet'};"
+          f" {root}/current.json names it)")  # fmt: skip
+    if result.removed:
+        print(f"          removed {len(result.removed)} snapshot(s) past their grace period")
+    return 0
+
+
+def cmd_maintain(args: argparse.Namespace) -> int:
+    """Compact, checkpoint and vacuum DEST's Delta tables (tasks/maintain.py); exit 6 if another run is at it."""
+    from tasks import maintain
+
+    s = get_settings()
+    store = _open(args.output or s.pipeline.output)
+    _preflight_output(store)
+    try:
+        result = maintain.maintain(store, s.maintain.retention_hours, s.maintain.lease_hours, s.maintain.attempts)
+    except maintain.MaintenanceBusy as exc:
+        print(f"xxgk: {exc}; nothing done", file=sys.stderr)
+        return EXIT_BUSY
+    for d in result.datasets:
+        print(f"{d.dataset:22} {d.files_before:5} → {d.files_after:5} files, {d.files_vacuumed:5} vacuumed"
+              f" (replaced over {result.retention_hours} h ago), {d.seconds:.1f} s"
+              + (f"; compaction given up: {d.gave_up}" if d.gave_up else ""))  # fmt: skip
+    return 0
+
+
+def _preflight_output(store: Any) -> None:
+    from tasks.storage import require_output
+
+    require_output(store)
 
 
 def _absolute(location: str) -> str:
@@ -545,6 +595,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the main job on embedded defaults: seed a local bucket with the samples, ingest it")
     p.add_argument("--seed", default="tests/fixtures/samples", help="folder of sample reports (*/source.*)")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("snapshot", help="write the plain-parquet snapshot of DEST's current rows, replacing the last")
+    p.add_argument("--output", "-o", default=None, help="a folder or s3://bucket/prefix (default XXGK_OUTPUT)")
+    p.set_defaults(func=cmd_snapshot)
+    p = sub.add_parser("maintain", help="compact, checkpoint and vacuum DEST's Delta tables (safe while writers run)")
+    p.add_argument("--output", "-o", default=None, help="a folder or s3://bucket/prefix (default XXGK_OUTPUT)")
+    p.set_defaults(func=cmd_maintain)
     p = sub.add_parser("watch", help="turn uploads into batched ingest runs (SQS notifications or polling)")
     p.add_argument("source", help="a folder or s3://bucket/prefix")
     p.add_argument("--output", "-o", required=True, help="a folder or s3://bucket/prefix")

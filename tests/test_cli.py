@@ -163,3 +163,34 @@ def test_hints_name_the_virtualenv_commands(monkeypatch, tmp_path):
     assert _bin_dir() == f"{venv_bin}/"
     monkeypatch.setenv("PATH", f"{venv_bin}:/usr/bin:/bin")  # activated: the bare command
     assert _bin_dir() == ""
+
+
+def test_maintain_and_snapshot_commands(tmp_path):
+    """`xxgk maintain` compacts a folder's tables (exit 6, nothing done, while another run holds the
+    lease); `xxgk snapshot` writes the plain-parquet snapshot and names it."""
+    sys.path.insert(0, str(Path(__file__).parent / "storage"))
+    from writer_process import SAMPLE, item, workload
+
+    from tasks import maintain
+    from tasks.extract import extract_path
+    from tasks.publish import DatasetWriter, Tables
+    from tasks.storage import open_store
+
+    out = tmp_path / "out"
+    store, extraction = open_store(str(out)), extract_path(SAMPLE).to_dict()
+    for batch in workload(1, 2, 2)[0]:
+        DatasetWriter(store).publish([item(extraction, *r) for r in batch])
+    lease = maintain.take_lease(store, hours=1)
+    busy = _xxgk("maintain", "--output", str(out))
+    assert busy.returncode == 6 and "holds" in busy.stderr and "nothing done" in busy.stderr
+    assert len(Tables(store).table("cells").file_uris()) == 2
+    maintain.release_lease(store, lease)
+    done = _xxgk("maintain", "--output", str(out))
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[:4] for line in done.stdout.splitlines()][0] == ["cells", "2", "→", "1"]
+    assert len(Tables(store).table("cells").file_uris()) == 1
+    made = _xxgk("snapshot", "--output", str(out))
+    assert made.returncode == 0, made.stderr
+    pointer = json.loads((out / "snapshot" / "current.json").read_text())
+    assert f"{out}/snapshot/{pointer['id']}/" in made.stdout and "5 reports" in made.stdout  # 2 agencies × 2, shared
+    assert pointer["datasets"]["cells"]["2021"]["rows"] == 3 * len(extraction["cells"])  # the current 3 reports' cells

@@ -22,7 +22,7 @@ from flows.ingest import parse_keys
 from flows.watch import BATCH_EVENT, DEPLOYMENT, _event, post_events
 
 pytestmark = pytest.mark.slow  # starts a Prefect server; `make test` runs it
-NAMES = ["xxgk-ingest/on-upload", "xxgk-yearly/yearly", "xxgk-sweep/sweep"]
+NAMES = ["xxgk-ingest/on-upload", "xxgk-yearly/yearly", "xxgk-sweep/sweep", "xxgk-maintain/weekly", "xxgk-snapshot/daily"]
 POOL = "xxgk-process"
 YAML = deploy.REPO / "infra" / "prefect.yaml"
 REGENERATE = ".venv/bin/python -m flows.deploy --write-yaml infra/prefect.yaml"
@@ -45,7 +45,7 @@ def registered(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) ->
     return {"names": ",".join(names), "source": source, "output": output}
 
 
-def test_register_creates_the_pool_and_three_deployments(registered: dict[str, str], prefect_api: str) -> None:  # noqa: F811
+def test_register_creates_the_pool_and_the_deployments(registered: dict[str, str], prefect_api: str) -> None:  # noqa: F811
     assert registered["names"].split(",") == NAMES
     with _client() as client:
         pool = client.read_work_pool(POOL)
@@ -75,6 +75,17 @@ def test_sweep_runs_every_few_minutes_one_at_a_time(registered: dict[str, str], 
     [schedule] = d.schedules
     assert schedule.schedule.interval.total_seconds() == 60 * deploy.get_settings().pipeline.sweep_minutes  # type: ignore[union-attr]
     assert d.global_concurrency_limit is not None and d.global_concurrency_limit.limit == 1
+
+
+@pytest.mark.parametrize("name, cron", [("xxgk-maintain/weekly", "0 3 * * 0"), ("xxgk-snapshot/daily", "30 4 * * *")])
+def test_maintenance_and_snapshot_are_scheduled_one_at_a_time_on_the_output(
+    registered: dict[str, str], prefect_api: str, name: str, cron: str  # noqa: F811
+) -> None:
+    with _client() as client:
+        d = client.read_deployment_by_name(name)
+    assert [(s.schedule.cron, s.schedule.timezone, s.active) for s in d.schedules] == [(cron, "Asia/Shanghai", True)]  # type: ignore[union-attr]
+    assert d.global_concurrency_limit is not None and d.global_concurrency_limit.limit == 1
+    assert d.parameters == {"output": registered["output"]}  # the flows take no source
 
 
 def _automations_of(client: Any, deployment_id: uuid.UUID) -> list[Any]:
@@ -139,8 +150,9 @@ def test_registering_again_duplicates_nothing(registered: dict[str, str], prefec
     with _client() as client:
         after = _inventory(client)
     assert after == before
-    assert before["automations"] == {"xxgk-ingest/on-upload": 1, "xxgk-yearly/yearly": 0, "xxgk-sweep/sweep": 0}
-    assert sum(len(v) for v in before["schedules"].values()) == 3
+    assert before["automations"] == {"xxgk-ingest/on-upload": 1, "xxgk-yearly/yearly": 0, "xxgk-sweep/sweep": 0,
+                                     "xxgk-maintain/weekly": 0, "xxgk-snapshot/daily": 0}
+    assert sum(len(v) for v in before["schedules"].values()) == 5
 
 
 # ---------------------------------------------------------------- infra/prefect.yaml (no server needed)
