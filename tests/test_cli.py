@@ -187,7 +187,7 @@ def test_maintain_and_snapshot_commands(tmp_path):
     maintain.release_lease(store, lease)
     done = _xxgk("maintain", "--output", str(out))
     assert done.returncode == 0, done.stderr
-    assert [line.split()[:4] for line in done.stdout.splitlines()][0] == ["cells", "2", "→", "1"]
+    assert done.stdout.splitlines()[0].split()[:4] == ["cells", "2", "→", "1"]
     assert len(Tables(store).table("cells").file_uris()) == 1
     made = _xxgk("snapshot", "--output", str(out))
     assert made.returncode == 0, made.stderr
