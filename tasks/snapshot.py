@@ -32,17 +32,18 @@ import io
 import json
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tasks import schema
-from tasks.publish import CURRENT_ONLY, ROW_GROUP_ROWS, Tables, current_rows, version_order, with_current
-from tasks.storage import ObjectNotFound, Store, WriteConflict
+from tasks.publish import CURRENT_ONLY, ROW_GROUP_ROWS, Tables, version_order, with_current
+from tasks.storage import LocalStore, ObjectNotFound, Store, WriteConflict
 
 log = logging.getLogger(__name__)
 
@@ -85,22 +86,33 @@ class SnapshotResult:
                 "removed": self.removed, "pointer": self.pointer}  # fmt: skip
 
 
-def _parquet(table: pa.Table) -> bytes:
-    buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd", row_group_size=ROW_GROUP_ROWS)
-    return buf.getvalue()
-
-
-def year_tables(tables: Tables, year: int) -> dict[str, pa.Table]:
-    """The snapshot's rows of one year, per dataset (see the module docstring)."""
+def year_reports(tables: Tables, year: int) -> pa.Table:
+    """Every version of the year's reports, one row per report id, `is_current` computed."""
     reports = sorted(with_current(tables.read("reports", [year]).to_pylist()),
                      key=lambda r: (r["agency_id"], version_order(r)))  # fmt: skip
-    current = [r for r in reports if r["is_current"]]
-    out = {"reports": pa.Table.from_pylist(reports, schema=reports_schema())}
-    for dataset in DATASETS[1:]:
-        rows = current_rows(tables, dataset, current)
-        out[dataset] = rows.sort_by([("agency_id", "ascending"), ("report_id", "ascending")]) if rows.num_rows else rows
-    return out
+    return pa.Table.from_pylist(reports, schema=reports_schema())
+
+
+def current_batches(tables: Tables, dataset: str, year: int, current: list[dict[str, Any]]) -> Iterator[pa.Table]:
+    """The rows of `dataset` in `year` that belong to the `current` reports rows (report id and
+    publish id), a record batch at a time: a year's cells are never all in memory."""
+    import pyarrow.dataset as pds
+
+    dt = tables.table(dataset)
+    if dt is None or not current:
+        return
+    fs, scheme = tables.filesystem()
+    sch = schema.delta_schema(dataset)
+    uris = dt.file_uris(file_pruning_predicate=[("year", "in", [str(year)])])
+    files = pds.dataset([u.removeprefix(scheme) for u in uris], filesystem=fs, format="parquet", schema=sch,
+                        partitioning=pds.partitioning(schema.PARTITIONING, flavor="hive"))  # fmt: skip
+    ids = sorted({r["report_id"] for r in current})
+    pairs = pa.array(sorted(f"{r['report_id']}\x00{r['publish_id']}" for r in current))
+    expr = (pc.field("year") == year) & pc.field("report_id").isin(ids)
+    for batch in files.scanner(filter=expr, batch_size=ROW_GROUP_ROWS).to_batches():
+        if batch.num_rows:
+            keys = pc.binary_join_element_wise(batch["report_id"], batch["publish_id"], "\x00")
+            yield pa.Table.from_batches([batch]).filter(pc.is_in(keys, value_set=pairs))
 
 
 def read_pointer(store: Store) -> tuple[dict[str, Any] | None, str | None]:
@@ -119,9 +131,26 @@ class Exporter:
         self.grace = timedelta(hours=grace_hours)
         self.attempts = attempts
 
-    def _put(self, key: str, data: bytes) -> None:
-        """Every file of a snapshot is written here (tests make a write fail here)."""
-        self.store.put(key, data, "application/vnd.apache.parquet")
+    def _write(self, key: str, sch: pa.Schema, parts: Iterable[pa.Table]) -> int:
+        """Write one file of a snapshot, streamed through the native filesystem (an S3 object
+        appears whole when it is closed; a file cut short is in a snapshot no pointer names);
+        its rows. Tests make a write fail here."""
+        fs, scheme = self.tables.filesystem()
+        path = f"{self.tables.root.removeprefix(scheme)}/{key}"
+        if isinstance(self.store, LocalStore):
+            fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+        rows, pending, held = 0, [], 0
+        with fs.open_output_stream(path) as sink, pq.ParquetWriter(sink, sch, compression="zstd") as writer:
+            for part in parts:
+                pending.append(part.select(sch.names).cast(sch))
+                held += part.num_rows
+                if held >= ROW_GROUP_ROWS:
+                    writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
+                    rows, pending, held = rows + held, [], 0
+            if pending or rows == 0:
+                writer.write_table(pa.concat_tables(pending) if pending else sch.empty_table())
+                rows += held
+        return rows
 
     def export(self, now: datetime | None = None) -> SnapshotResult:
         sid = new_id(now)
@@ -129,11 +158,14 @@ class Exporter:
         files: dict[str, dict[str, dict[str, Any]]] = {d: {} for d in DATASETS}
         years = self.tables.years()
         for year in years:
-            for dataset, table in year_tables(self.tables, year).items():
+            reports = year_reports(self.tables, year)
+            current = [r for r in reports.select(["report_id", "publish_id", "is_current"]).to_pylist() if r["is_current"]]
+            for dataset in DATASETS:
                 key = f"{ROOT}/{sid}/{dataset}/{year}.parquet"
-                self._put(key, _parquet(table.select(dataset_schema(dataset).names)))
-                files[dataset][str(year)] = {"key": key, "rows": table.num_rows}
-                result.rows[dataset] = result.rows.get(dataset, 0) + table.num_rows
+                parts = [reports] if dataset == "reports" else current_batches(self.tables, dataset, year, current)
+                rows = self._write(key, dataset_schema(dataset), parts)
+                files[dataset][str(year)] = {"key": key, "rows": rows}
+                result.rows[dataset] = result.rows.get(dataset, 0) + rows
                 result.files += 1
         pointer = {
             "id": sid,

@@ -144,11 +144,16 @@ class _DiesHalfWay(snapshot.Exporter):
         super().__init__(store, grace_hours=1)
         self.left = after
 
-    def _put(self, key: str, data: bytes) -> None:
-        if self.left == 0:
-            raise OSError("the exporter died here")
+    def _write(self, key: str, sch: Any, parts: Any) -> int:
         self.left -= 1
-        super()._put(key, data)
+        if self.left > 0:
+            return super()._write(key, sch, parts)
+
+        def cut_short() -> Any:  # the file is being written when the exporter dies
+            yield from list(parts)[:1]
+            raise OSError("the exporter died here")
+
+        return super()._write(key, sch, cut_short())
 
 
 def test_an_export_that_dies_half_way_changes_nothing_readers_see(where: dict[str, Any], extraction: dict[str, Any]) -> None:
@@ -158,7 +163,7 @@ def test_an_export_that_dies_half_way_changes_nothing_readers_see(where: dict[st
     before = _read_whole(store)
     _publish(store, extraction, [("a2", "ag-a", 1)])
     with pytest.raises(OSError, match="died here"):
-        _DiesHalfWay(store, after=3).export()
+        _DiesHalfWay(store, after=4).export()
     assert _read_whole(store) == before  # the same snapshot, whole
     ids = snapshot.Exporter(store).snapshot_ids()
     assert len(ids) == 2 and ids[0] == first.id  # the half-written one is there, named by no pointer
