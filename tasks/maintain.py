@@ -1,7 +1,8 @@
 """Upkeep of the Delta outputs, on a schedule (flows/maintain.py, the `xxgk-maintain/weekly`
 deployment, `xxgk maintain`), never as part of a publish.
 
-Per dataset (tasks/schema.py `DATASETS`):
+Per dataset (tasks/schema.py `DATASETS`), and for the quarantine index (`state/quarantine/`,
+tasks/quarantine.py, named `quarantine_index` here), a small Delta table appended once per batch:
 
 1. `optimize.compact()`: the small files of each `year` partition (every publish appends one per
    table and year) rewritten into few large ones. A compaction commits `remove` actions for the files
@@ -46,6 +47,9 @@ from tasks.storage import Store, WriteConflict
 log = logging.getLogger(__name__)
 
 LEASE_KEY = "state/maintenance.lease"
+QUARANTINE_INDEX = "quarantine_index"
+TABLES = (*schema.DATASETS, QUARANTINE_INDEX)
+"""What a maintenance run goes through, in order."""
 
 
 class MaintenanceBusy(RuntimeError):
@@ -156,6 +160,20 @@ class Maintainer:
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
 
+    def table(self, name: str) -> Any:
+        """The Delta table `name` (a dataset, or the quarantine index) at its latest version, or None."""
+        if name != QUARANTINE_INDEX:
+            return self.tables.table(name)
+        from deltalake import DeltaTable
+        from deltalake.exceptions import TableNotFoundError
+
+        from tasks.quarantine import INDEX
+
+        try:
+            return DeltaTable(f"{self.tables.root}/{INDEX}", storage_options=self.tables.options or None)
+        except TableNotFoundError:
+            return None
+
     def _planned(self, dataset: str) -> None:
         """Called between reading a table's log and compacting it (tests append rows here)."""
 
@@ -164,7 +182,7 @@ class Maintainer:
 
         props = WriterProperties(compression="ZSTD", max_row_group_size=ROW_GROUP_ROWS)
         for attempt in range(1, self.attempts + 1):
-            dt = self.tables.table(dataset)
+            dt = self.table(dataset)
             if dt is None:
                 return
             self._planned(dataset)
@@ -189,19 +207,19 @@ class Maintainer:
     def maintain(self, dataset: str) -> DatasetUpkeep:
         started = time.monotonic()
         out = DatasetUpkeep(dataset)
-        dt = self.tables.table(dataset)
+        dt = self.table(dataset)
         if dt is None:
             return out
         out.version_before, out.files_before = dt.version(), len(dt.file_uris())
         self.compact(dataset, out)
-        dt = self.tables.table(dataset)
+        dt = self.table(dataset)
         assert dt is not None
         dt.create_checkpoint()
         dt.cleanup_metadata()
         # the retention is checked here (settings: at least 24 h), not against the table's own property
         vacuumed = dt.vacuum(retention_hours=self.retention_hours, dry_run=False, enforce_retention_duration=False)
-        out.files_vacuumed = len({v.rsplit("/", 2)[-2] + "/" + v.rsplit("/", 1)[-1] for v in vacuumed})
-        dt = self.tables.table(dataset)
+        out.files_vacuumed = len({v.rsplit("/", 1)[-1] for v in vacuumed})  # each named twice on a folder
+        dt = self.table(dataset)
         assert dt is not None
         out.version_after, out.files_after = dt.version(), len(dt.file_uris())
         out.seconds = round(time.monotonic() - started, 3)
@@ -219,12 +237,12 @@ def maintain(
     datasets: Iterable[str] | None = None,
     maintainer: Maintainer | None = None,
 ) -> MaintenanceResult:
-    """Compact, checkpoint and vacuum every dataset of `store` under the maintenance lease."""
+    """Compact, checkpoint and vacuum every table of `store` (`TABLES`) under the maintenance lease."""
     m = maintainer or Maintainer(store, retention_hours, attempts)
     result = MaintenanceResult(retention_hours=m.retention_hours)
     lease = take_lease(store, lease_hours)
     try:
-        for dataset in datasets or schema.DATASETS:
+        for dataset in datasets or TABLES:
             lease = renew_lease(store, lease, lease_hours)
             result.datasets.append(m.maintain(dataset))
     finally:

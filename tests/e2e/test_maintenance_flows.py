@@ -1,6 +1,7 @@
 """The scheduled upkeep flows on a real Prefect test server (the deployments' entrypoints,
 flows/maintain.py and flows/snapshot.py), on a folder that publishing runs wrote: compaction and
-vacuum leave the same rows, the snapshot holds them, and a run finding the lease held does nothing."""
+vacuum leave the same rows (the quarantine index's too), the snapshot holds them, and a run finding
+the lease held does nothing."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import tables
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "storage"))
 from writer_process import SAMPLE, item, workload
 
-from tasks import maintain as upkeep, snapshot as export
+from tasks import maintain as upkeep, quarantine, snapshot as export
 from tasks.publish import DatasetWriter, Tables
+from tasks.records import Quarantined
 from tasks.storage import open_store
 
 
@@ -29,11 +31,16 @@ def test_the_maintenance_and_snapshot_flows(tmp_path: Path) -> None:
     writer = DatasetWriter(store)
     for batch in workload(1, 3, 2)[0]:
         writer.publish([item(extraction, *r) for r in batch])
+    for n in range(3):  # three batches' quarantine records: three appends to the quarantine index
+        quarantine.write(store, [Quarantined(f"s3://src/bad{n}.pdf", f"{n:064x}", "CorruptDocument", "not a PDF",
+                                             datetime.now(UTC), "0.1.0", "某县人民政府")])  # fmt: skip
     before = {name: tables.rows(out, name) for name in ("reports", "cells", "checks")}
+    quarantined = quarantine.read(store)
 
     done = maintain(output=out)
-    assert [d["dataset"] for d in done["datasets"]] == list(upkeep.schema.DATASETS)
+    assert [d["dataset"] for d in done["datasets"]] == [*upkeep.schema.DATASETS, "quarantine_index"]
     assert all(d["files_before"] == 3 and d["files_after"] == 1 for d in done["datasets"]), done
+    assert quarantine.read(store) == quarantined and len(quarantined) == 3
     assert all(d["files_vacuumed"] == 0 for d in done["datasets"])  # replaced just now: kept for the retention
     assert {name: tables.rows(out, name) for name in before} == before
     assert len(Tables(store).table("cells").file_uris()) == 1  # type: ignore[union-attr]

@@ -120,7 +120,9 @@ def test_compaction_while_writers_append_keeps_every_row_exactly_once(where: dic
     work = [r for b in workload(1, 2, 2)[0] for r in b] + [r for ws in workload(writers, batches, per_batch)
                                                             for b in ws for r in b]  # fmt: skip
     _exactly_once(where, work, len(extraction["cells"]))
-    for d in final.datasets:
+    *tables_done, index = final.datasets
+    assert index.dataset == maintain.QUARANTINE_INDEX and index.version_before is None  # nothing quarantined here
+    for d in tables_done:
         assert _live_files(where, d.dataset) == d.files_after <= 1, d  # one year: one file per table
         assert _stored_parquet(where, d.dataset) == d.files_after, f"{d.dataset}: replaced files left after vacuum"
     print(f"\n{len(runs)} maintenance runs while {writers} writers appended; {while_writing} files compacted meanwhile")
@@ -204,4 +206,4 @@ def test_one_maintenance_run_at_a_time(where: dict[str, Any], extraction: dict[s
     maintain.release_lease(store, taken)
     assert store.head(maintain.LEASE_KEY) is None
     got = maintain.maintain(store, retention_hours=0)
-    assert all(d.files_after == 1 for d in got.datasets) and store.head(maintain.LEASE_KEY) is None
+    assert [d.files_after for d in got.datasets] == [1] * 6 + [0] and store.head(maintain.LEASE_KEY) is None
