@@ -63,7 +63,7 @@ def test_server_registers_the_deployments_runs_a_worker_and_stops_on_ctrl_c(tmp_
         for hint in ("xxgk watch", "prefect deployment run", "xxgk worker"):
             assert f" {here}{hint}" in out, (here, hint, out[-2000:])
         deployments = _post(f"{api}/deployments/filter", {})
-        assert sorted(d["name"] for d in deployments) == ["on-upload", "sweep", "yearly"]  # type: ignore[union-attr]
+        assert sorted(d["name"] for d in deployments) == ["daily", "on-upload", "sweep", "weekly", "yearly"]  # type: ignore[union-attr]
         _wait_for(lines, "started!", proc, timeout_s=30)  # the worker
         ui = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/ui-settings", timeout=5).read())
         assert ui["api_url"] == api  # the port came through PREFECT_SERVER_API_PORT, so the UI calls the right one
