@@ -10,15 +10,38 @@ Datasets (tasks/schema.py): `cells`, the wide views `t2_active_disclosure`, `t3_
 `t4_review_litigation`, `checks` and `reports`. Every table is append-only and every row carries
 the `publish_id` of the commit that wrote it. Publishing a batch, per year:
 
-1. read the `reports` rows of the batch's agencies (partition `year` + `agency_id IN`, row groups
-   pruned by statistics), to tell new reports from the same bytes again (a `report_id` already
-   there changes nothing) and which version of each agency's report is current;
-2. append the new reports' rows to `cells` and the wide views (only those current in that read and
-   not withheld: an upload older than a published version never gets cells) and to `checks`;
-3. append their `reports` rows: this commit publishes them.
+1. read the `reports` rows of the batch's agencies of year−2 … year+1 (partitions `year` +
+   `agency_id IN`, row groups pruned by statistics), to tell new reports from the same bytes again
+   (a `report_id` already there changes nothing) and which version of each agency's report is
+   current, and the `cells` of their current reports of year−1 and year (one read);
+2. run the new reports' cross-year checks (XY-01..03, PLAUS-02) against the agency's current
+   report of year−1 as published (rebuilt from its cells, as every report is for these checks),
+   and check the agency's current report of year+1 again wherever the current report of the year
+   changed (four reads more, of its cells, checks and wide rows, only when there is one);
+3. append the new reports' rows to `cells` and the wide views (only those current in that read and
+   not withheld: an upload older than a published version never gets cells) and to `checks`, with
+   the re-checked reports' new rows (its checks, a copy of its cells and wide rows with the new
+   `quality_status`);
+4. append their `reports` rows and the re-checked reports' new ones: this commit publishes them;
+5. read `reports` again (one read) and check again, in a publish of its own, any current report of
+   year or year+1 that was checked against another report of the year before than the current one.
 
 Each is a blind append of the batch's rows: its cost does not depend on what the year holds, and
 concurrent appends never conflict (delta-rs retries a lost version race by itself).
+
+Cross-year checks, and so statuses, are a function of the data, not of the order the years
+arrive in. Each `reports` row names in `previous_report_id` the report of the year before its
+cross-year checks ran against (null: none), and a report's row is the one naming the agency's
+current report of the year before (`canonical_reports`), the smallest `publish_id` among several:
+a re-check appends a row, it never rewrites one, and which row counts is computed from the data,
+not from clocks or commit order. Two writers publishing neighbouring years (or versions) at once:
+each reads `reports` again after its commit (step 5), and of the two the second to read sees the
+other's commit (the log orders them), so it checks the report that needs it again: once both have
+returned, the current reports are checked against the current years before. A writer killed
+between its commit and step 5 can leave a report checked against an older year-before report
+(readers then see its first row, the smallest `publish_id`) until a publish of that agency's
+neighbouring years runs again. Withheld reports (strict mode) have no cells: they are never used
+as the year before and are not checked again (their status is `failed` either way).
 
 Which version is current is never stored: it is computed from `reports` (`with_current`): per
 agency and year, the newer upload by the object's LastModified, then the greater report id,
@@ -60,7 +83,7 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -72,7 +95,7 @@ from tasks import schema
 from tasks.errors import Unpublishable
 from tasks.extract.clean import clean_text
 from tasks.fitting import CTRL_RULE, RULE as RANGE_RULE, clean_extraction, ctrl_check, fit_extraction, range_check
-from tasks.records import ReportMeta, Validated
+from tasks.records import CheckResult, ReportMeta, Validated
 
 if TYPE_CHECKING:
     from deltalake import DeltaTable
@@ -97,6 +120,7 @@ class Publishable:
     extraction: dict[str, Any]
     validated: Validated
     ingested_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    previous_report_id: str | None = None  # the previous-year report its cross-year checks ran against
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,6 +228,7 @@ def report_row(p: Publishable) -> dict[str, Any]:
         "source_last_modified": m.last_modified,
         "ingested_at": p.ingested_at,
         "pipeline_version": PIPELINE_VERSION,
+        "previous_report_id": p.previous_report_id,
         "is_current": True,
         "superseded_by": None,
     }
@@ -211,20 +236,8 @@ def report_row(p: Publishable) -> dict[str, Any]:
 
 def check_rows(p: Publishable) -> list[dict[str, Any]]:
     m = p.meta
-    return [
-        {
-            "report_id": m.report_id,
-            "agency": m.agency,
-            "agency_id": m.agency_id,
-            "rule": ch.rule,
-            "severity": ch.severity,
-            "passed": ch.passed,
-            "message": ch.message,
-            "cells": json.dumps(ch.cells, ensure_ascii=False, default=str),
-            "origin": ch.origin,
-        }
-        for ch in p.validated.checks
-    ]
+    head = {"report_id": m.report_id, "agency": m.agency, "agency_id": m.agency_id}
+    return [{**head, **row} for row in _check_dicts(p.validated.checks)]
 
 
 def rows_by_dataset(p: Publishable) -> dict[str, list[dict[str, Any]]]:
@@ -266,14 +279,17 @@ class PublishSummary:
     superseded: list[str] = field(default_factory=list)  # report ids replaced by a newer upload
     older: list[str] = field(default_factory=list)  # arrived after a newer version: history only
     withheld: list[str] = field(default_factory=list)  # strict mode: failed, kept out of curated datasets
+    rechecked: list[str] = field(default_factory=list)  # published reports of other batches checked again (next year)
+    statuses: dict[str, str] = field(default_factory=dict)  # report id → status as published (cross-year checks included)
     refused: list[Refused] = field(default_factory=list)  # reports whose rows cannot be written: quarantine them
     files_written: int = 0
     conflicts: int = 0  # commits redone because another writer committed first
 
     def absorb(self, other: PublishSummary) -> None:
         """Add a committed part's outcome (its lists) to this batch's."""
-        for name in ("published", "unchanged", "superseded", "older", "withheld"):
+        for name in ("published", "unchanged", "superseded", "older", "withheld", "rechecked"):
             getattr(self, name).extend(getattr(other, name))
+        self.statuses.update(other.statuses)
 
 
 class PublishConflict(RuntimeError):
@@ -299,8 +315,6 @@ def fitted(p: Publishable) -> Publishable:
     """The report with every value fitted to its column and every string cleaned of control
     characters (tasks/fitting.py), its RANGE-01 and CTRL-01 checks naming what was refused or
     removed; the quality status follows the checks."""
-    from dataclasses import replace
-
     from tasks.checks.status import quality_status
 
     extraction, removed = clean_extraction(p.extraction)
@@ -314,7 +328,7 @@ def fitted(p: Publishable) -> Publishable:
     checks[CTRL_RULE] = ctrl_check(extraction, removed)
     listed = list(checks.values())
     validated = Validated(p.validated.report_id, quality_status(listed), listed, p.validated.blank_readings)
-    return Publishable(replace(p.meta, agency=agency), extraction, validated, p.ingested_at)
+    return replace(p, meta=replace(p.meta, agency=agency), extraction=extraction, validated=validated)
 
 
 def unpublishable(p: Publishable) -> str | None:
@@ -434,15 +448,32 @@ def is_in(column: str, values: Iterable[str]) -> pc.Expression:
     return pc.field(column).isin(sorted(set(values)))
 
 
-def canonical_reports(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One row per report id (two writers may have published the same bytes at once before the
-    reconcile: the smaller `publish_id` is the report's)."""
-    by_id: dict[str, dict[str, Any]] = {}
+def current_ids(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, int], str]:
+    """(agency_id, year) → the id of the agency's current report of that year (`version_order`)."""
+    best: dict[tuple[str, int], Mapping[str, Any]] = {}
     for r in rows:
-        have = by_id.get(r["report_id"])
-        if have is None or r["publish_id"] < have["publish_id"]:
-            by_id[r["report_id"]] = dict(r)
-    return list(by_id.values())
+        k = (r["agency_id"], int(r["year"]))
+        if k not in best or version_order(r) > version_order(best[k]):
+            best[k] = r
+    return {k: r["report_id"] for k, r in best.items()}
+
+
+def canonical_reports(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row per report id: the one whose cross-year checks ran against the agency's current
+    report of the year before (`previous_report_id`, null when there is none), the smallest
+    `publish_id` among several (two writers published the same bytes, or checked the report
+    again, at once) or when none did. `rows` must hold the year before's rows of the same agencies."""
+    rows = list(rows)
+    current = current_ids(rows)
+    by_id: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_id[r["report_id"]].append(r)
+    out = []
+    for revs in by_id.values():
+        want = current.get((revs[0]["agency_id"], int(revs[0]["year"]) - 1))
+        fits = [r for r in revs if r.get("previous_report_id") == want]
+        out.append(dict(min(fits or revs, key=lambda r: str(r["publish_id"]))))
+    return out
 
 
 class DatasetWriter:
@@ -520,15 +551,23 @@ class DatasetWriter:
         self._retry(f"append to {dataset}", commit, summary)
         summary.files_written += 1
 
-    def _agency_reports(self, year: int, agencies: set[str]) -> list[dict[str, Any]]:
-        return self.tables.read("reports", [year], is_in("agency_id", agencies)).to_pylist()
+    def _neighbourhood(self, year: int, agencies: set[str]) -> list[dict[str, Any]]:
+        """Every version of these agencies' reports of year−2 … year+1, each as its checked row,
+        with `is_current`: one read of `reports` (year−2 only to tell which row of year−1 is its)."""
+        rows = self.tables.read("reports", range(year - 2, year + 2), is_in("agency_id", agencies)).to_pylist()
+        return with_current(rows)
 
     def _before_commit(self, what: str) -> None:
         """Called before every commit (tests interleave other writers here)."""
 
     def _publish_year(self, year: int, group: list[Publishable], summary: PublishSummary) -> None:
         agencies = {p.meta.agency_id for p in group if p.meta.agency_id}
-        old_reports = with_current(self._agency_reports(year, agencies))
+        state = self._neighbourhood(year, agencies)
+        stored = [r for r in state if r["is_current"] and r["year"] in (year - 1, year)]
+        extractions = report_extractions(self.tables, stored)  # one read of `cells`
+        before = {r["agency_id"]: r for r in stored if r["year"] == year - 1}
+        group = [checked_against(p, before.get(str(p.meta.agency_id)), extractions) for p in group]
+        old_reports = [r for r in state if r["year"] == year]
         known = {r["report_id"] for r in old_reports}
         was_current = {r["report_id"] for r in old_reports if r["is_current"]}
         merged = merge_reports(old_reports, [report_row(p) for p in group])
@@ -544,22 +583,119 @@ class DatasetWriter:
                 summary.unchanged.append(rid)
                 continue
             fresh[rid] = p
+            summary.statuses[rid] = p.validated.status
             if rid in current:
                 summary.published.append(rid)
             else:
                 summary.older.append(rid)
         summary.superseded.extend(sorted(was_current - current))
-        if fresh:
+        if not fresh:
+            return
+        pid = new_publish_id()
+        curated = [p for rid, p in fresh.items() if rid in current and rid not in withheld]
+        extractions.update({rid: own_extraction(p) for rid, p in fresh.items() if rid not in withheld})
+        now = {r["agency_id"]: r for r in merged if r["is_current"]}
+        targets = [(r, now.get(r["agency_id"])) for r in state if r["year"] == year + 1 and r["is_current"]]
+        revised = self._revisions([(r, b) for r, b in targets if r.get("previous_report_id") != _id(b)], extractions, pid)
+        stored_cols = set(schema.REPORTS.names)
+        by_id = {r["report_id"]: {k: v for k, v in r.items() if k in stored_cols} for r in merged}
+        rows = {dataset: [row for p in curated for row in rows_by_dataset(p)[dataset]] for dataset in CURRENT_ONLY}
+        rows["checks"] = [row for p in fresh.values() for row in check_rows(p)]
+        rows["reports"] = [by_id[rid] for rid in fresh]
+        self._commit(year, pid, rows, revised, summary)
+        self._converge(year, agencies, summary)
+
+    def _commit(self, year: int, pid: str, rows: dict[str, list[dict[str, Any]]], revised: dict[str, list[dict[str, Any]]],
+                summary: PublishSummary) -> None:  # fmt: skip
+        """Append a publish's rows (of `year`) and its re-checked reports' (their own years), `reports` last."""
+        for dataset in (*CURRENT_ONLY, "checks", "reports"):
+            out = [{**row, "publish_id": pid, "year": year} for row in rows.get(dataset, [])]
+            self._append(dataset, out + [{**row, "publish_id": pid} for row in revised.get(dataset, [])], summary)
+        summary.rechecked.extend(r["report_id"] for r in revised.get("reports", []))
+
+    def _converge(self, year: int, agencies: set[str], summary: PublishSummary) -> None:
+        """After the commit, read the agencies' reports again: a current report of `year` or the next
+        whose row was checked against another previous-year report than the current one (another
+        writer published a neighbour meanwhile, neither seeing the other) is checked again, in a
+        publish of its own. Of two writers publishing neighbours at once, the second to read sees both."""
+        for _ in range(self.attempts):
+            state = self._neighbourhood(year, agencies)
+            current = {(r["agency_id"], r["year"]): r for r in state if r["is_current"]}
+            pairs = [(r, current.get((r["agency_id"], r["year"] - 1))) for r in current.values() if r["year"] in (year, year + 1)]
+            stale = [(r, before) for r, before in pairs if r.get("previous_report_id") != _id(before)]
+            if not stale:
+                return
             pid = new_publish_id()
-            curated = [p for rid, p in fresh.items() if rid in current and rid not in withheld]
-            for dataset in CURRENT_ONLY:
-                rows = [{**row, "publish_id": pid, "year": year} for p in curated for row in rows_by_dataset(p)[dataset]]
-                self._append(dataset, rows, summary)
-            self._append("checks", [{**row, "publish_id": pid, "year": year}
-                                    for p in fresh.values() for row in check_rows(p)], summary)  # fmt: skip
-            stored_cols = set(schema.REPORTS.names)
-            by_id = {r["report_id"]: {k: v for k, v in r.items() if k in stored_cols} for r in merged}
-            self._append("reports", [{**by_id[rid], "publish_id": pid, "year": year} for rid in fresh], summary)
+            revised = self._revisions(stale, report_extractions(self.tables, [b for _, b in stale if b]), pid)
+            if not revised.get("reports"):
+                return  # nothing left that can be checked again (withheld reports have no cells)
+            self._commit(year, pid, {}, revised, summary)
+        log.warning("cross-year checks of %s around %d still moving after %d rounds", sorted(agencies), year, self.attempts)
+
+    def _revisions(self, targets: list[tuple[dict[str, Any], dict[str, Any] | None]], extractions: Mapping[str, dict[str, Any]],
+                   pid: str) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
+        """The rows, under `pid`, of each target (a current `reports` row) checked again against its
+        previous-year report (a `reports` row, or None): its `reports` row, its checks with the
+        cross-year ones redone, a copy of its cells and wide rows with the new `quality_status`.
+        Four reads more (cells, checks, the wide views), only when there are targets. Withheld
+        reports (strict mode: no cells) are left as they are."""
+        if not targets:
+            return {}
+        from tasks.checks.crossyear import rechecked
+        from tasks.checks.frames import prepare
+
+        data = {ds: current_rows(self.tables, ds, [t for t, _ in targets]).to_pylist() for ds in (*CURRENT_ONLY, "checks")}
+        by: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+        for ds, rows in data.items():
+            for row in rows:
+                by[ds][row["report_id"]].append(row)
+        out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for target, before in targets:
+            rid = target["report_id"]
+            if not by["cells"].get(rid):
+                continue
+            cur = prepare(report_extraction(target, by["cells"][rid]))
+            prev = extractions.get(_id(before) or "")
+            checks, status = rechecked(check_results(by["checks"][rid]), cur, prepare(prev) if prev else None)
+            for ds in CURRENT_ONLY:
+                out[ds] += [{**row, "quality_status": status} for row in by[ds][rid]]
+            head = {k: target[k] for k in ("report_id", "agency", "agency_id", "year")}
+            out["checks"] += [{**head, **row} for row in _check_dicts(checks)]
+            failed = Counter(c.severity for c in checks if not c.passed)
+            out["reports"].append({**{k: target[k] for k in schema.delta_schema("reports").names}, "status": status,
+                                   "failed_errors": failed["error"], "failed_warnings": failed["warn"],
+                                   "failed_infos": failed["info"], "previous_report_id": _id(before)})  # fmt: skip
+        return {ds: [{**row, "publish_id": pid} for row in rows] for ds, rows in out.items()}
+
+
+def _id(row: Mapping[str, Any] | None) -> str | None:
+    return None if row is None else str(row["report_id"])
+
+
+def checked_against(p: Publishable, before: Mapping[str, Any] | None, extractions: Mapping[str, dict[str, Any]]) -> Publishable:
+    """The report with its cross-year checks run against `before`, the agency's current report of
+    the year before as published (none without one, or if it has no cells: withheld), whatever the
+    validation step found: the same rows as a later re-check would give."""
+    from tasks.checks.crossyear import rechecked
+    from tasks.checks.frames import prepare
+
+    prev = extractions.get(_id(before) or "")
+    checks, status = rechecked(p.validated.checks, prepare(own_extraction(p)), prepare(prev) if prev else None)
+    if checks == p.validated.checks:  # the validation step ran them against the same report
+        return replace(p, previous_report_id=_id(before))
+    validated = Validated(p.validated.report_id, status, checks, p.validated.blank_readings)
+    return replace(p, validated=validated, previous_report_id=_id(before))
+
+
+def check_results(rows: Iterable[Mapping[str, Any]]) -> list[CheckResult]:
+    """`checks` rows back as `CheckResult`s."""
+    return [CheckResult(r["rule"], r["severity"], bool(r["passed"]), r["message"], json.loads(r["cells"] or "[]"), r["origin"])
+            for r in rows]  # fmt: skip
+
+
+def _check_dicts(checks: Iterable[CheckResult]) -> list[dict[str, Any]]:
+    return [{"rule": c.rule, "severity": c.severity, "passed": c.passed, "message": c.message,
+             "cells": json.dumps(c.cells, ensure_ascii=False, default=str), "origin": c.origin} for c in checks]  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -568,8 +704,9 @@ class DatasetWriter:
 
 
 def with_current(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """`reports` rows, one per report id, with `is_current` and `superseded_by` computed per agency
-    and year (the newer upload by LastModified, then the report id: `merge_reports`)."""
+    """`reports` rows, one per report id (`canonical_reports`: give it the year before's rows too),
+    with `is_current` and `superseded_by` computed per agency and year (the newer upload by
+    LastModified, then the report id: `merge_reports`)."""
     by_year: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for r in canonical_reports(rows):
         by_year[int(r["year"])].append(r)
@@ -578,11 +715,15 @@ def with_current(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def agency_reports(tables: Tables, agency_ids: Iterable[str], years: Iterable[int] | None = None) -> list[dict[str, Any]]:
     """Every version of these agencies' reports in `years` (all if None), with `year`,
-    `is_current` and `superseded_by`: one read of `reports` for the whole batch."""
+    `is_current` and `superseded_by`: one read of `reports` for the whole batch (of `years` and
+    the year before each, which tells which row of a report is its)."""
     ids = set(agency_ids)
     if not ids:
         return []
-    return with_current(tables.read("reports", years, is_in("agency_id", ids)).to_pylist())
+    wanted = None if years is None else {int(y) for y in years}
+    read = None if wanted is None else wanted | {y - 1 for y in wanted}
+    rows = with_current(tables.read("reports", read, is_in("agency_id", ids)).to_pylist())
+    return rows if wanted is None else [r for r in rows if r["year"] in wanted]
 
 
 def current_rows(tables: Tables, dataset: str, reports: Iterable[Mapping[str, Any]]) -> pa.Table:
@@ -608,6 +749,47 @@ def published_years(tables: Tables) -> list[int]:
     return tables.years()
 
 
+def report_extraction(report: Mapping[str, Any], cells: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """A report as a §10-like dict rebuilt from its `cells` rows (published, or about to be), for
+    the cross-year checks: the same dict whichever way the report reached them."""
+    return {
+        **{k: report[k] for k in ("report_id", "agency", "agency_id", "year", "format_version", "media")},
+        "cells": [
+            {
+                "table": c["table"],
+                "block": c["block"],
+                "row": c["row"],
+                "col": c["col"],
+                "value": _plain(c["value"]),
+                "status": c["status"],
+                "raw": c["raw"],
+                "page": c["page"],
+            }
+            for c in cells
+        ],
+        "issues": [],
+        "sections": {},
+    }
+
+
+def own_extraction(p: Publishable) -> dict[str, Any]:
+    """The report about to be published, as `report_extraction` rebuilds it from its cells."""
+    m = p.meta
+    head = {"report_id": m.report_id, "agency": m.agency, "agency_id": m.agency_id, "year": m.year,
+            "format_version": m.format_version, "media": m.media}  # fmt: skip
+    return report_extraction(head, cell_rows(p))
+
+
+def report_extractions(tables: Tables, reports: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """report_id → the report rebuilt from its cells (`report_extraction`), for these `reports`
+    rows: one read of `cells`; withheld reports (strict mode: no cells) are left out."""
+    reports = list(reports)
+    by_report: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for c in current_rows(tables, "cells", reports).to_pylist():
+        by_report[c["report_id"]].append(c)
+    return {r["report_id"]: report_extraction(r, by_report[r["report_id"]]) for r in reports if by_report.get(r["report_id"])}
+
+
 def previous_extractions(tables: Tables, wanted: Iterable[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
     """(agency_id, year) → the agency's current report of that year, rebuilt as a §10-like dict from
     `cells`: two reads (reports, then cells by report id) for all of a batch's agencies."""
@@ -616,40 +798,8 @@ def previous_extractions(tables: Tables, wanted: Iterable[tuple[str, int]]) -> d
         return {}
     reports = [r for r in agency_reports(tables, {a for a, _ in wanted}, {y for _, y in wanted})
                if r["is_current"] and (r["agency_id"], r["year"]) in wanted]  # fmt: skip
-    cells = current_rows(tables, "cells", reports).to_pylist()
-    by_report: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for c in cells:
-        by_report[c["report_id"]].append(c)
-    out: dict[tuple[str, int], dict[str, Any]] = {}
-    for r in reports:
-        rows = by_report.get(r["report_id"])
-        if not rows:  # withheld (strict mode): not in the curated cells
-            continue
-        first = rows[0]
-        out[(r["agency_id"], r["year"])] = {
-            "report_id": r["report_id"],
-            "agency": first["agency"],
-            "agency_id": r["agency_id"],
-            "year": r["year"],
-            "format_version": first["format_version"],
-            "media": first["media"],
-            "cells": [
-                {
-                    "table": c["table"],
-                    "block": c["block"],
-                    "row": c["row"],
-                    "col": c["col"],
-                    "value": _plain(c["value"]),
-                    "status": c["status"],
-                    "raw": c["raw"],
-                    "page": c["page"],
-                }
-                for c in rows
-            ],
-            "issues": [],
-            "sections": {},
-        }
-    return out
+    found = report_extractions(tables, reports)
+    return {(r["agency_id"], r["year"]): found[r["report_id"]] for r in reports if r["report_id"] in found}
 
 
 def previous_extraction(store: Store, agency_id: str, year: int) -> dict[str, Any] | None:

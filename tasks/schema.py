@@ -79,13 +79,17 @@ REPORTS = _schema(
         pa.field("source_last_modified", pa.timestamp("us", tz="UTC")),
         pa.field("ingested_at", pa.timestamp("us", tz="UTC")),
         pa.field("pipeline_version", pa.string()),
+        pa.field("previous_report_id", pa.string()),  # what the cross-year checks of this row were run against
     ],
     "reports",
 )
 CURRENT_FIELDS = [pa.field("is_current", pa.bool_()), pa.field("superseded_by", pa.string())]
 """Computed by readers from `reports`, never stored: the current version of an agency's report of
 a year is its row with the latest `source_last_modified`, then the greatest `report_id`
-(tasks/publish.py `with_current`); `superseded_by` of every other version names it."""
+(tasks/publish.py `with_current`); `superseded_by` of every other version names it. A report id
+has one row per check of its cross-year rules (a re-check appends one, `previous_report_id` naming
+the previous-year report it was checked against): the report's row is the one checked against the
+agency's current report of the year before (none: null), the smallest `publish_id` among several."""
 
 CHECKS = _schema(
     [

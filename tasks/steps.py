@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
@@ -185,10 +185,11 @@ def merge_results(label: str, parts: list[BatchResult]) -> BatchResult:
 
 @task(name="validate", task_run_name="validate {label}", cache_policy=NO_CACHE)
 def validate_batch(label: str, prepared: pipeline.Prepared, output: str) -> dict[str, Any]:
+    """The report's own checks; the cross-year ones run at publish, against what is published then
+    (tasks/publish.py), so they are the same whatever the order the years arrive in."""
     from tasks.checks import validate_batch as run_suites
 
-    previous = pipeline.previous_years(store(output), (m for m, _ in prepared.reports))
-    return run_suites([ex for _, ex in prepared.reports], previous)
+    return run_suites([ex for _, ex in prepared.reports])
 
 
 @task(name="publish", task_run_name="publish {label}", cache_policy=NO_CACHE, **RETRY)
@@ -206,15 +207,18 @@ def publish_batch(
     pipeline.write_quality(dest, agencies)  # their quarantine records: one read of the index
     rows = pipeline.ledger_rows(extracted, prepared, summary, set(summary.withheld))
     pipeline.write_ledger(dest, pipeline.batch_id(e.info for e in extracted), rows)  # after the commits
+    # as published: the cross-year checks ran at publish
+    validated = {rid: replace(v, status=summary.statuses.get(rid, v.status)) for rid, v in validated.items()}
     statuses: dict[str, int] = {}
     for v in validated.values():
         statuses[v.status] = statuses.get(v.status, 0) + 1
     unread = pipeline.not_read(extracted)
     logger = get_run_logger()
     logger.info(
-        "%s: %d published, %d unchanged, %d superseded, %d quarantined, %d not read; %d write conflict(s) retried",
+        "%s: %d published, %d unchanged, %d superseded, %d quarantined, %d not read; %d write conflict(s) retried; "
+        "%d report(s) of the next year checked again",
         label, len(summary.published), len(summary.unchanged), len(summary.superseded), len(records), len(unread),
-        summary.conflicts,
+        summary.conflicts, len(summary.rechecked),
     )
     for u in unread:
         logger.warning("not read (pending, read again by the next run): %s: %s", u["source"], u["error"])

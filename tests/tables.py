@@ -2,8 +2,9 @@
 pipeline's own readers), as the data dictionary tells a user to:
 
 - `reports`: one row per report id (two writers publishing the same bytes at once may both write
-  it; the smaller `publish_id` is the report's), with `is_current` and `superseded_by` computed:
-  per agency and year, the latest `source_last_modified`, then the greatest `report_id`;
+  it, and a re-check of its cross-year rules appends one: the row checked against the agency's
+  current report of the year before is the report's, the smaller `publish_id` among several),
+  with `is_current` and `superseded_by` computed: per agency and year, the latest `source_last_modified`, then the greatest `report_id`;
 - `checks`: the rows of every version in `reports` (history), joined on (report_id, publish_id);
 - `cells` and the wide views: the rows of the current reports only, joined the same way.
 
@@ -67,19 +68,34 @@ def _semi_join(t: pa.Table, keys: pa.Table) -> pa.Table:
     return t.filter(pc.is_in(_key(t), value_set=pa.concat_arrays(_key(keys).chunks) if keys.num_rows else pa.array([], pa.string())))
 
 
-def _canonical(reports: pa.Table) -> pa.Table:
-    first = reports.group_by("report_id").aggregate([("publish_id", "min")])
-    return _semi_join(reports, first.rename_columns(["report_id", "publish_id"]))
-
-
-def _with_current(reports: pa.Table) -> pa.Table:
-    rows = reports.to_pylist()
+def _current_ids(rows: list[dict[str, Any]]) -> dict[tuple[int, str], str]:
     best: dict[tuple[int, str], tuple[Any, str]] = {}
     for r in rows:
         k, v = (r["year"], r["agency_id"]), (r["source_last_modified"], r["report_id"])
         if k not in best or v > best[k]:
             best[k] = v
-    current = [best[(r["year"], r["agency_id"])][1] for r in rows]
+    return {k: v[1] for k, v in best.items()}
+
+
+def _canonical(reports: pa.Table) -> pa.Table:
+    """Per report id, the row checked against the agency's current report of the year before
+    (`previous_report_id`, null if none), else any; the smallest `publish_id` among those."""
+    rows = reports.to_pylist()
+    current = _current_ids(rows)
+    chosen: dict[str, tuple[bool, str]] = {}
+    for r in rows:
+        fits = r.get("previous_report_id") == current.get((r["year"] - 1, r["agency_id"]))
+        rank = (not fits, r["publish_id"])
+        if r["report_id"] not in chosen or rank < chosen[r["report_id"]]:
+            chosen[r["report_id"]] = rank
+    keys = pa.table({"report_id": list(chosen), "publish_id": [v[1] for v in chosen.values()]})
+    return _semi_join(reports, keys)
+
+
+def _with_current(reports: pa.Table) -> pa.Table:
+    rows = reports.to_pylist()
+    best = _current_ids(rows)
+    current = [best[(r["year"], r["agency_id"])] for r in rows]
     is_current = [c == r["report_id"] for c, r in zip(current, rows, strict=True)]
     by = [None if cur else c for c, cur in zip(current, is_current, strict=True)]
     return reports.append_column("is_current", pa.array(is_current, pa.bool_())).append_column(

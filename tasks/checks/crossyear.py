@@ -9,6 +9,7 @@ from __future__ import annotations
 from tasks.checks.frames import Report
 from tasks.checks.identities import T3_COLUMNS, Cell
 from tasks.checks.localize import cell_ref
+from tasks.checks.status import quality_status
 from tasks.records import CheckResult
 from tasks.spec import RULES_BY_ID, base_format
 
@@ -20,6 +21,8 @@ KEY_TOTALS: tuple[tuple[str, tuple[Cell, ...]], ...] = (
     ("litigation_all.total", (("t4", "litigation_direct", "total"), ("t4", "litigation_after_review", "total"))),
 )
 T2_CONTINUITY_ROWS = ("regulations", "normative_documents")
+CROSS_YEAR_RULES = ("XY-01", "XY-02", "XY-03", "PLAUS-02")
+"""The rules whose outcome depends on the previous year's report (`cross_year`)."""
 
 
 def _result(rule: str, passed: bool, message: str, cells: list[dict[str, object]] | None = None) -> CheckResult:
@@ -99,3 +102,10 @@ def cross_year(cur: Report, prev: Report | None) -> list[CheckResult]:
         out.append(xy03(cur, prev))
     out.append(plaus02(cur, prev))
     return out
+
+
+def rechecked(checks: list[CheckResult], cur: Report, prev: Report | None) -> tuple[list[CheckResult], str]:
+    """The report's checks with its cross-year ones computed again against `prev` (none without
+    one), and the quality status they give: the other checks depend on the report alone."""
+    out = [c for c in checks if c.rule not in CROSS_YEAR_RULES] + cross_year(cur, prev)
+    return out, quality_status(out)
