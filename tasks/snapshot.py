@@ -87,9 +87,10 @@ class SnapshotResult:
 
 
 def year_reports(tables: Tables, year: int) -> pa.Table:
-    """Every version of the year's reports, one row per report id, `is_current` computed."""
-    reports = sorted(with_current(tables.read("reports", [year]).to_pylist()),
-                     key=lambda r: (r["agency_id"], version_order(r)))  # fmt: skip
+    """Every version of the year's reports, one row per report id, `is_current` computed (read
+    with the year before's: a report's row is the one checked against its current report)."""
+    rows = [r for r in with_current(tables.read("reports", [year - 1, year]).to_pylist()) if r["year"] == year]
+    reports = sorted(rows, key=lambda r: (r["agency_id"], version_order(r)))
     return pa.Table.from_pylist(reports, schema=reports_schema())
 
 

@@ -6,7 +6,7 @@ ingested through the pipeline's steps (extract in a worker process, prepare, the
 publish) into a local folder output, one year per run in all six orders and all three in one run:
 the `reports` statuses and the current cross-year check rows are the same in all seven, and the
 cells and wide rows of every current report carry its status. A newer upload of 2022 makes 2023
-checked again against it. Two writers publishing 2022 and 2023 at once, neither seeing the
+checked again against it (and the snapshot export shows it so). Two writers publishing 2022 and 2023 at once, neither seeing the
 other when it read, still end with 2023 checked against 2022.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import tables
 
-from tasks import pipeline, steps
+from tasks import pipeline, snapshot, steps
 from tasks.publish import DatasetWriter, Publishable
 from tasks.sandbox import ExtractorPool
 from tasks.storage import LocalStore
@@ -130,6 +130,9 @@ def test_a_newer_upload_of_the_year_before_checks_the_next_year_again(tmp_path: 
     after = outcome(out)
     assert after["checks"][(2023, "XY-01")][0] is True and after["checks"][(2023, "XY-02")][0] is True
     assert after["statuses"][2023][0] == "passed"
+    snapshot.export(LocalStore(out))  # the plain-parquet export reads the same rows as a reader does
+    exported = snapshot.read(LocalStore(out), "reports").to_pylist()
+    assert {r["year"]: r["status"] for r in exported if r["is_current"]} == {y: v[0] for y, v in after["statuses"].items()}
 
     fresh = tmp_path / "fresh"  # the same data in one run
     ingest(fresh, [extracted[k] for k in ("2021", "2022", "2022b", "2023")])
