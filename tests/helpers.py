@@ -151,6 +151,27 @@ def _pdf_lines(path: Path) -> list[list[tuple[float, float, float, float, str]]]
             for p in extract_pages(str(path), laparams=LAParams(line_margin=0.3, char_margin=1.0))]
 
 
+def _numbers_close(path: Path, left: str, right: str, max_gap_em: float) -> str | None:
+    """None if some line of the PDF prints `left` directly followed by `right`, the gap between them
+    positive but under `max_gap_em` ems (cells run together where no ruling parts them)."""
+    from pdfminer.layout import LTChar
+
+    seen = []
+    for page in _pdf_objects(path):
+        chars = sorted((o for o in page if isinstance(o, LTChar) and o.get_text().strip()),
+                       key=lambda c: (-round(c.y0), c.x0))  # fmt: skip
+        text = "".join(c.get_text() for c in chars)
+        start = text.find(left + right)
+        while start >= 0:
+            a, b = chars[start + len(left) - 1], chars[start + len(left)]
+            gap = b.x0 - a.x1
+            if round(a.y0) == round(b.y0) and 0 < gap < max_gap_em * b.size:
+                return None
+            seen.append(round(gap / b.size, 2))
+            start = text.find(left + right, start + 1)
+    return f"{left!r} then {right!r} not printed within {max_gap_em} em (gaps seen, in ems: {seen})"
+
+
 def _pdf_objects(path: Path) -> list[list[Any]]:
     from pdfminer.high_level import extract_pages
     from pdfminer.layout import LAParams
@@ -226,6 +247,8 @@ def check_variant(folder: Path, check: dict) -> str | None:
             return None if n else "no image in the PDF"
         if kind == "pdf_cut_column":  # rows' rulings end together at the right with no vertical ruling there
             return _cut_column(src)
+        if kind == "pdf_numbers_close":  # `left` then `right` on one line, nearer than max_gap_em (no space's width)
+            return _numbers_close(src, check["left"], check["right"], check["max_gap_em"])
         if kind == "pdf_no_ruling_table":
             from pdfminer.layout import LTCurve
 

@@ -332,6 +332,36 @@ def test_unruled_table_fallback() -> None:
     assert isinstance(doc.blocks[-1], Paragraph) and doc.blocks[-1].text == "A closing paragraph far below."
 
 
+def test_unruled_cells_run_together_are_cut_where_another_row_starts_a_cell() -> None:
+    """No rulings and cells printed closer than a space (unstyled HTML printed by WeasyPrint): "1702"
+    and "704" read as one run, a first column's number close after its label. They are cut before a
+    digit that stands apart from the character before it where another row's cell starts; a number
+    whose own digits touch across that column, and a gap where no row starts a cell, stay as printed."""
+    digit = 12 * 0.556  # Helvetica's digits at 12 pt
+    content = ""
+    rows = [
+        ("one", [(200, "1"), (230, "2"), (290, "3")]),
+        ("two", [(200, "1702"), (230, "704"), (290, "5")]),  # 1702 ends 3.3 pt (0.28 em) before 704
+        ("three", [(200, "12"), (200 + 2 * digit + 2, "34"), (290, "6")]),  # 2 pt apart, no row starts a cell there
+        ("four", [(230 - 4 * digit, "123456"), (290, "7")]),  # its fifth digit at 230, touching the fourth
+    ]
+    y = 730
+    for label, cells in rows:
+        content += _text(50, y, label)
+        content += "".join(_text(x, y, t) for x, t in cells)
+        y -= 20
+    content += _text(200 - 4 - 12 * 2.112, y, "label") + _text(200, y, "94") + _text(230, y, "8") + _text(290, y, "9")
+    table = _tables(read_pdf(make_pdf(content)))[0]
+    assert [[c.text for c in r.cells] for r in table.rows] == [
+        ["one", "1", "2", "3"],
+        ["two", "1702", "704", "5"],
+        ["three", "1234", "6"],
+        ["four", "123456", "7"],
+        ["label", "94", "8", "9"],
+    ]
+    assert [round(c.x0, 1) for c in table.rows[1].cells[1:3]] == [200.0, 230.0]
+
+
 def test_cell_type_is_model_cell() -> None:
     table = _tables(_doc("synthetic_2021_pdf"))[0]
     assert all(isinstance(c, Cell) for r in table.rows for c in r.cells)

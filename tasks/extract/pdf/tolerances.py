@@ -43,6 +43,9 @@ class TableSettings:
     fragment_gap_em: float = 1.0
     """In an unruled table, text fragments (cells) are separated by gaps wider than this (in ems)."""
     # --- unruled tables -------------------------------------------------------------------------
+    column_cut_gap_em: float = 0.1
+    """In an unruled table, a digit standing this far (in ems) after the character before it, where
+    another line's fragment starts, opens a cell of its own (a number's own digits touch)."""
     label_reach: float = 1.5
     """A label-only line attaches to a value row within this many line heights (V9)."""
     opener_reach: float = 4.5

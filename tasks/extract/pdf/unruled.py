@@ -6,6 +6,7 @@ Pure: no pdfminer."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -108,6 +109,50 @@ def make_text_lines(chars: Iterable[Char], s: TableSettings = SETTINGS) -> list[
                 numeric=_numeric_count(frags),
             )
         )
+    return out
+
+
+def _frag_start(frag: Sequence[Char]) -> float:
+    return min(c.x0 for c in frag if c.text.strip())
+
+
+def _column_cuts(frag: list[Char], starts: Sequence[float], s: TableSettings) -> list[list[Char]]:
+    """A fragment holding the numbers of neighbouring columns run together ("1702704" for 1702 and
+    704), or a label run into its first number ("…执法案卷94"), where no ruling parts them and the
+    gap between the cells is narrower than `fragment_gap_em`: cut before a digit that (a) stands at
+    least `column_cut_gap_em` after the character before it (a number's own digits touch), (b) starts
+    where a fragment of another line of the table starts (a column's left edge, ±`snap_tol`), and
+    (c) opens a piece that is one value. Anything else stays one fragment (read as printed, or
+    refused by the table readers as a number across two columns)."""
+    visible = [c for c in frag if c.text.strip()]
+    cuts: list[int] = []
+    for i in range(1, len(visible)):
+        c, prev = visible[i], visible[i - 1]
+        if not c.text[:1].isdigit() or c.x0 - prev.x1 < s.column_cut_gap_em * max(c.size, prev.size, 1.0):
+            continue
+        if any(abs(c.x0 - x) <= s.snap_tol for x in starts):
+            cuts.append(i)
+    if not cuts:
+        return [frag]
+    pieces = [visible[a:b] for a, b in itertools.pairwise([0, *cuts, len(visible)])]
+    if not all(all(_VALUE_MARK.match(t) for t in line_text(p).split()) for p in pieces[1:]):
+        return [frag]
+    return pieces
+
+
+def _cut_columns(group: Sequence[TextLine], s: TableSettings) -> list[TextLine]:
+    """The group's lines with fragments cut at the columns' left edges (`_column_cuts`); a column's
+    edge is where a fragment, or a word of one, of another line starts."""
+    starts = [[_frag_start(w) for f in ln.frags for w in _split_on_space(f) if any(c.text.strip() for c in w)]
+              for ln in group]
+    out: list[TextLine] = []
+    for k, ln in enumerate(group):
+        others = [x for j, xs in enumerate(starts) if j != k for x in xs]
+        frags = [p for f in ln.frags for p in _column_cuts(f, others, s)]
+        if len(frags) == len(ln.frags):
+            out.append(ln)
+            continue
+        out.append(TextLine(ln.chars, frags, ln.top, ln.bottom, _numeric_count(frags)))
     return out
 
 
@@ -256,6 +301,7 @@ def text_blocks(lines: Sequence[TextLine], page: int, s: TableSettings = SETTING
         if not _looks_like_table(group, s):
             out.extend((ln.top, Paragraph(line_text(ln.chars), page=page)) for ln in group)
             continue
+        group = _cut_columns(group, s)
         # single-fragment lines at either end (a heading, a note) stay paragraphs, unless they are
         # label lines of a value row
         _, attached, _ = _attach_labels(group, s)
