@@ -421,6 +421,8 @@ def read_t4(lines: list[Line]) -> dict[tuple[str, str], Printed]:
     for _, rows in sorted(by_table.items()):
         head = _t4_header_end(rows)
         if head is None:
+            if rows[0].positioned and (found := _t4_stacked(rows)):
+                return found
             continue
         last, leaf_cells = head
         body = rows[last + 1 :]
@@ -440,6 +442,77 @@ def read_t4(lines: list[Line]) -> dict[tuple[str, str], Printed]:
         run = _value_run(body, len(keys))
         if run is not None:
             return {k: printed(c, row) for k, (c, row) in zip(keys, run)}
+    return {}
+
+
+def _t4_stacked_header(rows: list[Line]) -> tuple[int, list[tuple[float, float]]] | None:
+    """Table 四's fifteen leaf headers printed as words stacked over lines in narrow cells without
+    rulings ("结果" over "维持", "总" over "计"): words starting at one x (±`STACK_TOL`) are read top to
+    bottom, and a run of them that spells a leaf label is that column. The last header row and the
+    fifteen columns' x-spans, or None unless exactly the fifteen leaves are found, in order."""
+    stacks: list[tuple[float, list[tuple[int, Cell]]]] = []
+    for i, line in enumerate(rows[:8]):
+        for c in line.cells:
+            t = norm(c.text)
+            if not t or any(ch.isdigit() for ch in t):
+                continue
+            home = next((st for x, st in stacks if abs(x - c.x0) <= STACK_TOL), None)
+            if home is None:
+                stacks.append((c.x0, [(i, c)]))
+            else:
+                home.append((i, c))
+    leaves: list[tuple[float, float, str, int]] = []
+    for _, stack in stacks:
+        texts = [norm(c.text) for _, c in stack]
+        for a, b in itertools.combinations(range(len(stack) + 1), 2):
+            if (key := _T4_LEAVES.get("".join(texts[a:b]))) is not None:
+                part = [c for _, c in stack[a:b]]
+                leaves.append((min(c.x0 for c in part), max(c.x1 for c in part), key, stack[b - 1][0]))
+                break
+    leaves.sort()
+    if [k for *_, k, _ in leaves] != [c.key for _ in t4.ROWS for c in t4.COLUMNS]:
+        return None
+    return max(i for *_, i in leaves), [(x0, x1) for x0, x1, _, _ in leaves]
+
+
+STACK_TOL = 2.0
+"""Header words whose left edges are this close (points) belong to one narrow header cell."""
+
+
+def _t4_stacked(rows: list[Line]) -> dict[tuple[str, str], Printed]:
+    """Table 四 under a stacked header (`_t4_stacked_header`): the first row of values after it,
+    placed by position, a number across two columns refusing the row. A row printing every cell is
+    read as printed; where cells are empty (nothing printed under a header), a block is taken only
+    when its printed total is the sum of its printed parts (H4.1, an empty cell 0), its empty cells
+    then printed blanks; the other blocks are not_found."""
+    head = _t4_stacked_header(rows)
+    if head is None:
+        return {}
+    last, spans = head
+    for line in rows[last + 1 :]:
+        vals = [c for c in line.cells if is_value_like(c.text) and c.text.strip()]
+        if not vals:
+            continue
+        if len(vals) != len(line.cells):
+            return {}
+        assigned = _assign_by_position(vals, spans, one_column=True)
+        if assigned is None or sum(a is not None for a in assigned) != len(vals):
+            return {}
+        ncol = len(t4.COLUMNS)
+        out: dict[tuple[str, str], Printed] = {}
+        full = all(a is not None for a in assigned)
+        for k, (blk, _) in enumerate(_T4_BLOCKS):
+            cells = assigned[k * ncol : (k + 1) * ncol]
+            if not full:
+                nums = [parse_value(c.text) if c is not None else (0, "blank") for c in cells]
+                if cells[-1] is None or any(st == "reported" and not isinstance(v, int) for v, st in nums):
+                    continue
+                vals_ = [v if st == "reported" and isinstance(v, int) else 0 for v, st in nums]
+                if vals_[-1] != sum(vals_[:-1]):
+                    continue
+            for col, c in zip(t4.COLUMNS, cells):
+                out[(blk, col.key)] = printed(c, line.row) if c is not None else Printed("", line.row.page, None)
+        return out
     return {}
 
 

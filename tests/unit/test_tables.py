@@ -238,3 +238,43 @@ def test_a_row_of_numbers_closing_a_page_is_not_joined_onto_the_full_row_opening
     lost = next(r.key for r in t3.rows_for("2021") if r.label.startswith("5.属于"))
     assert _values(found, "t3") == {k: v for k, v in expected.items() if k[0] != lost}
     assert sorted(c.col for c in found.cells if c.table == "t3" and c.row == lost and c.status == "not_found") == sorted(COLS)
+
+
+def _stacked_t4(values: list[str | None]) -> list[TableRow]:
+    """Table 四 without rulings, its leaf headers stacked in narrow cells ("结果" over "维持", "总" over
+    "计"; the first block's header a line above the others'), and one row of values where printed
+    (None: nothing printed in that column)."""
+    x = [40.0 * i for i in range(15)]
+    tops = [w[:2] if len(w) == 4 else w[:1] for w in LEAVES]
+    bottoms = [w[2:] if len(w) == 4 else w[1:] for w in LEAVES]
+    rows = [TableRow([Cell("行政复议", 0, 48), Cell("行政诉讼", 200, 248)]),
+            TableRow([Cell("未经复议直接起诉", 200, 296), Cell("复议后起诉", 400, 460)]),
+            TableRow([Cell(t, x[i], x[i] + 12 * len(t)) for i, t in enumerate(tops)]),
+            TableRow([Cell(t, x[i], x[i] + 12 * len(t)) for i, t in enumerate(bottoms)]
+                     + [Cell(t, x[5 + i], x[5 + i] + 12 * len(t)) for i, t in enumerate(tops * 2)]),
+            TableRow([Cell(t, x[5 + i], x[5 + i] + 12 * len(t)) for i, t in enumerate(bottoms * 2)]),
+            TableRow([Cell(v, x[i], x[i] + 7 * len(v)) for i, v in enumerate(values) if v is not None])]
+    return rows
+
+
+def test_table_4_under_stacked_header_words_places_its_empty_cells_by_the_identity():
+    """No rulings, leaf headers stacked over lines: the values are placed under the headers; a block
+    whose printed total is the sum of its printed parts gives its empty cell as a printed blank, a
+    block that does not add up with its empty cell is not_found; a full row is read as printed."""
+    doc = lambda values: Document("pdf", [Paragraph("某某局2024年政府信息公开工作年度报告"),  # noqa: E731
+                                          Paragraph("四、政府信息公开行政复议、行政诉讼情况"), Table(_stacked_t4(values))])
+    values = ["17", "4", "31", "22", "74", "1", "32", "35", "9", "77", "6", "29", "1", None, "36"]
+    got = {(c.row, c.col): (c.status, c.value) for c in understand(doc(values)).cells if c.table == "t4"}
+    blocks = [r.key for r in t4.ROWS]
+    want = {(b, c.key): ("reported", int(v)) for k, b in enumerate(blocks) for c, v in
+            zip(t4.COLUMNS, values[5 * k : 5 * k + 5]) if v is not None}
+    assert got == {**want, ("litigation_after_review", "pending"): ("blank", None)}
+    values[14] = "37"  # 6 + 29 + 1 + _ is not 37: the empty cell is not confirmed
+    got = {(c.row, c.col): (c.status, c.value) for c in understand(doc(values)).cells if c.table == "t4"}
+    assert {k: v for k, v in got.items() if k[0] != "litigation_after_review"} == {
+        k: v for k, v in want.items() if k[0] != "litigation_after_review"}
+    assert {v for k, v in got.items() if k[0] == "litigation_after_review"} == {("not_found", None)}
+    values[13] = "5"  # every cell printed (the source's own arithmetic): read as printed
+    got = {(c.row, c.col): (c.status, c.value) for c in understand(doc(values)).cells if c.table == "t4"}
+    assert got == {(b, c.key): ("reported", int(v)) for k, b in enumerate(blocks)
+                   for c, v in zip(t4.COLUMNS, values[5 * k : 5 * k + 5])}

@@ -60,7 +60,19 @@ def _frag_cells(frag: list[Char], page: int) -> list[Cell]:
             out.extend(_frag_cells(sub, page))
         if len(out) == len(tokens):
             return out
+    if len(tokens) >= HEADER_WORDS and not any(ch.isdigit() for ch in text) and max(map(len, tokens)) <= HEADER_WORD_CHARS:
+        # a line of short header words ("结果 结果 其他 尚未 总"): narrow header cells side by side,
+        # each word its own cell at its own position (the words of one header stack over the lines)
+        words = [w for w in _split_on_space(frag) if any(c.text.strip() for c in w)]
+        if len(words) == len(tokens):
+            return [_frag_cells(w, page)[0] for w in words]
     return [Cell(text=text, x0=x0, x1=x1, page=page, bbox=(x0, y0, x1, y1))]
+
+
+HEADER_WORDS = 4
+HEADER_WORD_CHARS = 4
+"""A fragment of at least HEADER_WORDS space-separated words, none longer than HEADER_WORD_CHARS
+characters and no digit, is a line of narrow header cells: one cell per word."""
 
 
 def _split_on_space(frag: list[Char]) -> list[list[Char]]:
