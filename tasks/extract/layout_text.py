@@ -202,6 +202,68 @@ def _drop_wrapped(blocks: list, flagged: set[tuple[int, int]], wide: bool, lines
     return out
 
 
+MIN_JOINED_DIGITS = 4
+"""Digits a total wrapped around its row's line must have once joined (a narrow cell wraps long numbers)."""
+
+
+def join_wrapped_totals(lines: list[str], wide_as_two: bool) -> list[str]:
+    """A row's total wrapped in its narrow cell around the row's line ("1066" above, "1" below the
+    line "二、上年结转… 8157 846 173 263 954 268"): the nearest things printed in the total's columns
+    above and below the line are two bare numbers right of the line's last number; joined top to
+    bottom they are the total when they make at least MIN_JOINED_DIGITS digits and the sum of the
+    line's own six numbers (H3.3). The joined total is written on the row's line in the upper half's
+    column and the halves are blanked; any other reading leaves the lines as they are (and
+    `wrapped_numbers` keeps such rows from being read)."""
+    out = list(lines)
+    toks = [_tokens(line, wide_as_two) for line in out]
+    parts = len(_T3_PARTS)
+    for i in range(1, len(out) - 1):
+        nums = [(x, a, b) for x, a, b in toks[i] if _as_int(x) is not None]
+        if len(nums) != parts or toks[i][-parts:] != nums:
+            continue
+        last_end = nums[-1][2]
+        halves = []
+        for step in (-1, 1):
+            j = i + step
+            while 0 <= j < len(out) and abs(j - i) <= WRAP_REACH:
+                hit = [t for t in toks[j] if t[2] > last_end + 1]
+                if hit:
+                    halves.append((j, hit[0]) if len(hit) == 1 and _as_int(hit[0][0]) is not None else None)
+                    break
+                j += step
+        if len(halves) != 2 or None in halves:
+            continue
+        (ja, (xa, ca, cb)), (jb, (xb, cc, cd)) = halves  # type: ignore[misc]
+        if not (ca < cd and cc < cb) or len(xa + xb) < MIN_JOINED_DIGITS:
+            continue  # not one column
+        if int(xa + xb) != sum(int(x) for x, _, _ in nums):
+            continue
+        width = _col_at(out[i], len(out[i]), wide_as_two)
+        if width >= ca:
+            continue
+        out[i] = out[i] + " " * (ca - width) + xa + xb
+        for j, x, c0 in ((ja, xa, ca), (jb, xb, cc)):
+            k = _index_at(out[j], c0, wide_as_two)
+            out[j] = out[j][:k] + " " * len(x) + out[j][k + len(x) :]
+        toks = [_tokens(line, wide_as_two) for line in out]
+    return out
+
+
+_T3_PARTS = ("natural_person", "commercial_enterprise", "research_institution", "social_welfare_org",
+             "legal_service_org", "other_org")  # fmt: skip
+"""Table 三's six applicant columns, whose sum is the row's 总计 (H3.3)."""
+
+
+def _index_at(line: str, col: int, wide_as_two: bool) -> int:
+    """The index in `line` of the character at display column `col`."""
+    c = 0
+    for k, ch in enumerate(line):
+        if c >= col:
+            return k
+        c += 2 if wide_as_two and _wide(ch) else 1
+    return len(line)
+
+
 def read_layout_text(text: str) -> Document:
     pages = text.replace("\r\n", "\n").replace("\r", "\n").split("\f")
     all_lines = [line for page in pages for line in page.split("\n")]
@@ -209,7 +271,7 @@ def read_layout_text(text: str) -> Document:
     wide = _alignment_spread(all_lines, True) < _alignment_spread(all_lines, False)
     doc = Document(media="text", blocks=[], pages=len(pages))
     for n, page in enumerate(pages, start=1):
-        lines = page.expandtabs(8).split("\n")
+        lines = join_wrapped_totals(page.expandtabs(8).split("\n"), wide)
         chars = _chars(lines, wide)
         if chars:
             blocks = page_blocks(PageContent(chars, [], [], False, []), n)

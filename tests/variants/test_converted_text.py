@@ -66,3 +66,22 @@ def test_pdftotext_layout_reads_no_wrong_cell_where_it_cannot_place_numbers(case
             wrong.append((e["table"], e["row"], e["col"], _cell_matches(e, got)))
     assert wrong == []
     assert right >= PARTIAL[case]
+
+
+def test_a_total_wrapped_around_its_row_is_joined_only_where_the_row_adds_up_to_it():
+    """`pdftotext -layout` of a total cell taller than its row: "1066" above the row's line, "1" below.
+    Joined top to bottom where the row's six numbers add up to it (H3.3), written on the row's line;
+    halves that do not make the sum, or make fewer than four digits, stay where they are."""
+    from tasks.extract.layout_text import join_wrapped_totals
+
+    row = "二、上年结转政府信息公开申请数量       8157   846    173   263   954   268"
+    lines = ["                                                              1066", row,
+             "                                                                1"]
+    joined = join_wrapped_totals(lines, wide_as_two=False)
+    assert joined[1] == row + " " * (62 - len(row)) + "10661"
+    assert joined[0].strip() == joined[2].strip() == ""
+    off = [lines[0], row.replace("268", "269"), lines[2]]  # 8157 + … + 269 = 10662: not this total
+    assert join_wrapped_totals(off, wide_as_two=False) == off
+    small = "二、上年结转政府信息公开申请数量       1      2      3     4     5    86"  # adds up to 101
+    short = ["                                                              10", small, lines[2]]
+    assert join_wrapped_totals(short, wide_as_two=False) == short  # 10 / 1: three digits, not a wrapped cell
