@@ -39,7 +39,7 @@ REPORTS = {
     "blanks": ROOT / "tests" / "fixtures" / "generated" / "pdf_2021_blanks_dashes",
 }
 """Reports scanned: a PDF is scanned as it is; a web page is first printed to PDF by headless
-Chromium (a browser's "Save as PDF", `tests/fixtures/producers/html_pdf.py`), as an office prints
+Chromium (a browser's "Save as PDF", `tests/fixtures/producers/browser_copy.py`), as an office prints
 the page it then signs, stamps and scans."""
 PRINTED = ROOT / ".work" / "ocr_bench"
 
@@ -49,8 +49,15 @@ def source_pdf(folder: Path) -> Path:
     if (folder / "source.pdf").exists():
         return folder / "source.pdf"
     import hashlib
+    import importlib.util
 
-    import html_pdf
+    # by path: this folder's own producers.py (bench) shadows the tests' producers package
+    spec = importlib.util.spec_from_file_location(
+        "browser_copy", ROOT / "tests" / "fixtures" / "producers" / "browser_copy.py"
+    )
+    assert spec is not None and spec.loader is not None
+    browser_copy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(browser_copy)
 
     page = (folder / "source.html").read_text("utf-8")
     if "charset" not in page[:1000].lower():  # a fragment, as the site's script holds it: say its encoding
@@ -61,8 +68,9 @@ def source_pdf(folder: Path) -> Path:
     if not out.exists():
         html = PRINTED / f"{folder.name}.{key}.html"
         html.write_text(page, encoding="utf-8")
-        html_pdf.chromium_pdf(html, out)
+        browser_copy.print_pdf(html, out)
     return out
+
 
 _CHILD = r"""
 import json, resource, sys, time
@@ -123,16 +131,23 @@ def main(argv: list[str] | None = None) -> int:
             v = variants[vname]
             pdf = scans.scan_pdf(source_pdf(folder), v)
             for engine in args.engines:
-                confirm = args.confirm if args.confirm != "auto" else ("tesseract" if engine == "rapidocr" else "rapidocr")
+                confirm = (
+                    args.confirm if args.confirm != "auto" else ("tesseract" if engine == "rapidocr" else "rapidocr")
+                )
                 r = run_one(pdf, engine, confirm, args.dpi)
                 if "error" in r:
-                    print(f"{rname:10} {vname:11} {engine:9} error {r['error']['type']}: {r['error']['message'][:100]}", flush=True)
+                    print(
+                        f"{rname:10} {vname:11} {engine:9} error {r['error']['type']}: {r['error']['message'][:100]}",
+                        flush=True,
+                    )
                     continue
                 verdict = judge_cells(r, expected)
                 readings = {}
                 for issue in r["issues"]:
                     if issue["rule"] == "OCR-01":
-                        readings.update({(c["table"], c["row"], c["col"]): c.get("reading") for c in issue.get("cells", [])})
+                        readings.update(
+                            {(c["table"], c["row"], c["col"]): c.get("reading") for c in issue.get("cells", [])}
+                        )
                 exp = {(c["table"], c["row"], c["col"]): c for c in expected["cells"]}
                 caught = 0
                 for k, reading in readings.items():
@@ -162,7 +177,9 @@ def main(argv: list[str] | None = None) -> int:
                 if args.json:  # appended row by row: a long run keeps what it measured
                     with open(args.json, "a", encoding="utf-8") as out:
                         out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    print(f"done; load {os.getloadavg()[0]:.1f}; {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB peak child")
+    print(
+        f"done; load {os.getloadavg()[0]:.1f}; {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB peak child"
+    )
     return 0
 
 
