@@ -13,6 +13,7 @@ confidence, look for ink in a cell read as empty, and read a cell a second time.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from collections.abc import Callable
@@ -113,9 +114,11 @@ def ocr_image(
     def to_pt(x: float, y: float) -> tuple[float, float]:
         return ox + x * scale, oy_top - y * scale
 
+    rulings = geo.ruling_segments(gray, _median_height(boxes))
+    boxes = split_at_rulings(gray, boxes, rulings, engine, _median_height(boxes))
     chars = [c for b in boxes for c in _chars_of(b, to_pt)]
     segments = []
-    for x0, y0, x1, y1 in geo.ruling_segments(gray, _median_height(boxes)):
+    for x0, y0, x1, y1 in rulings:
         a, b = to_pt(x0, y0)
         c, d = to_pt(x1, y1)
         segments.append((a, b, c, d))
@@ -133,6 +136,117 @@ def ocr_image(
         ocr_boxes.append(OcrBox((x0, y0, x1, y1), box.text, box.confidence))
     log.debug("ocr page %s: skew %.2f°, %d boxes, %d+%d edges", page, angle, len(boxes), len(h_edges), len(v_edges))
     return blocks, OcrPage(page, region, scale, gray, geo.binarize(gray), ocr_boxes, engine.name)
+
+
+TALL_BOX = 1.6
+"""A box this many text heights tall holds more than one line: only such a box is cut at a horizontal ruling."""
+RULING_GAP_PX = 3
+"""A piece of a box cut at a ruling leaves this many pixels of the ruling's side out of its crop."""
+
+
+def split_at_rulings(
+    gray: np.ndarray,
+    boxes: list[Box],
+    rulings: list[tuple[float, float, float, float]],
+    engine: Engine,
+    text_height: float,
+) -> list[Box]:
+    """Boxes the engine's detector drew across a ruling of the table, made to respect it.
+
+    The detector sees text, not the grid. Its box may reach over a vertical ruling with nothing but
+    its padding (the box of `1.本机关不掌握…` began 20 pixels left of its cell's ruling, in the cell of
+    （四）无法提供): the box's text is spread evenly over its width, so its first character, `1`,
+    landed in the cell to the left and the row lost its label. Or it may hold text of two cells
+    (labels on one baseline in adjacent cells), or of rows one above the other (a box taller than
+    `TALL_BOX` text heights). A ruling crosses a box when it runs through the box's whole height
+    (width). Where the box's part beyond the ruling holds no ink, the box is clipped at the ruling
+    (its text is kept); where both sides hold ink, the box is cut at the ruling and each piece read
+    again (recognition only, on the piece's pixels): every piece must read as text with
+    `MIN_CONFIDENCE`, otherwise the box stays as the engine read it."""
+    ink = geo.binarize(gray)
+    out: list[Box] = []
+    for b in boxes:
+        others = [o for o in boxes if o is not b and o.x1 > b.x0 and o.x0 < b.x1 and o.y1 > b.y0 and o.y0 < b.y1]
+        pieces = _pieces(b, rulings, text_height, ink, others)
+        if len(pieces) == 1:
+            x0, y0, x1, y1 = pieces[0]
+            out.append(b if (x0, y0, x1, y1) == (b.x0, b.y0, b.x1, b.y1) else replace(b, x0=x0, y0=y0, x1=x1, y1=y1))
+            continue
+        read: list[Box] = []
+        for x0, y0, x1, y1 in pieces:
+            crop = gray[max(0, int(y0)) : int(y1) + 1, max(0, int(x0)) : int(x1) + 1]
+            if crop.size == 0:
+                break
+            text, conf = engine.read_line(crop)
+            if not text.strip() or conf < MIN_CONFIDENCE:
+                break
+            read.append(digits_read(Box(x0, y0, x1, y1, text.strip(), conf)))
+        out.extend(read if len(read) == len(pieces) else [b])
+    return out
+
+
+def _inked(ink: np.ndarray, x0: float, x1: float, y0: float, y1: float, others: list[Box]) -> bool:
+    """Whether the pixel box holds ink (a few pixels at least: not scanner noise) outside the boxes
+    of `others` (text the engine read in boxes of its own, such as the end of the label next door)."""
+    a, b = max(0, int(y0)), min(ink.shape[0], int(y1) + 1)
+    c, d = max(0, int(x0)), min(ink.shape[1], int(x1) + 1)
+    if b <= a or d <= c:
+        return False
+    part = ink[a:b, c:d].copy()
+    for o in others:
+        oa, ob = max(a, int(o.y0)), min(b, int(o.y1) + 1)
+        oc, od = max(c, int(o.x0)), min(d, int(o.x1) + 1)
+        if ob > oa and od > oc:
+            part[oa - a : ob - a, oc - c : od - c] = 0
+    return int(np.count_nonzero(part)) >= max(4, (b - a) * (d - c) // 100)
+
+
+def _pieces(
+    b: Box, rulings: list[tuple[float, float, float, float]], text_height: float, ink: np.ndarray, others: list[Box]
+) -> list[tuple[float, float, float, float]]:
+    """`b` clipped or cut at the vertical rulings that cross it; else cut at the horizontal ones
+    if it is tall."""
+    h, w = b.y1 - b.y0, b.x1 - b.x0
+    if h <= 0 or w <= 0:
+        return [(b.x0, b.y0, b.x1, b.y1)]
+    g = RULING_GAP_PX
+    ry0, ry1 = b.y0 + h / 6, b.y1 - h / 6  # the rows of its text, away from rulings above and below
+    x0, x1 = b.x0, b.x1
+    cuts: list[float] = []
+    for c in sorted(
+        sx0
+        for sx0, sy0, sx1, sy1 in rulings
+        if sx0 == sx1 and b.x0 < sx0 < b.x1 and sy0 <= b.y0 + h / 4 and sy1 >= b.y1 - h / 4
+    ):
+        if not _inked(ink, x0, c - g, ry0, ry1, others):
+            x0 = c + g  # only the box's padding lies left of the ruling
+        elif not _inked(ink, c + g, x1, ry0, ry1, others):
+            x1 = c - g  # only its padding lies right of it
+            break
+        else:
+            cuts.append(c)
+    if x1 - x0 < text_height / 2:
+        return [(b.x0, b.y0, b.x1, b.y1)]
+    if cuts:
+        edges = [x0, *cuts, x1]
+        return [
+            (edges[i] + (g if i else 0), b.y0, edges[i + 1] - (g if i + 1 < len(edges) - 1 else 0), b.y1)
+            for i in range(len(edges) - 1)
+        ]
+    if (x0, x1) != (b.x0, b.x1):
+        return [(x0, b.y0, x1, b.y1)]
+    ys = sorted(
+        sy0
+        for sx0, sy0, sx1, sy1 in rulings
+        if sy0 == sy1 and b.y0 + h / 4 < sy0 < b.y1 - h / 4 and sx0 <= b.x0 + w / 4 and sx1 >= b.x1 - w / 4
+    )
+    edges = [b.y0, *ys, b.y1]
+    if not ys or h < TALL_BOX * text_height or min(q - p for p, q in itertools.pairwise(edges)) < text_height / 2:
+        return [(b.x0, b.y0, b.x1, b.y1)]
+    return [
+        (b.x0, edges[i] + (g if i else 0), b.x1, edges[i + 1] - (g if i + 1 < len(edges) - 1 else 0))
+        for i in range(len(edges) - 1)
+    ]
 
 
 _ROUND_AS_ZERO = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "〇": "0"})
