@@ -753,8 +753,8 @@ def coverage(output: Store, year: int) -> dict[str, Any]:
     """Which agencies known to the dataset (a report in any year) have no current report for `year`."""
     known: dict[str, str | None] = {}
     have: set[str] = set()
-    rows = publish.Tables(output).read("reports", columns=["agency_id", "agency", "year", "is_current"])
-    for r in rows.sort_by([("year", "ascending")]).to_pylist():
+    versions = publish.with_current(publish.Tables(output).read("reports").to_pylist())  # is_current is computed
+    for r in sorted(versions, key=lambda v: v["year"]):
         known.setdefault(r["agency_id"], r["agency"])
         if r["year"] == year and r["is_current"]:
             have.add(r["agency_id"])
