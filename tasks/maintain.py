@@ -40,8 +40,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tasks import schema
-from tasks.publish import ROW_GROUP_ROWS, Tables
+from tasks import quarantine, schema
+from tasks.publish import ROW_GROUP_ROWS, Tables, retryable
 from tasks.storage import Store, WriteConflict
 
 log = logging.getLogger(__name__)
@@ -139,15 +139,6 @@ def release_lease(store: Store, lease: Lease) -> None:
 # ---------------------------------------------------------------- compaction and vacuum
 
 
-def _conflict(exc: BaseException) -> bool:
-    from deltalake.exceptions import CommitFailedError, DeltaError
-
-    text = str(exc).lower()
-    return isinstance(exc, CommitFailedError) or (
-        isinstance(exc, DeltaError) and any(w in text for w in ("conflict", "already exists", "version"))
-    )
-
-
 class Maintainer:
     """Compaction, checkpoint and vacuum of the Delta tables of one output store."""
 
@@ -164,15 +155,7 @@ class Maintainer:
         """The Delta table `name` (a dataset, or the quarantine index) at its latest version, or None."""
         if name != QUARANTINE_INDEX:
             return self.tables.table(name)
-        from deltalake import DeltaTable
-        from deltalake.exceptions import TableNotFoundError
-
-        from tasks.quarantine import INDEX
-
-        try:
-            return DeltaTable(f"{self.tables.root}/{INDEX}", storage_options=self.tables.options or None)
-        except TableNotFoundError:
-            return None
+        return quarantine.table(self.store)
 
     def _planned(self, dataset: str) -> None:
         """Called between reading a table's log and compacting it (tests append rows here)."""
@@ -189,7 +172,7 @@ class Maintainer:
             try:
                 metrics = dt.optimize.compact(writer_properties=props)
             except Exception as exc:
-                if not _conflict(exc):
+                if not retryable(exc):
                     raise
                 out.conflicts += 1
                 if attempt == self.attempts:

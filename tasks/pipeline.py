@@ -410,12 +410,11 @@ def publish_batch(
 
 
 def _checks_from_rows(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[CheckResult]]:
-    out: dict[str, list[CheckResult]] = defaultdict(list)
+    """`checks` rows as `CheckResult`s (`publish.check_results`), by report id."""
+    by_report: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for r in rows:
-        out[r["report_id"]].append(
-            CheckResult(r["rule"], r["severity"], bool(r["passed"]), r["message"], json.loads(r["cells"] or "[]"), r["origin"])
-        )
-    return out
+        by_report[r["report_id"]].append(r)
+    return {rid: publish.check_results(rs) for rid, rs in by_report.items()}
 
 
 def agency_documents(

@@ -83,7 +83,8 @@ def read_records(output: Store) -> list[Quarantined]:
     return [_from_json(output.get(i.key)) for i in output.list(PREFIX) if i.key.endswith(".json")]
 
 
-def _table(output: Store) -> Any:
+def table(output: Store) -> Any:
+    """The index as of its latest version, or None before any record was indexed."""
     from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
 
@@ -123,7 +124,7 @@ def write(output: Store, records: Iterable[Quarantined]) -> int:
     if not records:
         return 0
     rows = [_row(q) for q in records]
-    if _table(output) is None:  # an output from before the index: its records join the first append
+    if table(output) is None:  # an output from before the index: its records join the first append
         mine = {q.sha256 for q in records}
         rows += [_row(q) for q in read_records(output) if q.sha256 not in mine]
     _append(output, rows)
@@ -139,7 +140,7 @@ def read(
 
     from tasks.storage import arrow_filesystem
 
-    dt = _table(output)
+    dt = table(output)
     if dt is None:
         wanted_a = None if agency_ids is None else set(agency_ids)
         wanted_s = None if sources is None else set(sources)
