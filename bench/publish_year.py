@@ -6,9 +6,9 @@ publish interface, cross-year checks and quality pages included; seconds per bat
 
 Prints figures; asserts nothing. No Prefect, no extraction: every batch does what the publish side
 of `flows/ingest.py` does for a batch of already extracted reports, calling `tasks/pipeline.py`:
-`prepare`, `previous_years` (the cross-year reads), the validation suites (`tasks.checks`, the
-stacked Great Expectations run and the cross-year rules where a previous year exists),
-`publish_batch` (the rows of every dataset), `write_quality` (the quality page of each agency of the
+`prepare`, the validation suites (`tasks.checks`, the stacked Great Expectations run),
+`publish_batch` (the cross-year reads and rules where a previous year exists, and the rows of every
+dataset), `write_quality` (the quality page of each agency of the
 batch) and `write_ledger`. Whatever `tasks/publish.py` writes on this checkout is what is measured.
 
 The reports are one real extraction (the 2021 text sample, 200-odd cells) under a distinct agency
@@ -43,7 +43,7 @@ from tasks.records import ObjectInfo  # noqa: E402
 from tasks.storage import LocalStore  # noqa: E402
 
 TEMPLATE = ROOT / "tests" / "fixtures" / "samples" / "jining_org_dept_2021_text" / "source.txt"
-STEPS = ("prepare", "previous", "validate", "publish", "quality", "ledger")
+STEPS = ("prepare", "validate", "publish", "quality", "ledger")
 
 
 def template() -> dict[str, Any]:
@@ -83,9 +83,7 @@ def publish_one(dest: LocalStore, extracted: list[pipeline.Extracted]) -> dict[s
         return out
 
     prepared = step("prepare", pipeline.prepare, extracted)
-    metas = [m for m, _ in prepared.reports]
-    previous = step("previous", pipeline.previous_years, dest, metas)
-    validated = step("validate", run_suites, [ex for _, ex in prepared.reports], previous)
+    validated = step("validate", run_suites, [ex for _, ex in prepared.reports])
     items = pipeline.publishables(prepared, validated)
     summary = step("publish", pipeline.publish_batch, dest, items, False)
     agencies = sorted({p.meta.agency_id for p in items if p.meta.agency_id})
@@ -93,7 +91,6 @@ def publish_one(dest: LocalStore, extracted: list[pipeline.Extracted]) -> dict[s
     rows = pipeline.ledger_rows(extracted, prepared, summary, set(summary.withheld))
     step("ledger", pipeline.write_ledger, dest, pipeline.batch_id(e.info for e in extracted), rows)
     t["cpu"] = time.process_time() - c0
-    t["previous_found"] = len(previous)
     t["published"] = len(summary.published)
     return t
 
@@ -105,7 +102,7 @@ def run_year(dest: LocalStore, base: dict[str, Any], numbers: list[int], year: i
     print(f"\n## {label}: {len(numbers):,} reports into {year}, {total} batches of {batch} "
           f"(load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
     print("CPU seconds per step (the machine is shared: wall is printed in total only)")
-    print(f"{'batch':>6} {'in year':>8} " + " ".join(f"{s:>9}" for s in STEPS) + f" {'CPU s':>7} {'wall s':>7} {'prev':>5}")
+    print(f"{'batch':>6} {'in year':>8} " + " ".join(f"{s:>9}" for s in STEPS) + f" {'CPU s':>7} {'wall s':>7}")
     for b in range(total):
         chunk = [synthetic(base, n, year) for n in numbers[b * batch : (b + 1) * batch]]
         w = time.perf_counter()
@@ -114,7 +111,7 @@ def run_year(dest: LocalStore, base: dict[str, Any], numbers: list[int], year: i
         t["in_year"] = b * batch
         out.append(t)
         print(f"{b + 1:6d} {b * batch:8,d} " + " ".join(f"{t[s + '_cpu']:9.2f}" for s in STEPS)
-              + f" {t['cpu']:7.2f} {t['total']:7.2f} {int(t['previous_found']):5d}", flush=True)  # fmt: skip
+              + f" {t['cpu']:7.2f} {t['total']:7.2f}", flush=True)  # fmt: skip
     return out
 
 

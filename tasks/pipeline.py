@@ -377,14 +377,6 @@ def prepare(extracted: Iterable[Extracted], alias_file: str | None = None) -> Pr
     return out
 
 
-def previous_years(output: Store, metas: Iterable[ReportMeta]) -> dict[str, dict[str, Any]]:
-    """report_id → the same agency's current report of the previous year, where published: read
-    once for the whole batch (two filtered reads, see `publish.previous_extractions`)."""
-    wanted = {m.report_id: (m.agency_id, m.year - 1) for m in metas if m.agency_id is not None and m.year is not None}
-    found = publish.previous_extractions(publish.Tables(output), set(wanted.values()))
-    return {rid: found[key] for rid, key in wanted.items() if key in found}
-
-
 # --------------------------------------------------------------------------------------------
 # writing: quarantine, parquet, quality, ledger
 # --------------------------------------------------------------------------------------------

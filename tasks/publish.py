@@ -802,11 +802,6 @@ def previous_extractions(tables: Tables, wanted: Iterable[tuple[str, int]]) -> d
     return {(r["agency_id"], r["year"]): found[r["report_id"]] for r in reports if r["report_id"] in found}
 
 
-def previous_extraction(store: Store, agency_id: str, year: int) -> dict[str, Any] | None:
-    """One agency's current report of `year` (see `previous_extractions`, which reads a batch's at once)."""
-    return previous_extractions(Tables(store), [(agency_id, year)]).get((agency_id, year))
-
-
 def _plain(v: Decimal | None) -> int | float | None:
     if v is None:
         return None

@@ -72,8 +72,7 @@ def _ingest_plain(src: Path, out: Path) -> tuple[publish.PublishSummary, pipelin
     with ExtractorPool(1) as pool:
         extracted = [pipeline.extract_one(source, i, pool) for i in infos]
     prepared = pipeline.prepare(extracted)
-    metas = [m for m, _ in prepared.reports]
-    validated = validate_batch([ex for _, ex in prepared.reports], pipeline.previous_years(output, metas))
+    validated = validate_batch([ex for _, ex in prepared.reports])  # cross-year checks run at publish, as in the flow
     items = pipeline.publishables(prepared, validated)
     summary = pipeline.publish_batch(output, items, False)
     records = [q for _, q in prepared.quarantined] + pipeline.refused_records(prepared, extracted, summary)
