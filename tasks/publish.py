@@ -410,22 +410,31 @@ class Tables:
         cannot compare with a string filter, its Python filesystem makes the process abort at exit
         (tasks.storage.arrow_filesystem), and delta-rs's DataFusion reader hangs on moto's ranged
         GETs."""
-        import pyarrow.dataset as pds
-
         sch = schema.delta_schema(dataset)
         out_sch = sch if columns is None else pa.schema([sch.field(c) for c in columns])
-        dt = self.table(dataset)
         ys = None if years is None else sorted({int(y) for y in years})
-        if dt is None or ys == []:
+        files = None if ys == [] else self.dataset(dataset, ys)
+        if files is None:
             return out_sch.empty_table()
-        fs, scheme = self.filesystem()
-        uris = dt.file_uris(file_pruning_predicate=None if ys is None else [("year", "in", [str(y) for y in ys])])
-        files = pds.dataset([u.removeprefix(scheme) for u in uris], filesystem=fs, format="parquet", schema=sch,
-                            partitioning=pds.partitioning(schema.PARTITIONING, flavor="hive"))  # fmt: skip
         expr = None if ys is None else pc.field("year").isin(ys)
         if where is not None:
             expr = where if expr is None else expr & where
         return _conform(files.to_table(filter=expr, columns=columns), out_sch)
+
+    def dataset(self, dataset: str, years: Iterable[int] | None = None) -> Any:
+        """The data files the log lists (of `years`, all if None) as a pyarrow dataset on the native
+        filesystem (see `read`), or None if no writer created the table yet."""
+        import pyarrow.dataset as pds
+
+        dt = self.table(dataset)
+        if dt is None:
+            return None
+        fs, scheme = self.filesystem()
+        pruning = None if years is None else [("year", "in", [str(int(y)) for y in years])]
+        uris = dt.file_uris(file_pruning_predicate=pruning)
+        return pds.dataset([u.removeprefix(scheme) for u in uris], filesystem=fs, format="parquet",
+                           schema=schema.delta_schema(dataset),
+                           partitioning=pds.partitioning(schema.PARTITIONING, flavor="hive"))  # fmt: skip
 
     def years(self) -> list[int]:
         """The years with a `reports` partition."""
@@ -735,14 +744,22 @@ def current_rows(tables: Tables, dataset: str, reports: Iterable[Mapping[str, An
     parts = []
     for year, keys in sorted(by_year.items()):
         got = tables.read(dataset, [year], is_in("report_id", {k[0] for k in keys}))
-        if not got.num_rows:
-            continue
-        pairs = pa.array([f"{a}\x00{b}" for a, b in keys])
-        joined = pc.binary_join_element_wise(got["report_id"], got["publish_id"], "\x00")
-        parts.append(got.filter(pc.is_in(joined, value_set=pairs)))
+        if got.num_rows:
+            parts.append(of_versions(got, version_keys(keys)))
     if not parts:
         return schema.delta_schema(dataset).empty_table()
     return pa.concat_tables(parts)
+
+
+def version_keys(keys: Iterable[tuple[str, str]]) -> pa.Array:
+    """(report_id, publish_id) pairs as the value set `of_versions` filters by."""
+    return pa.array(sorted(f"{a}\x00{b}" for a, b in keys))
+
+
+def of_versions(rows: pa.Table, pairs: pa.Array) -> pa.Table:
+    """The rows whose (report_id, publish_id) is in `pairs` (`version_keys`)."""
+    joined = pc.binary_join_element_wise(rows["report_id"], rows["publish_id"], "\x00")
+    return rows.filter(pc.is_in(joined, value_set=pairs))
 
 
 def published_years(tables: Tables) -> list[int]:

@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from tasks import schema
-from tasks.publish import CURRENT_ONLY, ROW_GROUP_ROWS, Tables, version_order, with_current
+from tasks.publish import CURRENT_ONLY, ROW_GROUP_ROWS, Tables, of_versions, version_keys, version_order, with_current
 from tasks.storage import LocalStore, ObjectNotFound, Store, WriteConflict
 
 log = logging.getLogger(__name__)
@@ -97,23 +97,15 @@ def year_reports(tables: Tables, year: int) -> pa.Table:
 def current_batches(tables: Tables, dataset: str, year: int, current: list[dict[str, Any]]) -> Iterator[pa.Table]:
     """The rows of `dataset` in `year` that belong to the `current` reports rows (report id and
     publish id), a record batch at a time: a year's cells are never all in memory."""
-    import pyarrow.dataset as pds
-
-    dt = tables.table(dataset)
-    if dt is None or not current:
+    files = tables.dataset(dataset, [year]) if current else None
+    if files is None:
         return
-    fs, scheme = tables.filesystem()
-    sch = schema.delta_schema(dataset)
-    uris = dt.file_uris(file_pruning_predicate=[("year", "in", [str(year)])])
-    files = pds.dataset([u.removeprefix(scheme) for u in uris], filesystem=fs, format="parquet", schema=sch,
-                        partitioning=pds.partitioning(schema.PARTITIONING, flavor="hive"))  # fmt: skip
     ids = sorted({r["report_id"] for r in current})
-    pairs = pa.array(sorted(f"{r['report_id']}\x00{r['publish_id']}" for r in current))
+    pairs = version_keys((r["report_id"], r["publish_id"]) for r in current)
     expr = (pc.field("year") == year) & pc.field("report_id").isin(ids)
     for batch in files.scanner(filter=expr, batch_size=ROW_GROUP_ROWS).to_batches():
         if batch.num_rows:
-            keys = pc.binary_join_element_wise(batch["report_id"], batch["publish_id"], "\x00")
-            yield pa.Table.from_batches([batch]).filter(pc.is_in(keys, value_set=pairs))
+            yield of_versions(pa.Table.from_batches([batch]), pairs)
 
 
 def read_pointer(store: Store) -> tuple[dict[str, Any] | None, str | None]:
