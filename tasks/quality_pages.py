@@ -8,7 +8,9 @@ messages, sources: they come from untrusted files) is escaped by the template en
 
 The pages are self-contained (inline CSS, inline SVG, no script, no external URL) and in Chinese:
 rule names and statements from the rule catalogue (`tasks.spec.rules`), the English statement as a
-second line. Times are shown in the zone of `XXGK_TIMEZONE` (Asia/Shanghai by default), the zone named.
+second line; what each failed check found and why each file was quarantined in Chinese from the
+rule id, the check's cells and the error type (`tasks.quality_text`), the stored English message as
+the second line. Times are shown in the zone of `XXGK_TIMEZONE` (Asia/Shanghai by default), the zone named.
 A suggested value is only ever shown as a suggestion: the published value is what was printed.
 """
 
@@ -17,7 +19,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
-from decimal import Decimal
 from typing import Any, NamedTuple
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -34,6 +35,7 @@ from tasks.quality import (
     cell_label,
     offenders,
 )
+from tasks.quality_text import check_text, error_text, fmt_num
 from tasks.spec.rules import RULES_BY_ID
 
 SUGGESTION_NOTE = "建议值仅供参考，发布值以原文印刷为准（suggestion only — the published value is what was printed）"
@@ -57,20 +59,6 @@ _ORIGIN = {"source": "原文自相矛盾", "extraction": "疑似识读问题"}
 # ----------------------------------------------------------------------------------------------------
 # formatting
 # ----------------------------------------------------------------------------------------------------
-
-
-def _fmt_num(v: Any) -> str:
-    if v is None or isinstance(v, bool):
-        return "—"
-    if isinstance(v, Decimal):
-        v = int(v) if v == v.to_integral_value() else float(v)
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        return f"{v:,.4f}".rstrip("0").rstrip(".")
-    return str(v)
 
 
 def _offset(t: datetime) -> str:
@@ -210,7 +198,7 @@ def _panel(x0: float, width: float, title: str, years: list[int], series: list[_
     for s in series:
         points = [None if v is None else (sx(i), sy(v)) for i, v in enumerate(s.values)]
         dots = [
-            {"x": p[0], "y": p[1], "title": f"{s.kt.caption} {y}: {_fmt_num(v)}"}
+            {"x": p[0], "y": p[1], "title": f"{s.kt.caption} {y}: {fmt_num(v)}"}
             for y, v, p in zip(years, s.values, points)
             if p is not None
         ]
@@ -228,7 +216,7 @@ def _panel(x0: float, width: float, title: str, years: list[int], series: list[_
         "right": right,
         "top": top,
         "bottom": bottom,
-        "ticks": [{"y": sy(t), "label": _fmt_num(t)} for t in ticks],
+        "ticks": [{"y": sy(t), "label": fmt_num(t)} for t in ticks],
         "years": [{"x": sx(i), "label": y} for i, y in enumerate(years) if i % every == 0 or i == n - 1],
         "empty": None if values else {"x": (left + right) / 2, "y": top + height / 2},
         "lines": lines,
@@ -265,7 +253,7 @@ def _chart(years: list[int], totals: Mapping[int, Mapping[str, Any]]) -> dict[st
         {
             "caption": kt.caption,
             "key": f"{kt.table}.{kt.row}.{kt.col}",
-            "values": [_fmt_num(_as_float(totals.get(y, {}).get(kt.name))) if y in totals else "·" for y in axis],
+            "values": [fmt_num(_as_float(totals.get(y, {}).get(kt.name))) if y in totals else "·" for y in axis],
         }
         for kt in KEY_TOTALS
     ]
@@ -293,8 +281,8 @@ def _cell_view(c: Mapping[str, Any], fmt: str | None) -> dict[str, Any]:
         "label": label,
         "key": cell_key(c),
         "page": c.get("page"),
-        "printed": "空白" if c.get("value") is None and "value" in c else _fmt_num(c.get("value")),
-        "suggested": None if sugg is None else _fmt_num(sugg),
+        "printed": "空白" if c.get("value") is None and "value" in c else fmt_num(c.get("value")),
+        "suggested": None if sugg is None else fmt_num(sugg),
     }
 
 
@@ -303,6 +291,7 @@ def _issue(check: Mapping[str, Any], fmt: str | None) -> dict[str, Any]:
     return {
         "rule": _rule(str(check.get("rule", ""))),
         "severity": _sev(str(check.get("severity", ""))),
+        "text": check_text(check, fmt),
         "message": check.get("message") or "",
         "cells": [_cell_view(c, fmt) for c in check.get("cells") or []],
         "origin": {"text": _ORIGIN.get(origin, origin), "code": origin} if origin else None,
@@ -352,6 +341,7 @@ def _quarantine_view(items: Sequence[Mapping[str, Any]], clock: _Clock) -> list[
         {
             "source": q.get("source"),
             "error_type": q.get("error_type"),
+            "text": error_text(q.get("error_type")),
             "message": q.get("message"),
             "sha256": str(q.get("sha256") or ""),
             "at": clock(q.get("at")),

@@ -15,6 +15,7 @@ from test_quality import NOW, _agencies, _assert_self_contained, _entry, _Page, 
 
 from tasks.quality import QUARANTINE_ID, agency_quality, run_summary
 from tasks.quality_pages import agency_html, index_html
+from tasks.quality_text import ERROR_TEXTS, RULES_WITH_TEXT, check_text
 from tasks.records import CheckResult, Quarantined
 from tasks.spec.rules import RULES, RULES_BY_ID
 
@@ -68,6 +69,44 @@ def test_failed_and_passed_rules_are_shown_in_chinese_with_the_english_second():
         assert text.index(r.text) < text.index(r.description)  # Chinese first, English as the second line
     row = _row_of(page, "T3-H1")
     assert '<span class="rule-zh">表三收结平衡</span>' in row and '<span class="rule-en">per column: 一 + 二' in row
+
+
+def test_every_rule_of_the_catalogue_has_its_own_chinese_message():
+    assert set(RULES_WITH_TEXT) == set(RULES_BY_ID)
+    for r in RULES:
+        zh = check_text({"rule": r.id, "passed": False, "cells": []})
+        assert re.search(r"[\u4e00-\u9fff]", zh) and not re.search(r"[A-Za-z]{4,} [A-Za-z]{2,}", zh), (r.id, zh)
+
+
+def test_failed_checks_are_said_in_chinese_from_their_cells_the_english_second():
+    xy01 = CheckResult("XY-01", "warn", False, "carried_over.total 5 ≠ previous carried_forward.total 7", cells=[
+        {"table": "t3", "row": "carried_over", "col": "total", "page": 4, "value": 5, "suggested": 7, "previous": 7}])
+    xy02 = CheckResult("XY-02", "warn", False, "regulations.in_force 12 vs 10 + 1 − 0 = 11 (gap +1)", cells=[
+        {"table": "t2", "row": "regulations", "col": "in_force", "page": 2, "value": 12, "expected_by_continuity": 11}])
+    txt01 = CheckResult("TXT-01", "warn", False, "section 一 says “收到申请 95 件”, the table prints 17", cells=[
+        {"table": "t3", "row": "new_received", "col": "total", "page": 3, "value": 17, "narrative": 95}])
+    page = agency_html(_doc([_h1(), _blank_unfilled(), xy01, xy02, txt01]), zone="UTC")
+    said = {rule: (zh, en) for rule, zh, en in re.findall(
+        r'<span class="rule">([^<]+)</span>.*?<span class="msg">([^<]*)</span><span class="msg-en">([^<]*)</span>',
+        page, re.DOTALL)}  # fmt: skip
+    assert set(said) == {"T3-H1", "BLANK-01", "XY-01", "XY-02", "TXT-01"}
+    h1 = "表三收结平衡不成立。若 三·一、本年新收政府信息公开申请数量 × 总计 为 41，各项等式均成立（建议值，仅供参考，发布值仍为原文印刷值）"
+    assert said["T3-H1"] == (h1, "一 + 二 = 41 ≠ 40")
+    assert "三·（一）予以公开 × 总计 按等式推得 272" in said["BLANK-01"][0]
+    assert "为 5，上一年度“结转下年度”为 7" in said["XY-01"][0]
+    assert "为 12，按上年现行有效件数 + 本年制发件数 − 本年废止件数应为 11（相差 +1）" in said["XY-02"][0]
+    assert "正文复述为 95，表格中" in said["TXT-01"][0] and "印为 17" in said["TXT-01"][0]
+    assert said["TXT-01"][1] == txt01.message
+
+
+def test_every_quarantine_reason_is_said_in_chinese():
+    import tasks.errors as errors
+
+    types = {n for n, t in vars(errors).items() if isinstance(t, type) and issubclass(t, errors.XxgkError)}
+    assert types - {"XxgkError"} <= set(ERROR_TEXTS) and "MetadataNotFound" in ERROR_TEXTS
+    page = agency_html(agency_quality("某局", "agx", [], [_quarantined()], NOW), zone="UTC")
+    assert ('<span class="msg">文件没有文字层（扫描件或页面图片），需经 OCR 识读</span>'
+            '<span class="msg-en">no text layer on pages 1–6</span>') in page  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------------
