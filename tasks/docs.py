@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from tasks import schema
+from tasks.quality import KEY_TOTALS
 from tasks.spec import RULES, t2, t3, t4
 
 ROOT = "xxgk-output/out"
@@ -64,6 +65,17 @@ COLUMN_DOCS: dict[str, str] = {
     "previous_report_id": "The agency's report of the year before that this row's cross-year checks (XY-01..03, PLAUS-02) "
     "were run against (they ran only if it has cells: not withheld); null: there was none. The report's row is the one "
     "naming the current report of the year before (see above).",
+    "ocr_cells": "Cells of the report read by OCR and published (their `source_kind` is `ocr`); null in rows written "
+    "before this column (their cells tell it).",
+    "ocr_refused": "Cells of the report OCR read but the arithmetic did not confirm (`ocr_unconfirmed`).",
+    **{
+        f"key_{kt.name}": f"{kt.caption} (`{kt.table}` `{kt.row}` `{kt.col}`"
+        + (", the sum of its parts where it is not printed" if kt.row in t4.DERIVED_ROWS else "")
+        + "): the headline figure the quality pages chart, as its cells print it; null where it is not printed as a "
+        "whole number, where the report has no cells (withheld, or an upload older than a published version), and in "
+        "rows written before this column."
+        for kt in KEY_TOTALS
+    },
     "publish_id": "The commit (one writer's publish of one batch and year) that wrote the row: a report's rows in every "
     "table are those with its `reports` row's `publish_id`.",
     "is_current": "Computed, not stored (see above): true for the agency's current report of the year.",

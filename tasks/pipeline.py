@@ -413,9 +413,10 @@ def agency_documents(
     output: Store, agency_ids: Iterable[str], quarantined: list[Quarantined] | None = None
 ) -> list[dict[str, Any]]:
     """The quality documents of these agencies, rebuilt from the published tables with one read
-    of each table for all of them (`reports` by agency id; `checks` and the current reports'
-    `cells` by report id; their quarantine records, from the index, unless given), never a read
-    per agency."""
+    of each table for all of them (`reports` by agency id, whose rows carry each report's key
+    totals and OCR counts; `checks` by report id; their quarantine records, from the index, unless
+    given), never a read per agency. `cells` is read only for current reports whose rows predate
+    those columns: its cost grows with the year, the others' with the batch."""
     ids = sorted(set(agency_ids))
     if not ids:
         return []
@@ -424,8 +425,10 @@ def agency_documents(
     tables = publish.Tables(output)
     versions = publish.agency_reports(tables, ids)
     checks = _checks_from_rows(publish.current_rows(tables, "checks", versions).to_pylist())
+    summaries = {v["report_id"]: publish.report_totals(v) for v in versions if v["is_current"]}
     cells: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for c in publish.current_rows(tables, "cells", [v for v in versions if v["is_current"]]).to_pylist():
+    legacy = [v for v in versions if v["is_current"] and summaries[v["report_id"]] is None]
+    for c in publish.current_rows(tables, "cells", legacy).to_pylist():  # rows written before the summary columns
         cells[c["report_id"]].append(c)
     by_agency: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for v in versions:
@@ -438,6 +441,7 @@ def agency_documents(
         for v in sorted(by_agency.get(aid, []), key=lambda x: (x["year"], publish.version_order(x))):
             agency = v["agency"] or agency
             own = cells.get(v["report_id"], []) if v["is_current"] else []
+            totals, ocr = summaries.get(v["report_id"]) or (quality.key_totals(_plain_cells(own)), quality.ocr_counts(own))
             entries.append(
                 quality.ReportEntry(
                     year=v["year"],
@@ -450,8 +454,8 @@ def agency_documents(
                     last_modified=v["source_last_modified"],
                     superseded=not v["is_current"],
                     checks=checks.get(v["report_id"], []),
-                    key_totals=quality.key_totals(_plain_cells(own)),
-                    ocr=quality.ocr_counts(own),
+                    key_totals=totals,
+                    ocr=ocr,
                 )
             )
         own_q = [q for q in quarantined if quarantine.agency_of(q) == aid]

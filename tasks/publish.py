@@ -86,12 +86,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasks import schema
+from tasks import quality, schema
 from tasks.errors import Unpublishable
 from tasks.extract.clean import clean_text
 from tasks.fitting import CTRL_RULE, RULE as RANGE_RULE, clean_extraction, ctrl_check, fit_extraction, range_check
@@ -229,9 +230,34 @@ def report_row(p: Publishable) -> dict[str, Any]:
         "ingested_at": p.ingested_at,
         "pipeline_version": PIPELINE_VERSION,
         "previous_report_id": p.previous_report_id,
+        **report_summary(p.extraction["cells"]),
         "is_current": True,
         "superseded_by": None,
     }
+
+
+def report_summary(cells: Iterable[Mapping[str, Any]]) -> dict[str, int | None]:
+    """A report's `ocr_cells`, `ocr_refused` and `key_*` columns (quality.ocr_counts and
+    quality.key_totals of its cells; a key total not printed as a whole number is null)."""
+    cells = list(cells)
+    ocr = quality.ocr_counts(cells)
+    totals = quality.key_totals(cells)
+    return {"ocr_cells": ocr["cells"], "ocr_refused": ocr["refused"],
+            **{f"key_{k}": int(v) if v is not None and float(v).is_integer() else None for k, v in totals.items()}}  # fmt: skip
+
+
+_NO_TOTALS = {f"key_{kt.name}": None for kt in quality.KEY_TOTALS}
+"""A report published without cells (withheld, or older than a version already published) shows
+no figures in `reports` either."""
+
+
+def report_totals(row: Mapping[str, Any]) -> tuple[dict[str, float | None], dict[str, int]] | None:
+    """The key totals and OCR counts a `reports` row carries, as the quality pages take them;
+    None for a row written before those columns (its cells tell them)."""
+    if row.get("ocr_cells") is None:
+        return None
+    totals = {kt.name: None if row.get(f"key_{kt.name}") is None else float(row[f"key_{kt.name}"]) for kt in quality.KEY_TOTALS}
+    return totals, {"cells": int(row["ocr_cells"]), "refused": int(row.get("ocr_refused") or 0)}
 
 
 def check_rows(p: Publishable) -> list[dict[str, Any]]:
@@ -552,10 +578,18 @@ class DatasetWriter:
                                                  "xxgk.publish_id": str(rows[0]["publish_id"])})  # fmt: skip
 
         def commit() -> None:
+            from deltalake.exceptions import SchemaMismatchError
+
             self._before_commit(f"append {dataset}")
-            write_deltalake(self.tables.uri(dataset), table, mode="append", partition_by=["year"],
+            write = partial(write_deltalake, self.tables.uri(dataset), table, mode="append", partition_by=["year"],
                             storage_options=self.tables.options or None, writer_properties=props,
                             commit_properties=meta)  # fmt: skip
+            try:
+                write()
+            except SchemaMismatchError:
+                # a table written before this version's columns (all nullable, added at the end):
+                # this append adds them to the table's schema; older files read them as null
+                write(schema_mode="merge")
 
         self._retry(f"append to {dataset}", commit, summary)
         summary.files_written += 1
@@ -610,7 +644,8 @@ class DatasetWriter:
         by_id = {r["report_id"]: {k: v for k, v in r.items() if k in stored_cols} for r in merged}
         rows = {dataset: [row for p in curated for row in rows_by_dataset(p)[dataset]] for dataset in CURRENT_ONLY}
         rows["checks"] = [row for p in fresh.values() for row in check_rows(p)]
-        rows["reports"] = [by_id[rid] for rid in fresh]
+        with_cells = {p.meta.report_id for p in curated}
+        rows["reports"] = [by_id[rid] if rid in with_cells else {**by_id[rid], **_NO_TOTALS} for rid in fresh]
         self._commit(year, pid, rows, revised, summary)
         self._converge(year, agencies, summary)
 

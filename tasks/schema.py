@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from tasks.quality import KEY_TOTALS
 from tasks.spec import t2, t3, t4
 from tasks.spec.model import VALUE_PRECISION, VALUE_SCALE
 
@@ -80,6 +81,11 @@ REPORTS = _schema(
         pa.field("ingested_at", pa.timestamp("us", tz="UTC")),
         pa.field("pipeline_version", pa.string()),
         pa.field("previous_report_id", pa.string()),  # what the cross-year checks of this row were run against
+        # the report's headline figures and OCR counts, as the quality pages show them (one read of
+        # `reports` makes an agency's page; never a read of `cells`): tasks.quality.KEY_TOTALS
+        pa.field("ocr_cells", pa.int32()),
+        pa.field("ocr_refused", pa.int32()),
+        *[pa.field(f"key_{name}", pa.int64()) for name in (kt.name for kt in KEY_TOTALS)],
     ],
     "reports",
 )

@@ -60,3 +60,43 @@ def test_strict_withholds_failed_reports_from_curated_data(tmp_path, extraction)
     assert summary.withheld == ["r0f"]
     assert _rows(tmp_path, "cells") == [] and len(_rows(tmp_path, "reports")) == 1
     assert [r["status"] for r in _rows(tmp_path, "reports")] == ["failed"]
+
+
+def test_reports_rows_carry_the_key_totals_and_ocr_counts_the_cells_give(tmp_path, extraction):
+    from tasks import pipeline, publish, quality
+
+    DatasetWriter(LocalStore(tmp_path)).publish([_item(extraction, "0a", T0)])
+    (row,) = _rows(tmp_path, "reports")
+    cells = [c for c in _rows(tmp_path, "cells") if c["report_id"] == "r0a"]
+    want = quality.key_totals([{**c, "value": None if c["value"] is None else float(c["value"])} for c in cells])
+    assert any(v is not None for v in want.values())
+    assert {k: row[f"key_{k}"] for k in want} == {k: None if v is None else int(v) for k, v in want.items()}
+    assert (row["ocr_cells"], row["ocr_refused"]) == (0, 0)
+    assert publish.report_totals(row) == (want, {"cells": 0, "refused": 0})
+    (doc,) = pipeline.agency_documents(LocalStore(tmp_path), ["agtest"])
+    assert doc["reports"][0]["key_totals"] == want
+
+
+def test_an_output_written_before_the_summary_columns_takes_them_on_and_its_pages_still_read_its_cells(
+    tmp_path, extraction, monkeypatch
+):
+    import pyarrow as pa
+
+    from tasks import pipeline, schema
+
+    new = schema.DATASETS["reports"]
+    old = pa.schema([f for f in new if f.name not in {"ocr_cells", "ocr_refused"} and not f.name.startswith("key_")],
+                    metadata=new.metadata)  # fmt: skip
+    with monkeypatch.context() as m:
+        m.setitem(schema.DATASETS, "reports", old)
+        DatasetWriter(LocalStore(tmp_path)).publish([_item(extraction, "0b", T0)])
+    (before,) = pipeline.agency_documents(LocalStore(tmp_path), ["agtest"])
+    assert "key_new_received" not in _rows(tmp_path, "reports")[0]
+    meta = ReportMeta("r0c", "incoming/c.pdf", "0c", "pdf", extraction["agency"], "agother", 2024,
+                      extraction["format_version"], T0)  # fmt: skip
+    DatasetWriter(LocalStore(tmp_path)).publish([Publishable(meta, extraction, Validated("r0c", "passed", []))])
+    rows = {r["report_id"]: r for r in _rows(tmp_path, "reports")}
+    assert rows["r0b"]["key_new_received"] is None and rows["r0c"]["key_new_received"] is not None
+    (after,) = pipeline.agency_documents(LocalStore(tmp_path), ["agtest"])
+    assert after["reports"][0]["key_totals"] == before["reports"][0]["key_totals"]
+    assert after["reports"][0]["key_totals"]["new_received"] == float(rows["r0c"]["key_new_received"])
