@@ -428,7 +428,8 @@ def agency_documents(
     summaries = {v["report_id"]: publish.report_totals(v) for v in versions if v["is_current"]}
     cells: dict[str, list[dict[str, Any]]] = defaultdict(list)
     legacy = [v for v in versions if v["is_current"] and summaries[v["report_id"]] is None]
-    for c in publish.current_rows(tables, "cells", legacy).to_pylist():  # rows written before the summary columns
+    wanted = ["table", "row", "col", "value", "status", "source_kind"]  # what key_totals and ocr_counts take
+    for c in publish.current_rows(tables, "cells", legacy, wanted).to_pylist():  # rows written before the summary columns
         cells[c["report_id"]].append(c)
     by_agency: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for v in versions:
