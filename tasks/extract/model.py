@@ -40,6 +40,9 @@ class Cell:
 class TableRow:
     cells: list[Cell]
     page: int | None = None
+    empty: bool = False
+    """The reader vouches that the row prints nothing right of its label (an unruled PDF table's
+    label printed alone in its band): its value cells are printed blanks."""
 
 
 @dataclass

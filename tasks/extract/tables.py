@@ -48,6 +48,7 @@ class Line:
     positioned: bool
     first: bool = True  # the table's first row
     last: bool = True  # the table's last row
+    page_foot: bool = False  # the table's last row, and nothing after the table on its page
 
     @property
     def cells(self) -> list[Cell]:
@@ -59,10 +60,12 @@ def lines_of(doc: Document) -> list[Line]:
     separated by runs of spaces or tabs, ending in values) counts as a one-row table of its own."""
     out: list[Line] = []
     n = 0
-    for b in doc.blocks:
+    for j, b in enumerate(doc.blocks):
         if isinstance(b, Table):
             k = len(b.rows) - 1
-            out.extend(Line(n, r, b.positioned, i == 0, i == k) for i, r in enumerate(b.rows))
+            nxt = doc.blocks[j + 1] if j + 1 < len(doc.blocks) else None
+            foot = nxt is None or nxt.page != b.page
+            out.extend(Line(n, r, b.positioned, i == 0, i == k, foot and i == k) for i, r in enumerate(b.rows))
             n += 1
         elif isinstance(b, Paragraph) and (row := _row_from_text(b)) is not None:
             out.append(Line(n, row, False))
@@ -153,6 +156,50 @@ def _t3_header_spans(rows: list[Line]) -> list[tuple[float, float]] | None:
     return spans
 
 
+def _stacked_headers(rows: list[Line], labels: dict[str, str]) -> list[tuple[float, float, str, int]]:
+    """Column headers printed as words stacked over lines in narrow cells without rulings ("自然" over
+    "人", "结果" over "维持"): the words of the header rows (those before the first row printing a
+    number) starting at one x (±`STACK_TOL`) are read top to bottom, and a run of them spelling one
+    of `labels` (normalised label -> key) is that column. (x0, x1, key, last header row) per column
+    found, left to right."""
+    stacks: list[tuple[float, list[tuple[int, Cell]]]] = []
+    for i, line in enumerate(rows[:STACKED_HEADER_ROWS]):
+        if any(c.text.strip() and is_value_like(c.text) for c in line.cells):
+            break
+        for c in line.cells:
+            t = norm(c.text)
+            if not t or any(ch.isdigit() for ch in t):
+                continue
+            home = next((st for x, st in stacks if abs(x - c.x0) <= STACK_TOL), None)
+            if home is None:
+                stacks.append((c.x0, [(i, c)]))
+            else:
+                home.append((i, c))
+    found: list[tuple[float, float, str, int]] = []
+    for _, stack in stacks:
+        texts = [norm(c.text) for _, c in stack]
+        for a, b in itertools.combinations(range(len(stack) + 1), 2):
+            if (key := labels.get("".join(texts[a:b]))) is not None:
+                part = [c for _, c in stack[a:b]]
+                found.append((min(c.x0 for c in part), max(c.x1 for c in part), key, stack[b - 1][0]))
+                break
+    found.sort()
+    return found
+
+
+def _t3_stacked_spans(rows: list[Line]) -> list[tuple[float, float]] | None:
+    """The seven value columns' x-spans from header words stacked over lines (`_stacked_headers`:
+    "自然" / "人", "法律服" / "务机构"), or None unless exactly the seven are found, in order and
+    apart."""
+    found = _stacked_headers(rows, _T3_HEADERS)
+    if [k for _, _, k, _ in found] != [c.key for c in t3.COLUMNS]:
+        return None
+    spans = [(x0, x1) for x0, x1, _, _ in found]
+    if any(b[0] < a[1] for a, b in itertools.pairwise(spans)):
+        return None
+    return spans
+
+
 def _t3_value_spans(rows: list[Line]) -> list[tuple[float, float]] | None:
     """Column spans learned from complete rows (seven numbers at the end), for tables whose header
     could not be read (words split over lines): blank cells that left no trace in the text then
@@ -197,6 +244,15 @@ def _split_t3_row(line: Line, spans: list[tuple[float, float]] | None, unlabelle
         values = _assign_by_position(value_cells, spans, one_column=True)
         if values is None:
             return None
+        if any(c.text.strip() and not any(v is c for v in values) for c in value_cells):
+            return None  # a printed cell under no column (or beside another in one): its column is unknown
+        if line.row.empty and not value_cells and label_cells:
+            # a label printed alone in its band (the reader vouches nothing is right of it): a row
+            # printing every cell empty, each a printed blank
+            label_box = label_cells[0].bbox
+            values = [
+                Cell("", sp[0], sp[1], line.row.page, (sp[0], label_box[1], sp[1], label_box[3]) if label_box else None) for sp in spans
+            ]
         if any(v is not None and v.text.strip() for v in values):
             # nothing printed under a column of a row that prints values (no cell at all where the
             # medium draws none: borderless PDFs, converted text) is a printed blank
@@ -221,6 +277,8 @@ def _split_t3_row(line: Line, spans: list[tuple[float, float]] | None, unlabelle
     if not any(v.text.strip() for v in present) and len(present) < ncol:
         return None
     labels = [c.text for c in label_cells if c.text.strip()]
+    if any(sum(bool(_ROW_MARK.match(norm(ln))) for ln in t.split("\n")) > 1 for t in labels):
+        return None  # two rows' labels in one cell (each line opening a row): whose numbers these are is unknown
     if any(is_value_like(t) for t in labels):  # numbers left of the value columns: another table's row (table 4)
         return None
     if line.positioned and any(_TRAILING_NUMBER.search(t) for t in labels):
@@ -237,7 +295,7 @@ def _t3_candidates(lines: list[Line]) -> list[T3Row]:
     for line in lines:
         by_table.setdefault(line.table, []).append(line)
     for _, rows in sorted(by_table.items()):
-        own = _t3_header_spans(rows) or _t3_value_spans(rows) if rows[0].positioned else None
+        own = (_t3_header_spans(rows) or _t3_stacked_spans(rows) or _t3_value_spans(rows)) if rows[0].positioned else None
         if own is not None:
             spans = own
         for line in rows:
@@ -447,33 +505,17 @@ def read_t4(lines: list[Line]) -> dict[tuple[str, str], Printed]:
 
 def _t4_stacked_header(rows: list[Line]) -> tuple[int, list[tuple[float, float]]] | None:
     """Table 四's fifteen leaf headers printed as words stacked over lines in narrow cells without
-    rulings ("结果" over "维持", "总" over "计"): words starting at one x (±`STACK_TOL`) are read top to
-    bottom, and a run of them that spells a leaf label is that column. The last header row and the
+    rulings ("结果" over "维持", "总" over "计"; `_stacked_headers`). The last header row and the
     fifteen columns' x-spans, or None unless exactly the fifteen leaves are found, in order."""
-    stacks: list[tuple[float, list[tuple[int, Cell]]]] = []
-    for i, line in enumerate(rows[:8]):
-        for c in line.cells:
-            t = norm(c.text)
-            if not t or any(ch.isdigit() for ch in t):
-                continue
-            home = next((st for x, st in stacks if abs(x - c.x0) <= STACK_TOL), None)
-            if home is None:
-                stacks.append((c.x0, [(i, c)]))
-            else:
-                home.append((i, c))
-    leaves: list[tuple[float, float, str, int]] = []
-    for _, stack in stacks:
-        texts = [norm(c.text) for _, c in stack]
-        for a, b in itertools.combinations(range(len(stack) + 1), 2):
-            if (key := _T4_LEAVES.get("".join(texts[a:b]))) is not None:
-                part = [c for _, c in stack[a:b]]
-                leaves.append((min(c.x0 for c in part), max(c.x1 for c in part), key, stack[b - 1][0]))
-                break
-    leaves.sort()
+    leaves = _stacked_headers(rows, _T4_LEAVES)
     if [k for *_, k, _ in leaves] != [c.key for _ in t4.ROWS for c in t4.COLUMNS]:
         return None
     return max(i for *_, i in leaves), [(x0, x1) for x0, x1, _, _ in leaves]
 
+
+STACKED_HEADER_ROWS = 12
+"""Rows read for a stacked header: a block's caption and two-character words over four lines, for
+two or three header levels, fit in them."""
 
 STACK_TOL = 2.0
 """Header words whose left edges are this close (points) belong to one narrow header cell."""
@@ -501,19 +543,42 @@ def _t4_stacked(rows: list[Line]) -> dict[tuple[str, str], Printed]:
         ncol = len(t4.COLUMNS)
         out: dict[tuple[str, str], Printed] = {}
         full = all(a is not None for a in assigned)
+        after = rows[rows.index(line) + 1 :]
         for k, (blk, _) in enumerate(_T4_BLOCKS):
             cells = assigned[k * ncol : (k + 1) * ncol]
-            if not full:
-                nums = [parse_value(c.text) if c is not None else (0, "blank") for c in cells]
-                if cells[-1] is None or any(st == "reported" and not isinstance(v, int) for v, st in nums):
+            if not full and all(c is None for c in cells):
+                # a block printing every cell empty: blanks only where the row cannot go on
+                # elsewhere (not at the foot of a page, nothing printed under the block below it)
+                # and the row's other blocks add up
+                block_spans = spans[k * ncol : (k + 1) * ncol]
+                below = any(
+                    c.text.strip() and is_value_like(c.text) and any(_overlap(c, sp) > 0 for sp in block_spans)
+                    for ln in after for c in ln.cells
+                )
+                if line.page_foot or below or not _t4_blocks_add_up(assigned, k):
                     continue
-                vals_ = [v if st == "reported" and isinstance(v, int) else 0 for v, st in nums]
-                if vals_[-1] != sum(vals_[:-1]):
-                    continue
+            elif not full and not _t4_block_adds_up(cells):
+                continue
             for col, c in zip(t4.COLUMNS, cells):
                 out[(blk, col.key)] = printed(c, line.row) if c is not None else Printed("", line.row.page, None)
         return out
     return {}
+
+
+def _t4_block_adds_up(cells: list[Cell | None]) -> bool:
+    """A block's printed total is the sum of its printed parts (H4.1, an empty cell 0)."""
+    nums = [parse_value(c.text) if c is not None else (0, "blank") for c in cells]
+    if cells[-1] is None or any(st == "reported" and not isinstance(v, int) for v, st in nums):
+        return False
+    vals = [v if st == "reported" and isinstance(v, int) else 0 for v, st in nums]
+    return vals[-1] == sum(vals[:-1])
+
+
+def _t4_blocks_add_up(assigned: list[Cell | None], skip: int) -> bool:
+    """Every block of the row but `skip` prints a number and adds up."""
+    ncol = len(t4.COLUMNS)
+    others = [assigned[k * ncol : (k + 1) * ncol] for k in range(len(t4.ROWS)) if k != skip]
+    return all(any(c is not None for c in cells) and _t4_block_adds_up(cells) for cells in others)
 
 
 def read_t4_headerless(doc: Document) -> dict[tuple[str, str], Printed]:

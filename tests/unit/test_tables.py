@@ -278,3 +278,69 @@ def test_table_4_under_stacked_header_words_places_its_empty_cells_by_the_identi
     got = {(c.row, c.col): (c.status, c.value) for c in understand(doc(values)).cells if c.table == "t4"}
     assert got == {(b, c.key): ("reported", int(v)) for k, b in enumerate(blocks)
                    for c, v in zip(t4.COLUMNS, values[5 * k : 5 * k + 5])}
+
+
+def test_table_4_block_printing_every_cell_empty_is_blank_only_where_the_row_cannot_go_on():
+    """A block under a stacked header printing no number at all: its cells are printed blanks when
+    the row's other blocks add up and the row cannot go on elsewhere; at the foot of a page (the
+    row may go on over the page) or beside a block that does not add up, not_found."""
+    values = ["17", "4", "31", "22", "74", "1", "32", "35", "9", "77", None, None, None, None, None]
+
+    def got(values: list[str | None], after: bool) -> dict:
+        blocks = [Paragraph("某某局2024年政府信息公开工作年度报告"), Paragraph("四、政府信息公开行政复议、行政诉讼情况"),
+                  Table(_stacked_t4(values))] + ([Paragraph("五、政府信息公开工作存在的主要问题及改进情况")] if after else [])
+        return {(c.row, c.col): (c.status, c.value) for c in understand(Document("pdf", blocks)).cells if c.table == "t4"}
+
+    read = {("admin_review", c.key): ("reported", int(v)) for c, v in zip(t4.COLUMNS, values[:5])}
+    read |= {("litigation_direct", c.key): ("reported", int(v)) for c, v in zip(t4.COLUMNS, values[5:10])}
+    blank = {("litigation_after_review", c.key): ("blank", None) for c in t4.COLUMNS}
+    lost = {("litigation_after_review", c.key): ("not_found", None) for c in t4.COLUMNS}
+    assert got(values, after=True) == read | blank
+    assert got(values, after=False) == read | lost  # the table closes its page
+    values[4] = "75"  # 17 + 4 + 31 + 22 is not 75: the row's placement is not confirmed
+    assert {k: v for k, v in got(values, after=True).items() if k[0] != "admin_review"} == {
+        k: v for k, v in (read | lost).items() if k[0] != "admin_review"}
+
+
+def _stacked_t3(body: list[TableRow]) -> Document:
+    """Table 三 without rulings: its column headers stacked over lines in narrow cells ("自然" over "人",
+    "法律服" over "务机构"), columns 40 pt apart from x = 200, then `body`."""
+    x = [200.0 + 40 * i for i in range(7)]
+    head = [("自然", "人"), ("商业", "企业"), ("科研", "机构"), ("社会公益", "组织"), ("法律服", "务机构"), ("其他", ""), ("总计", "")]
+    box = (0.0, 0.0, 1.0, 1.0)
+    rows = [TableRow([Cell(a, x[i], x[i] + 9 * len(a), bbox=box) for i, (a, _) in enumerate(head)]),
+            TableRow([Cell(b, x[i], x[i] + 9 * len(b), bbox=box) for i, (_, b) in enumerate(head) if b]), *body]
+    return Document("pdf", [Paragraph("某某局2024年政府信息公开工作年度报告"), Paragraph("三、收到和处理政府信息公开申请情况"),
+                            Table(rows)], pages=1)
+
+
+def _t3_line(label: str, values: dict[int, str], empty: bool = False) -> TableRow:
+    return TableRow([Cell(label, 0, 150, bbox=(0.0, 0.0, 150.0, 10.0)),
+                     *(Cell(v, 200 + 40 * i, 200 + 40 * i + 7 * len(v), bbox=(0.0, 0.0, 1.0, 1.0)) for i, v in values.items())],
+                    empty=empty)
+
+
+def test_unruled_table_3_under_stacked_headers_reads_rows_printing_empty_cells_and_label_only_rows():
+    """Columns placed by header words stacked over lines: a row's empty cells are printed blanks; a
+    label printed alone (the reader vouching nothing is printed beside it) is a row of blanks, the
+    same label without that is not_found; a label holding two rows' labels, or a number under no
+    column, leaves its row not_found, never its numbers on one of the two rows or a blank."""
+    got = lambda body, row: {c.col: (c.status, c.value) for c in understand(_stacked_t3(body)).cells  # noqa: E731
+                             if c.table == "t3" and c.row == row}
+    rows = [_t3_line("一、本年新收政府信息公开申请数量", {0: "821", 1: "35", 4: "2", 5: "1", 6: "859"}),
+            _t3_line("二、上年结转政府信息公开申请数量", {0: "18", 6: "18"})]
+    want = dict.fromkeys(COLS, ("blank", None)) | {"natural_person": ("reported", 821),
+                                                   "commercial_enterprise": ("reported", 35),
+                                                   "legal_service_org": ("reported", 2), "other_org": ("reported", 1),
+                                                   "total": ("reported", 859)}  # fmt: skip
+    assert got(rows, "new_received") == want
+    partial = "（二）部分公开（区分处理的，只计这一情形，不计其他情形）"
+    alone = [*rows, _t3_line("（一）予以公开", {0: "5", 6: "5"}), _t3_line(partial, {}, empty=True)]
+    assert got(alone, "partially_granted") == dict.fromkeys(COLS, ("blank", None))
+    alone[-1] = _t3_line(partial, {})
+    assert set(got(alone, "partially_granted").values()) == {("not_found", None)}
+    two = [*rows, _t3_line("（一）予以公开\n（二）部分公开（区分处理的，只计这一情形，不计其他情形）", {0: "5", 6: "5"})]
+    assert set(got(two, "granted").values()) | set(got(two, "partially_granted").values()) == {("not_found", None)}
+    stray = [rows[0], _t3_line("二、上年结转政府信息公开申请数量", {0: "18", 6: "18"})]
+    stray[1].cells.append(Cell("7", 226, 233, bbox=(0.0, 0.0, 1.0, 1.0)))  # between two columns' headers
+    assert set(got(stray, "carried_forward").values()) == {("not_found", None)}

@@ -51,6 +51,9 @@ class TableSettings:
     opener_reach: float = 4.5
     """…and a line opening a row label ("1.本机关…") to one within this many: a long label may wrap
     twice above its numbers."""
+    label_wrap_gap: float = 0.6
+    """A row label's wrapped lines stand at most this many line heights apart (the line's leading;
+    rows are parted by cell padding as well): a label printed without numbers reads on over them."""
     unruled_min_rows: int = 3
     """An unruled table needs at least this many lines carrying numbers…"""
     unruled_wide_row: int = 5

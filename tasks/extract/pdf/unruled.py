@@ -60,13 +60,38 @@ def _frag_cells(frag: list[Char], page: int) -> list[Cell]:
             out.extend(_frag_cells(sub, page))
         if len(out) == len(tokens):
             return out
-    if len(tokens) >= HEADER_WORDS and not any(ch.isdigit() for ch in text) and max(map(len, tokens)) <= HEADER_WORD_CHARS:
-        # a line of short header words ("结果 结果 其他 尚未 总"): narrow header cells side by side,
-        # each word its own cell at its own position (the words of one header stack over the lines)
-        words = [w for w in _split_on_space(frag) if any(c.text.strip() for c in w)]
-        if len(words) == len(tokens):
-            return [_frag_cells(w, page)[0] for w in words]
+    if (words := _header_words(frag)) is not None:
+        return [_frag_cells(w, page)[0] for w in words]
     return [Cell(text=text, x0=x0, x1=x1, page=page, bbox=(x0, y0, x1, y1))]
+
+
+def _header_words(frag: list[Char]) -> list[list[Char]] | None:
+    """A line of short header words ("结果 结果 其他 尚未 总", or run together where the cells' padding
+    is narrower than a space: "结果结果 其他 尚未"): narrow header cells side by side, each word its
+    own cell at its own position (the words of one header stack over the lines); None for any other
+    fragment."""
+    if any(c.text.isdigit() for c in frag):
+        return None
+    words = [w for w in _split_words(frag) if any(c.text.strip() for c in w)]
+    if len(words) < HEADER_WORDS or max(len(line_text(w).strip()) for w in words) > HEADER_WORD_CHARS:
+        return None
+    return words
+
+
+def _short_words(frag: list[Char], s: TableSettings = SETTINGS) -> list[list[Char]] | None:
+    """A fragment without digits made of short words run together at cells' gaps ("商业科研" over
+    "企业机构": two narrow header cells whose padding is narrower than a space), each word at most
+    `HEADER_WORD_CHARS` characters: one piece per word; None for any other fragment."""
+    if any(c.text.isdigit() for c in frag):
+        return None
+    visible = [c for c in frag if c.text.strip()]
+    cuts = _cell_gaps(visible, s)
+    if not cuts:
+        return None
+    words = [visible[a:b] for a, b in itertools.pairwise([0, *cuts, len(visible)])]
+    if max(len(line_text(w).replace(" ", "")) for w in words) > HEADER_WORD_CHARS:
+        return None
+    return words
 
 
 HEADER_WORDS = 4
@@ -88,6 +113,46 @@ def _split_on_space(frag: list[Char]) -> list[list[Char]]:
     if cur:
         parts.append(cur)
     return parts
+
+
+def _is_cjk_char(c: Char) -> bool:
+    return bool(c.text) and ord(c.text[0]) >= 0x2E80
+
+
+def _cell_gaps(visible: Sequence[Char], s: TableSettings) -> list[int]:
+    """Indexes i where a gap between visible[i - 1] and visible[i] parts two cells run together
+    without a space: next to a CJK character (whose glyphs touch within a word) a gap of at least
+    `column_cut_gap_em`, while both characters touch their other neighbours (justified text spaces
+    every character, a cell's padding only its edge)."""
+
+    def gap(i: int) -> float:
+        return visible[i].x0 - visible[i - 1].x1
+
+    def wide(i: int) -> bool:
+        a, b = visible[i - 1], visible[i]
+        return gap(i) >= s.column_cut_gap_em * max(a.size, b.size, 1.0)
+
+    out = []
+    for i in range(1, len(visible)):
+        if not wide(i) or not (_is_cjk_char(visible[i - 1]) or _is_cjk_char(visible[i])):
+            continue
+        if (i >= 2 and wide(i - 1)) or (i + 1 < len(visible) and wide(i + 1)):
+            continue
+        out.append(i)
+    return out
+
+
+def _split_words(frag: list[Char], s: TableSettings = SETTINGS) -> list[list[Char]]:
+    """A fragment's words: split at spaces and at the gaps of cells run together (`_cell_gaps`)."""
+    out: list[list[Char]] = []
+    for part in _split_on_space(frag):
+        visible = [c for c in part if c.text.strip()]
+        cuts = _cell_gaps(visible, s)
+        if not cuts:
+            out.append(part)
+            continue
+        out.extend(visible[a:b] for a, b in itertools.pairwise([0, *cuts, len(visible)]))
+    return out
 
 
 _VALUE_MARK = re.compile(r"^(?:[-—–―/／]+|[+\-]?\d[\d,]*(?:\.\d+)?(?:%|元|万元|件|项)?)$")
@@ -130,24 +195,31 @@ def _frag_start(frag: Sequence[Char]) -> float:
 
 def _column_cuts(frag: list[Char], starts: Sequence[float], s: TableSettings) -> list[list[Char]]:
     """A fragment holding the numbers of neighbouring columns run together ("1702704" for 1702 and
-    704), or a label run into its first number ("…执法案卷94"), where no ruling parts them and the
-    gap between the cells is narrower than `fragment_gap_em`: cut before a digit that (a) stands at
-    least `column_cut_gap_em` after the character before it (a number's own digits touch), (b) starts
-    where a fragment of another line of the table starts (a column's left edge, ±`snap_tol`), and
-    (c) opens a piece that is one value. Anything else stays one fragment (read as printed, or
-    refused by the table readers as a number across two columns)."""
+    704), a label run into its first number ("…执法案卷94"), or neighbouring label cells run together
+    ("三、（一）予以公开", "社会公益法律服" for 社会公益 and 法律服), where no ruling parts them and the gap
+    between the cells is narrower than `fragment_gap_em`: cut before a character that starts where a
+    fragment of another line of the table starts (a column's left edge, ±`snap_tol`) and that either
+    is a digit standing at least `column_cut_gap_em` after the character before it (a number's own
+    digits touch) and opens a piece that is one value, or stands after a cell's gap next to CJK text
+    (`_cell_gaps`) and opens a piece that is one value or holds CJK text. Anything else stays one
+    fragment (read as printed, or refused by the table readers as a number across two columns)."""
     visible = [c for c in frag if c.text.strip()]
+    gaps = set(_cell_gaps(visible, s))
     cuts: list[int] = []
     for i in range(1, len(visible)):
         c, prev = visible[i], visible[i - 1]
-        if not c.text[:1].isdigit() or c.x0 - prev.x1 < s.column_cut_gap_em * max(c.size, prev.size, 1.0):
+        if not any(abs(c.x0 - x) <= s.snap_tol for x in starts):
             continue
-        if any(abs(c.x0 - x) <= s.snap_tol for x in starts):
+        if i in gaps or (c.text[:1].isdigit() and c.x0 - prev.x1 >= s.column_cut_gap_em * max(c.size, prev.size, 1.0)):
             cuts.append(i)
     if not cuts:
         return [frag]
     pieces = [visible[a:b] for a, b in itertools.pairwise([0, *cuts, len(visible)])]
-    if not all(all(_VALUE_MARK.match(t) for t in line_text(p).split()) for p in pieces[1:]):
+    for cut, piece in zip(cuts, pieces[1:]):
+        if all(_VALUE_MARK.match(t) for t in line_text(piece).split()):
+            continue
+        if cut in gaps and any(_is_cjk_char(c) for c in piece):
+            continue
         return [frag]
     return pieces
 
@@ -160,7 +232,7 @@ def _cut_columns(group: Sequence[TextLine], s: TableSettings) -> list[TextLine]:
     out: list[TextLine] = []
     for k, ln in enumerate(group):
         others = [x for j, xs in enumerate(starts) if j != k for x in xs]
-        frags = [p for f in ln.frags for p in _column_cuts(f, others, s)]
+        frags = [p for f in ln.frags for p in (_header_words(f) or _short_words(f, s) or _column_cuts(f, others, s))]
         if len(frags) == len(ln.frags):
             out.append(ln)
             continue
@@ -200,23 +272,52 @@ def _looks_like_table(group: Sequence[TextLine], s: TableSettings) -> bool:
 _ROW_OPENER = re.compile(r"^\s*(?:[（(][一二三四五六七八九十]{1,2}[)）]|[一二三四五六七八九十]{1,2}[、.．]|\d{1,2}[.、．])")
 
 
-def _attach_labels(group: Sequence[TextLine], s: TableSettings) -> tuple[list[TextLine], dict[int, list[TextLine]], list[TextLine]]:
-    """Value rows; label-only pieces attached to a value row (keyed by its id); the other lines.
+@dataclass(slots=True)
+class LabelBlock:
+    """A row label printed without numbers beside it: a line opening a row ("2.其他法律行政法") and
+    the lines wrapped under it in its column. `empty`: nothing of the table is printed right of it
+    within a line height of it, so its row prints every value cell empty."""
+
+    lines: list[TextLine]
+    empty: bool
+
+
+def _is_number_line(ln: TextLine) -> bool:
+    """A line of nothing but values ("5" alone: a row's numbers centred between its label's lines)."""
+    return ln.numeric >= 1 and all(_numeric_count([f]) for f in ln.frags)
+
+
+def _attach_labels(
+    group: Sequence[TextLine], s: TableSettings
+) -> tuple[list[TextLine], dict[int, list[TextLine]], list[TextLine], list[LabelBlock]]:
+    """Value rows; label-only pieces attached to a value row (keyed by its id); the other lines;
+    label blocks (rows printing a label and no number).
 
     Each fragment of a label-only line (a group label and a leaf label side by side are two
     fragments) attaches to the nearest value row when it lies entirely left of the numeric
     columns and within `label_reach` line heights of that row (V9: a two-line label around its numbers).
-    A fragment that opens a row label ("1.本机关…", "（四）…") prefers a value row with no text of
-    its own in that column over a neighbour at the same distance that has some."""
+    A line of numbers alone is such a row too, unless it is within `label_reach` of a value row
+    (then it may be a wrapped part of that row's numbers). A fragment that opens a row label
+    ("1.本机关…", "（四）…") prefers a value row with no text of its own in that column over a
+    neighbour at the same distance that has some, never attaches to one that opens its own label in
+    that column, and of two opening one row's label in one column the nearer attaches. A line opening
+    a row label that attaches nowhere, with the lines wrapped under it (`_label_blocks`), is a label
+    block."""
     value_rows = [ln for ln in group if _is_value_row(ln)]
+    for ln in group:
+        if _is_number_line(ln) and not _is_value_row(ln):
+            h = ln.height
+            if not any(abs(vr.cy - ln.cy) <= s.label_reach * max(h, vr.height) for vr in value_rows):
+                value_rows.append(ln)
+    homes_ok = {id(ln) for ln in value_rows}
     first_value_x0 = {
         id(ln): min((min(c.x0 for c in f) for f in ln.frags if _numeric_count([f])), default=float("inf"))
         for ln in value_rows
     }
-    attached: dict[int, list[TextLine]] = defaultdict(list)
+    found: list[tuple[TextLine, TextLine, TextLine]] = []  # (line, piece, home)
     standalone: list[TextLine] = []
     for ln in group:
-        if _is_value_row(ln):
+        if id(ln) in homes_ok:
             continue
         if ln.numeric:
             standalone.append(ln)
@@ -224,11 +325,78 @@ def _attach_labels(group: Sequence[TextLine], s: TableSettings) -> tuple[list[Te
         pieces = [_piece(f) for f in ln.frags] if len(ln.frags) > 1 else [ln]
         homes = [_label_home(piece, value_rows, first_value_x0, s) for piece in pieces]
         if any(h is None for h in homes):
-            standalone.append(ln)
+            if len(pieces) > 1 and homes[-1] is None and _ROW_OPENER.match(line_text(pieces[-1].chars)):
+                # a group label's line beside a row label printed alone ("开" beside "2.其他法律…"):
+                # the group label goes with its own row, the other opens a row of its own
+                found.extend((piece, piece, home) for piece, home in zip(pieces[:-1], homes) if home is not None)
+                standalone.extend(piece for piece, home in zip(pieces[:-1], homes) if home is None)
+                standalone.append(pieces[-1])
+            else:
+                standalone.append(ln)
             continue
-        for piece, home in zip(pieces, homes):
-            attached[id(home)].append(piece)
-    return value_rows, attached, standalone
+        found.extend((ln, piece, home) for piece, home in zip(pieces, homes) if home is not None)
+    # of two pieces opening one row's label in one column, the farther opens another row
+    farther: set[int] = set()
+    openers = [(ln, p, h) for ln, p, h in found if _ROW_OPENER.match(line_text(p.chars))]
+    for (l1, p1, h1), (l2, p2, h2) in itertools.combinations(openers, 2):
+        if h1 is h2 and _overlaps(p1, p2):
+            farther.add(id(l1) if abs(h1.cy - p1.cy) > abs(h2.cy - p2.cy) else id(l2))
+    attached: dict[int, list[TextLine]] = defaultdict(list)
+    for ln, piece, home in found:
+        if id(ln) in farther:
+            if not any(x is ln for x in standalone):
+                standalone.append(ln)
+            continue
+        attached[id(home)].append(piece)
+    standalone.sort(key=lambda ln: -ln.cy)
+    blocks, rest = _label_blocks(standalone, group, s)
+    return value_rows, attached, rest, blocks
+
+
+def _overlaps(a: TextLine, b: TextLine) -> bool:
+    return min(c.x0 for c in a.chars) < max(c.x1 for c in b.chars) and min(c.x0 for c in b.chars) < max(c.x1 for c in a.chars)
+
+
+def _label_blocks(
+    standalone: Sequence[TextLine], group: Sequence[TextLine], s: TableSettings
+) -> tuple[list[LabelBlock], list[TextLine]]:
+    """Label blocks among the lines attached to no row (top to bottom): a one-fragment line without
+    numbers that opens a row label, and the one-fragment lines without numbers under it starting at
+    its x (±`snap_tol`), each at most `label_wrap_gap` line heights below the one before and not
+    opening a row itself. A block is `empty` when it opens the row with a row number ("2.", "（六）")
+    and no character of another line of the group right of the block has its centre within a line
+    height above or below the block. The lines in no block are returned as they are."""
+    blocks: list[LabelBlock] = []
+    rest: list[TextLine] = []
+    current: list[TextLine] | None = None
+
+    def single(ln: TextLine) -> bool:
+        return ln.numeric == 0 and len(ln.frags) == 1
+
+    for ln in standalone:
+        if current is not None and single(ln) and not _ROW_OPENER.match(line_text(ln.chars)):
+            last = current[-1]
+            x0 = min(c.x0 for c in current[0].chars if c.text.strip())
+            same_column = abs(min(c.x0 for c in ln.chars if c.text.strip()) - x0) <= s.snap_tol
+            if same_column and last.bottom - ln.top <= s.label_wrap_gap * max(last.height, 1.0):
+                current.append(ln)
+                continue
+        current = None
+        if single(ln) and _ROW_OPENER.match(line_text(ln.chars)):
+            current = [ln]
+            blocks.append(LabelBlock(current, False))
+            continue
+        rest.append(ln)
+    for blk in blocks:
+        mine = {id(ln) for ln in blk.lines}
+        right = max(c.x1 for ln in blk.lines for c in ln.chars)
+        h = max(ln.height for ln in blk.lines)
+        top, bottom = blk.lines[0].top + h, blk.lines[-1].bottom - h
+        blk.empty = not any(
+            c.text.strip() and c.x0 >= right and bottom <= (c.y0 + c.y1) / 2 <= top
+            for ln in group if id(ln) not in mine for c in ln.chars
+        )
+    return blocks, rest
 
 
 def _piece(frag: list[Char]) -> TextLine:
@@ -252,7 +420,10 @@ def _label_home(
         if opens_row:  # a row's label starts above (or beside) its numbers, never below them
             if vr.cy > piece.cy:
                 d += h
-            if any(c.text.strip() and c.x1 > x0 and c.x0 < right for c in vr.chars):
+            own = [f for f in vr.frags if any(c.text.strip() and c.x1 > x0 and c.x0 < right for c in f)]
+            if any(_ROW_OPENER.match(line_text(f)) for f in own):
+                continue  # that row opens its own label in this column: this one opens another row
+            if own:
                 d += 2 * h  # that row already has its own label in this column
         if d < dist:
             best, dist = vr, d
@@ -262,8 +433,14 @@ def _label_home(
 def unruled_table(group: Sequence[TextLine], page: int, s: TableSettings = SETTINGS) -> Table:
     """Rows from lines: value rows keep their fragments as cells, attached label lines are merged
     into the row's overlapping cell, other lines become rows of their own."""
-    value_rows, attached, standalone = _attach_labels(group, s)
+    value_rows, attached, standalone, blocks = _attach_labels(group, s)
     rows: list[tuple[float, TableRow]] = []
+    for blk in blocks:
+        chars = [c for ln in blk.lines for c in ln.chars if c.text.strip()]
+        x0, x1 = min(c.x0 for c in chars), max(c.x1 for c in chars)
+        bbox = (x0, min(c.y0 for c in chars), x1, max(c.y1 for c in chars))
+        label = Cell(text="\n".join(line_text(ln.chars) for ln in blk.lines), x0=x0, x1=x1, page=page, bbox=bbox)
+        rows.append((blk.lines[0].cy, TableRow([label], page=page, empty=blk.empty)))
     for ln in value_rows:
         extra = attached.get(id(ln), [])
         if not extra:
@@ -316,8 +493,9 @@ def text_blocks(lines: Sequence[TextLine], page: int, s: TableSettings = SETTING
         group = _cut_columns(group, s)
         # single-fragment lines at either end (a heading, a note) stay paragraphs, unless they are
         # label lines of a value row
-        _, attached, _ = _attach_labels(group, s)
+        _, attached, _, blocks = _attach_labels(group, s)
         kept = {id(ln) for labels in attached.values() for ln in labels}
+        kept |= {id(ln) for blk in blocks if blk.empty for ln in blk.lines}  # a row printing a label alone
 
         def loose(ln: TextLine, kept: set[int] = kept) -> bool:
             return len(ln.frags) < 2 and id(ln) not in kept
