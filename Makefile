@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench fixtures clean system-packages
+.PHONY: run test lint bench fixtures clean system-packages image
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ test: system-packages $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+# the worker image without Docker Hub, on a local stand-in for Prefect's base, and its checks (as root;
+# infra/build-image-local says what it builds and checks)
+image:
+	bash .ci/system-packages image-packages.txt
+	infra/build-image-local
 
 bench: $(STAMP)
 	$(PY) bench/extract_speed.py

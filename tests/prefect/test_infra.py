@@ -127,6 +127,20 @@ def test_image_keeps_prefects_entrypoint() -> None:
     assert "ENTRYPOINT" not in dict(_dockerfile())
 
 
+def test_the_local_base_entrypoint_runs_its_arguments_as_prefects_does(tmp_path: Path) -> None:
+    """infra/prefect-base/entrypoint.sh (the stand-in base of infra/build-image-local) sources
+    ~/.bashrc, then execs its arguments unchanged (what the chart's and the Jobs' args rely on)."""
+    import subprocess
+
+    (tmp_path / ".bashrc").write_text("export FROM_BASHRC=sourced\n", "utf-8")
+    script = str(INFRA / "prefect-base" / "entrypoint.sh")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run([script, "sh", "-c", 'printf "%s|%s|%s" "$FROM_BASHRC" "$1" "$$"', "x", "a b"],
+                          capture_output=True, text=True, env=env, check=True)  # fmt: skip
+    sourced, arg, _ = done.stdout.split("|")
+    assert (sourced, arg, done.stderr) == ("sourced", "a b", "")
+
+
 def test_dockerfile_passes_hadolint() -> None:
     import subprocess
     import sys
