@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -24,8 +25,13 @@ import pandas as pd
 # for a third-party library, set before its import, never read back by us.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
-import great_expectations as gx
-from great_expectations.data_context.types.base import ProgressBarsConfig
+with warnings.catch_warnings():
+    # GX imports pyspark where it is installed (the dev tools: the data dictionary's Spark example);
+    # pyspark 4 warns at import that it does not support pandas 3, which GX's pandas path does not
+    # touch: a line on every run that says nothing about the run
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from tasks.checks import frames, residuals
 from tasks.checks.assemble import Finding, assemble, gx_severity
