@@ -88,14 +88,21 @@ def tokens(doc: Document, start: int = 0, end: int | None = None) -> list[Token]
             elif _is_cell_value(text):
                 out.append(Token(text.strip(), i, page, run))
             elif 0 < numbers < len(parts) and _is_row_label(" ".join(parts[:numbers])):
-                # a row's label and its numbers on one line ("其他对外管理服务 1018 -34 913")
+                # a row's label, or a line of it wrapped in a narrow label column, and its numbers on one
+                # line ("其他对外管理服务 1018 -34 913", "政府信息公开申请 97")
                 out.extend(Token(p, i, page, run) for p in parts[numbers:])
     return out
 
 
 def _is_row_label(text: str) -> bool:
-    """Text that starts a table row: a label of the spec's (table 二, 三 or 四), whole."""
-    return norm(text) in _ROW_LABELS
+    """Text that labels a table row: a label of the spec's (table 二 or 三) whole, or a line of at least
+    LABEL_PIECE characters of one (a label wrapped in a narrow cell, its numbers on that line)."""
+    t = norm(text)
+    return t in _ROW_LABELS or (len(t) >= LABEL_PIECE and any(t in lbl for lbl in _ROW_LABELS))
+
+
+LABEL_PIECE = 4
+"""The shortest line of a wrapped row label whose numbers on the same line are taken as the row's."""
 
 
 def _row_labels() -> frozenset[str]:

@@ -187,3 +187,19 @@ def test_a_staircase_that_fits_two_grids_is_not_taken_when_its_columns_cannot_be
     assert all(got[("t3", r, c.key)]["status"] == "not_found" for r in refused for c in t3.COLUMNS)
     rest = [r for r in MID_ROWS if r not in refused]
     assert _mid_values(got, rest) == _mid_values(MID_TRUTH, rest)
+
+
+def test_numbers_on_a_line_of_a_wrapped_row_label_are_the_rows() -> None:
+    # the label wrapped in a narrow label column with the row's first number on its last line
+    # (WeasyPrint pages with cells aligned to the bottom): "新出具已获取信息 36"
+    row = "not_processed_reconfirmation"
+    assert TRUTH[("t3", row, "natural_person")]["value"] == 36
+    moved = TEXT.replace("新出具已获取信息\n\n36\n", "新出具已获取信息 36\n")
+    assert moved != TEXT
+    got = _cells(moved)
+    assert all(got[k]["value"] == v.get("value") for k, v in TRUTH.items() if k[0] == "t3")
+    # a line of two characters ("信息 36") is too short to tell a label's piece from other text
+    short = TEXT.replace("新出具已获取信息\n\n36\n", "新出具已获取\n信息 36\n")
+    got = _cells(short)
+    assert got[("t3", row, "natural_person")]["status"] == "not_found"
+    assert all(c["value"] == TRUTH[k]["value"] for k, c in got.items() if k[0] == "t3" and c["status"] != "not_found")
