@@ -158,7 +158,10 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
     `_staircase` fills it with the one grid that adds up among the orders pdftotext prints (rows
     column by column, a staircase of blocks), or leaves it not_found. When one such run is left, the
     table's other rows are known and its columns must satisfy H3.1 and H3.2 as well (two grids that
-    add up row by row seldom both do by the columns).
+    add up row by row seldom both do by the columns). When rows are still missing and the count fits,
+    `_deferred` reads the whole table with cells printed after their place (Chromium and WeasyPrint
+    put a cell beside a taller block into that block): taken when one grid satisfies every identity
+    and agrees with the rows already taken.
     A row's numbers right after the label of one of the next rows are not taken (rows printed out of
     order, label first). Labels farther off are displaced labels (copies print groups of labels
     before or after their numbers). Two whole rows printed in each other's place with no label
@@ -215,6 +218,11 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
             known = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
             grid = _staircase(vals[a * ncol : b * ncol], rows[a:b], leaves, known)
             taken.update({a + j: row for j, row in enumerate(grid or [])})
+    if len(taken) < len(rows) and len(vals) == len(rows) * ncol:
+        # cells printed after their place (a cell whose line the viewer reads with a later block)
+        grid = _deferred(vals, rows, leaves)
+        if grid is not None and all(grid[k] == w for k, w in taken.items()):
+            taken = dict(enumerate(grid))
     if len(taken) == len(rows):
         n = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
         if not all(
@@ -374,6 +382,174 @@ def _staircase(
         return None
     (cells,) = found.values()
     return [[vals[cells[r][c]] for c in range(ncol)] for r in range(nrow)]
+
+
+MAX_DEFERRED = 3
+"""Cells of a table-三 copy that may be waiting at once to be printed after their place (`_deferred`)."""
+DEFER_ROWS = 15
+"""Rows a cell printed late may come after its own row's end (its row's next DEFER_ROWS rows)."""
+DEFERRED_BUDGET = 200_000
+"""Steps the search of `_deferred` may take before it refuses."""
+
+
+def _columns_hold(n: dict[str, list[Number]], leaves: tuple[str, ...]) -> bool:
+    """H3.1 and H3.2 on every column of a whole table 三 (row key → its seven numbers)."""
+    return all(
+        n["new_received"][c] + n["carried_over"][c] == n["total_processed"][c] + n["carried_forward"][c]
+        and n["total_processed"][c] == sum(n[k][c] for k in leaves)
+        for c in range(len(t3.COLUMNS))
+    )
+
+
+def _deferred(vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...]) -> list[list[Token]] | None:
+    """The one whole table 三 the numbers fill row by row, left to right, when some cells are printed
+    after their place, or None.
+
+    WeasyPrint and Chromium PDFs put a cell that lies beside a taller block (a label wrapped over
+    lines, a rowspan group label, a total of several lines) into that block's flow, so pdftotext prints
+    it after the cells that follow it: a row's first number after its total ("43 8 48 40 17 188" then
+    "32"), a total a few rows later, a column's cells of the last rows after the table. What is left is
+    the order of the cells in rows, and the cells printed late keep their own order (they come top to
+    bottom, left to right among themselves). The search reads the numbers in order: each is the next
+    cell in row order, or the first of the cells passed over (at most MAX_DEFERRED waiting at once).
+    Every row must add up (H3.3) once its seven cells are known, and the grid's columns must satisfy
+    H3.1 and H3.2. It is taken when exactly one grid of printed values survives; two, none, or a
+    search past DEFERRED_BUDGET steps: None (not_found, never a pick)."""
+    ncol = len(t3.COLUMNS)
+    size = len(rows) * ncol
+    if len(vals) != size or any(parse_value(t.text)[1] != "reported" for t in vals):
+        return None  # every cell printed as a number: a dash or a word may be a cell printed elsewhere
+    nums = [_num(t) for t in vals]
+    at: list[int] = [-1] * size  # cell → token
+    left = [ncol] * len(rows)  # cells of each row not yet filled
+    steps = 0
+
+    index = {r.key: i for i, r in enumerate(rows)}
+    leaf_rows = {index[k] for k in leaves}
+    sides = ([index["new_received"], index["carried_over"]], [index["total_processed"], index["carried_forward"]])
+    groups = (leaf_rows, set(sides[0]), set(sides[1]))
+    sums: list[list[Number]] = [[0] * ncol for _ in groups]  # per column: the leaves, 一+二 and 三+四 filled so far
+    counts = [[0] * ncol for _ in groups]
+
+    def tally(cell: int, sign: int) -> None:
+        r, c = divmod(cell, ncol)
+        for which, group in enumerate(groups):
+            if r in group:
+                sums[which][c] += sign * nums[at[cell]]
+                counts[which][c] += sign
+
+    def column_ok(c: int) -> bool:
+        """H3.2 and H3.1 on column c as far as its cells are filled."""
+        tp = at[sides[1][0] * ncol + c]
+        if tp >= 0 and counts[0][c] == len(leaf_rows) and sums[0][c] != nums[tp]:
+            return False
+        return not (counts[1][c] == 2 and counts[2][c] == 2 and sums[1][c] != sums[2][c])
+
+    def fill(cell: int, tok: int) -> bool:
+        """Put token `tok` in `cell`; False when that completes its row and the row does not add up,
+        or a column's identity whose cells are all filled."""
+        at[cell] = tok
+        tally(cell, 1)
+        r = cell // ncol
+        left[r] -= 1
+        if not column_ok(cell % ncol):
+            return False
+        if left[r]:
+            return True
+        row = [nums[at[r * ncol + c]] for c in range(ncol)]
+        return row[-1] == sum(row[:-1])
+
+    def unfill(cell: int) -> None:
+        tally(cell, -1)
+        at[cell] = -1
+        left[cell // ncol] += 1
+
+    def passable(n: int, queue: tuple[int, ...], p: int) -> bool:
+        """When n leaves a row with one cell waiting, the number that cell needs (the row's total less
+        its parts, or their sum) must be among the numbers of the next DEFER_ROWS rows."""
+        if n % ncol or not queue or queue[-1] // ncol != n // ncol - 1:
+            return True
+        r = n // ncol - 1
+        waiting = [q for q in queue if q // ncol == r]
+        row = [nums[at[r * ncol + c]] if at[r * ncol + c] >= 0 else 0 for c in range(ncol)]
+        need = sum(row[:-1]) if waiting[0] % ncol == ncol - 1 else row[-1] - sum(row[:-1])
+        return need >= 0 and need in nums[p : p + (DEFER_ROWS + 1) * ncol]
+
+    def state(n: int, queue: tuple[int, ...]) -> tuple:
+        open_rows = sorted({q // ncol for q in queue} | ({n // ncol} if n < size else set()))
+        cells = tuple(at[r * ncol + c] for r in open_rows for c in range(ncol))
+        total = tuple(at[sides[1][0] * ncol + c] for c in range(ncol))
+        return n, queue, cells, tuple(map(tuple, sums)), total  # 三's cells: the leaves' check needs them
+
+    def flat(suffix: tuple | None) -> tuple[tuple[int, str], ...]:
+        """A reading of the rest, (cell, token, the rest) linked: its cells' printed values."""
+        out = []
+        while suffix:
+            cell, tok, suffix = suffix
+            out.append((cell, vals[tok].text))
+        return tuple(sorted(out))
+
+    memo: dict[tuple, list[tuple | None]] = {}
+
+    def walk(n: int, queue: tuple[int, ...]) -> list[tuple | None]:
+        """The ways to read the rest of the numbers from this state (cells filled from here on), at most
+        two that differ in a printed value. Raises _OverBudget."""
+        nonlocal steps
+        p = n - len(queue)  # tokens read so far
+        if p == size:
+            grid = {rows[r].key: [nums[at[r * ncol + c]] for c in range(ncol)] for r in range(len(rows))}
+            return [None] if _columns_hold(grid, leaves) else []
+        key = state(n, queue)
+        if key in memo:  # the same open cells, the same column sums: the same readings follow
+            return memo[key]
+        steps += 1
+        if steps > DEFERRED_BUDGET:
+            raise _OverBudget
+        out: list[tuple | None] = []
+
+        def follow(cell: int, rest: list[tuple | None]) -> None:
+            for suffix in rest:
+                mine = (cell, p, suffix)
+                if not any(flat(mine) == flat(x) for x in out):
+                    out.append(mine)
+
+        if n < size and (not queue or n < (queue[0] // ncol + 1 + DEFER_ROWS) * ncol):
+            if fill(n, p) and passable(n + 1, (*queue,), p + 1):
+                follow(n, walk(n + 1, queue))
+            unfill(n)
+            one_per_row = not queue or queue[-1] // ncol != n // ncol
+            if len(out) < 2 and len(queue) < MAX_DEFERRED and one_per_row and passable(n + 1, (*queue, n), p):
+                out.extend(walk(n + 1, (*queue, n)))  # cell n waits: nothing filled by this step
+                out = [x for i, x in enumerate(out) if all(flat(x) != flat(y) for y in out[:i])]
+        if len(out) < 2 and queue and n >= (queue[0] // ncol + 1) * ncol:  # late only after the rest of its row
+            if fill(queue[0], p):
+                follow(queue[0], walk(n, queue[1:]))
+            unfill(queue[0])
+        memo[key] = out[:2]
+        return memo[key]
+
+    try:
+        readings = walk(0, ())
+    except _OverBudget:
+        log.debug("table 三 in reading order: cells printed late: over budget")
+        return None
+    if len(readings) != 1:
+        log.debug("table 三 in reading order: cells printed late: %d grids fit", len(readings))
+        return None
+    cells = dict(_unlink(readings[0]))
+    return [[vals[cells[r * ncol + c]] for c in range(ncol)] for r in range(len(rows))]
+
+
+class _OverBudget(Exception):
+    """The search of `_deferred` ran past DEFERRED_BUDGET states."""
+
+
+def _unlink(suffix: tuple | None) -> list[tuple[int, int]]:
+    out = []
+    while suffix:
+        cell, tok, suffix = suffix
+        out.append((cell, tok))
+    return out
 
 
 T4_HEADER_WORDS = ("复议", "维持", "纠正", "审结")

@@ -203,3 +203,40 @@ def test_numbers_on_a_line_of_a_wrapped_row_label_are_the_rows() -> None:
     got = _cells(short)
     assert got[("t3", row, "natural_person")]["status"] == "not_found"
     assert all(c["value"] == TRUTH[k]["value"] for k, c in got.items() if k[0] == "t3" and c["status"] != "not_found")
+
+
+ROW_SEC = "3.危及“三安全一稳定”\n\n46\n\n4\n\n1\n\n2\n\n5\n\n2\n\n60\n\n4.保护第三方合法权益"
+AFTER_3 = "\n\n21\n\n6\n\n1\n\n2\n\n5\n\n1\n\n36\n\n"  # 8.属于行政查询事项, three rows below
+
+
+def _t3_exact(got: dict) -> bool:
+    return all(got[k]["value"] == v.get("value") and got[k]["status"] == v.get("status", "reported")
+               for k, v in TRUTH.items() if k[0] == "t3")
+
+
+def test_a_rows_first_number_printed_after_its_total_is_placed() -> None:
+    # a cell beside a taller block is printed after the rest of its row ("4 1 2 5 2 60" then "46")
+    assert ROW_SEC in TEXT and AFTER_3 in TEXT
+    late = TEXT.replace(ROW_SEC, ROW_SEC.replace("\n\n46\n", "\n") .replace("60\n\n", "60\n\n46\n\n"))
+    assert late != TEXT
+    assert _t3_exact(_cells(late))
+
+
+def test_a_total_printed_rows_later_is_placed_and_a_wrong_one_is_not_taken() -> None:
+    row = "4.保护第三方合法权益\n\n60\n\n10\n\n0\n\n0\n\n4\n\n0\n\n74\n\n5.属于三类内部事务信息"
+    assert row in TEXT and TEXT.count(AFTER_3) == 1
+    late = TEXT.replace(row, row.replace("\n\n74\n", "\n")).replace(AFTER_3, AFTER_3 + "74\n\n")
+    assert _t3_exact(_cells(late))
+    # the same copy with the late total one off: nothing adds up there, so the row is not_found and no cell wrong
+    off = TEXT.replace(row, row.replace("\n\n74\n", "\n")).replace(AFTER_3, AFTER_3 + "75\n\n")
+    got = _cells(off)
+    assert got[("t3", "denied_third_party_rights", "total")]["status"] == "not_found"
+    assert all(c["value"] == TRUTH[k]["value"] for k, c in got.items() if k[0] == "t3" and c["status"] != "not_found")
+
+
+def test_two_cells_of_one_row_printed_late_are_not_placed() -> None:
+    # at most one cell of a row waits: "1 2 5 2 60" then "46 4" is not read as the row
+    late = TEXT.replace(ROW_SEC, ROW_SEC.replace("\n\n46\n\n4\n", "\n").replace("60\n\n", "60\n\n46\n\n4\n\n"))
+    got = _cells(late)
+    assert got[("t3", "denied_security_stability", "total")]["status"] == "not_found"
+    assert all(c["value"] == TRUTH[k]["value"] for k, c in got.items() if k[0] == "t3" and c["status"] != "not_found")
