@@ -388,8 +388,9 @@ MAX_DEFERRED = 3
 """Cells of a table-三 copy that may be waiting at once to be printed after their place (`_deferred`)."""
 DEFER_ROWS = 15
 """Rows a cell printed late may come after its own row's end (its row's next DEFER_ROWS rows)."""
-DEFERRED_BUDGET = 200_000
-"""Steps the search of `_deferred` may take before it refuses."""
+DEFERRED_BUDGET = 30_000
+"""States the search of `_deferred` may visit before it refuses (about 1.5 s at a load of 6; the WeasyPrint
+copy with cells aligned to the bottom needs 13,500, the others 30 to 1,300)."""
 
 
 def _columns_hold(n: dict[str, list[Number]], leaves: tuple[str, ...]) -> bool:
@@ -477,8 +478,10 @@ def _deferred(vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...]) -
 
     def state(n: int, queue: tuple[int, ...]) -> tuple:
         open_rows = sorted({q // ncol for q in queue} | ({n // ncol} if n < size else set()))
-        cells = tuple(at[r * ncol + c] for r in open_rows for c in range(ncol))
-        total = tuple(at[sides[1][0] * ncol + c] for c in range(ncol))
+        # the open rows' printed values (not which tokens: readings that differ only there are one)
+        cells = tuple(vals[at[r * ncol + c]].text if at[r * ncol + c] >= 0 else None
+                      for r in open_rows for c in range(ncol))
+        total = tuple(nums[t] if (t := at[sides[1][0] * ncol + c]) >= 0 else None for c in range(ncol))
         return n, queue, cells, tuple(map(tuple, sums)), total  # 三's cells: the leaves' check needs them
 
     def flat(suffix: tuple | None) -> tuple[tuple[int, str], ...]:
