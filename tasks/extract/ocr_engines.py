@@ -50,8 +50,9 @@ class Engine(Protocol):
         """The text of a crop holding one line (recognition only), and its confidence."""
         ...
 
-    def read_number(self, image: np.ndarray) -> tuple[str, float]:
-        """The text of a crop holding one table cell's number (or dash), and its confidence."""
+    def read_number(self, image: np.ndarray, unit: bool = False) -> tuple[str, float]:
+        """The text of a crop holding one table cell's number (or dash), and its confidence; `unit`:
+        the number is followed by a unit word (元, 件…), to be read as the word it is."""
         ...
 
 
@@ -84,7 +85,7 @@ class RapidEngine:
         text, score = result[0][0], result[0][1]
         return str(text), float(score)
 
-    def read_number(self, image: np.ndarray) -> tuple[str, float]:
+    def read_number(self, image: np.ndarray, unit: bool = False) -> tuple[str, float]:
         return self.read_line(image)
 
 
@@ -145,11 +146,13 @@ class TesseractEngine:
             return "", 0.0
         return "".join(b.text for b in boxes), min(b.confidence for b in boxes)
 
-    def read_number(self, image: np.ndarray) -> tuple[str, float]:
+    def read_number(self, image: np.ndarray, unit: bool = False) -> tuple[str, float]:
         """A cell's number: `eng` (Debian's tesseract-ocr-eng, a dependency of tesseract-ocr), one line.
         `chi_sim` reads a lone digit as nothing (a `3` 40 pixels tall, alone in its crop: empty);
-        `eng` reads it, and its errors are still its own, not RapidOCR's."""
-        boxes = self.read(image, psm="7", lang="eng")
+        `eng` reads it, and its errors are still its own, not RapidOCR's. A number followed by a unit
+        word is read with `chi_sim`: `eng` has no glyph for 元 and reads it as a digit (`251000元` as
+        `2510005`, Shanghai 2019 scanned)."""
+        boxes = self.read(image, psm="7", lang="chi_sim" if unit else "eng")
         if not boxes:
             return "", 0.0
         return "".join(b.text for b in boxes), min(b.confidence for b in boxes)

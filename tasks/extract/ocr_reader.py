@@ -100,10 +100,15 @@ def ocr_image(
     from tasks.extract.pdf.geometry import segments_to_edges
 
     gray = geo.clean(image)
+    tint = geo.seal_tint(image)
     angle = geo.skew_angle(gray)
     if angle:
         gray = geo.rotate(gray, angle)
+        if tint is not None:
+            tint = 255 - geo.rotate(255 - tint, angle)  # white fill = no seal
     boxes = [digits_read(b) for b in engine.read(gray) if b.confidence >= MIN_CONFIDENCE and b.text.strip()]
+    if tint is not None:
+        boxes = drop_seal_words(gray, tint, boxes)
     if scale is None:
         scale = _print_scale(boxes)
     h_px, w_px = gray.shape
@@ -136,6 +141,24 @@ def ocr_image(
         ocr_boxes.append(OcrBox((x0, y0, x1, y1), box.text, box.confidence))
     log.debug("ocr page %s: skew %.2f°, %d boxes, %d+%d edges", page, angle, len(boxes), len(h_edges), len(v_edges))
     return blocks, OcrPage(page, region, scale, gray, geo.binarize(gray), ocr_boxes, engine.name)
+
+
+def drop_seal_words(gray: np.ndarray, tint: np.ndarray, boxes: list[Box]) -> list[Box]:
+    """The boxes without the seal's own words. `clean` turns seal ink white, but the edges of its
+    strokes (where a JPEG blurred its colour) stay a light grey the engine still reads: 专用章 read
+    into the value cell under it, a row whose other cells are numbers then holds a word and is no
+    data row. A box is the seal's when its ink lies on seal-coloured pixels of the scan (print under
+    a seal is black: its strokes' cores are not seal-coloured) and it holds no digit: a number is
+    never dropped here (a number printed in red is read and refereed like any other)."""
+    out = []
+    for b in boxes:
+        if not any(ch.isdigit() for ch in b.text) and geo.seal_ink_share(
+            gray, tint, (b.x0, b.y0, b.x1, b.y1)
+        ) >= geo.SEAL_WORD_SHARE:
+            log.debug("seal words dropped: %r at %.0f,%.0f", b.text, b.x0, b.y0)
+            continue
+        out.append(b)
+    return out
 
 
 TALL_BOX = 1.6

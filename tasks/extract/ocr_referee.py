@@ -32,7 +32,7 @@ from tasks.extract import ocr_geometry as geo
 from tasks.extract.ocr import OcrRun
 from tasks.extract.ocr_reader import OcrPage, number_text
 from tasks.extract.result import CellRecord, Issue
-from tasks.extract.values import parse_value
+from tasks.extract.values import parse_value, unit_suffix
 
 log = logging.getLogger(__name__)
 
@@ -111,22 +111,23 @@ def _second_reading(run: OcrRun, page: OcrPage, c: CellRecord) -> str | None:
     from tasks.extract.ocr_engines import get_engine
 
     other = run.options.confirm_engine
+    unit = bool(unit_suffix(c.raw or ""))
     try:
         if other and other != page.engine:
             engine = get_engine(other, run.options.threads)
             crop = _ink_crop(page, c, INK_HEIGHT_PX)
             if crop is None:
                 return None
-            text, _ = engine.read_number(crop)
+            text, _ = engine.read_number(crop, unit=unit)
             if parse_value(number_text(text))[1] not in ("reported", "dash"):
                 bigger = _ink_crop(page, c, int(INK_HEIGHT_PX * SECOND_READ_SCALE))
-                text, _ = engine.read_number(bigger)  # type: ignore[arg-type]
+                text, _ = engine.read_number(bigger, unit=unit)  # type: ignore[arg-type]
         else:
             engine = get_engine(page.engine, run.options.threads)
             crop = _ink_crop(page, c, int(INK_HEIGHT_PX * SECOND_READ_SCALE))
             if crop is None:
                 return None
-            text, _ = engine.read_number(crop)
+            text, _ = engine.read_number(crop, unit=unit)
     except RuntimeError as exc:  # the confirming engine is not installed: no second reading
         log.warning("second OCR reading unavailable: %s", exc)
         return None
@@ -224,8 +225,12 @@ def referee(cells: list[CellRecord], issues: list[Issue], format_version: str, r
         reading = c.raw or ""
         if key not in inked and key[0] not in unplaced:
             second = _second_reading(run, page, c)
-            if second is not None and _same(parse_value(second), (c.value, c.status)):
-                continue
+            if (
+                second is not None
+                and _same(parse_value(second), (c.value, c.status))
+                and unit_suffix(second) == unit_suffix(c.raw or "")
+            ):
+                continue  # the same number, and the same unit after it (both stripped before comparing)
         refused.append((c, "ink the engine could not read" if key in inked else reading))
     for c, _ in refused:
         c.value, c.status, c.raw = None, STATUS, None

@@ -53,6 +53,16 @@ def parse_value(raw: str) -> tuple[Number | None, str]:
     return int(s), "reported"
 
 
+def unit_suffix(raw: str) -> str:
+    """The unit printed after a cell's number ("251000元": "元"), as `parse_value` strips it; "" when
+    there is none or the cell is no number."""
+    s = "".join(unicodedata.normalize("NFKC", raw).split())
+    for unit in _UNITS:
+        if s.endswith(unit) and len(s) > len(unit):
+            return unit if parse_value(s)[1] == "reported" else ""
+    return ""
+
+
 def fits(value: Number) -> bool:
     """Whether a number can be published exactly as printed: at most 14 digits before the point
     and 4 after it (decimal128(18, 4); trailing zeros after the point do not count), and, when it

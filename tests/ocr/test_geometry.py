@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 import random
 
 import cv2
@@ -148,3 +149,34 @@ def test_text_that_is_no_number_is_left_as_read(text: str) -> None:
     from tasks.extract.ocr_reader import number_text
 
     assert number_text(text) == text
+
+
+def test_the_seals_own_words_are_told_from_print_under_the_seal() -> None:
+    """A seal stamped over black print, scanned with noise σ 8 and JPEG q60: its words 专用章 leave a
+    light grey ghost after `clean` (what the engine read into a value cell of Shanghai 2019's page 3).
+    Their box's ink is seal-coloured and they are dropped; black words and a number printed under
+    the seal are kept, and so is any box that holds a digit."""
+    from tasks.extract.ocr_engines import Box
+    from tasks.extract.ocr_reader import drop_seal_words
+
+    r, cx, cy = 150.0, 500.0, 250.0
+    img = Image.new("RGB", (1000, 500), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    font = ImageFont.truetype(scans.SEAL_FONT, 32)
+    d.text((cx + r, cy), "44", fill=(0, 0, 0), font=font, anchor="mm")  # under the seal's ring
+    d.text((cx - 0.6 * r, cy), "合计", fill=(0, 0, 0), font=font, anchor="mm")  # black words under the seal
+    img = scans.stamp_seal(img, (cx, cy), r, random.Random(3))
+    img = scans.degrade(img, scans.Variant("t", dpi=200, noise=8.0, jpeg=60, seal=True, gray=False), random.Random(3))
+    _, jpeg = cv2.imencode(".jpg", cv2.cvtColor(np.asarray(img), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 60])
+    page = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+    gray, tint = geo.clean(page), geo.seal_tint(page)
+    assert tint is not None
+    h = int(r / 4.2) / 2 + 4  # the box an engine draws round the seal's three words
+    seal_words = Box(cx - 3 * h, cy + 0.5 * r - h, cx + 3 * h, cy + 0.5 * r + h, "专用章", 0.99)
+    ghost = gray[int(seal_words.y0) : int(seal_words.y1), int(seal_words.x0) : int(seal_words.x1)]
+    assert int(ghost.min()) < geo.WORD_INK  # the ghost is still there for an engine to read
+    number = Box(cx + r - 24, cy - 20, cx + r + 24, cy + 20, "44", 0.99)
+    words = Box(cx - 0.6 * r - 36, cy - 20, cx - 0.6 * r + 36, cy + 20, "合计", 0.99)
+    seal_digit = replace(seal_words, text="专用章1")  # a box holding a digit is never dropped here
+    shares = [geo.seal_ink_share(gray, tint, (b.x0, b.y0, b.x1, b.y1)) for b in (seal_words, number, words)]
+    assert drop_seal_words(gray, tint, [seal_words, number, words, seal_digit]) == [number, words, seal_digit], shares

@@ -121,3 +121,29 @@ def test_thin_grey_rulings_of_a_browser_print_keep_the_rows_apart(shanghai_print
     assert verdict["wrong"] == [], verdict["wrong"]
     assert verdict["missing"] == [], verdict["missing"]  # every row placed
     assert len(verdict["right"]) >= MIN_RIGHT_SHANGHAI * len(exp["cells"]), {k: len(x) for k, x in verdict.items()}
+
+
+def test_a_seal_over_a_column_and_a_unit_after_a_number(shanghai_printed: Path) -> None:
+    """The whole printed Shanghai report scanned all at once (200 dpi, 0.6°, noise σ 8, JPEG q60, a red
+    seal over page 3's table 三 and page 4's total column). The seal's words 专用章 survived its removal
+    as a light grey ghost and were read into a value cell of 2.没有现成信息需要另行制作, a row of
+    numbers that then held a word and was not placed (7 cells missing, and table 三's other cells
+    refused by the placement rule); `251000元` (table 二) was refused because Tesseract `eng` reads 元
+    as a digit (`2510005`). Now the seal's words are dropped (their ink is seal-coloured), the number
+    with a unit is read again with the unit read as a word, and both are placed and confirmed."""
+    v = BY_NAME["office_200"]
+    data = scans.scan_pdf(shanghai_printed, v)
+    exp = load_expected(SHANGHAI)
+    result = extract_bytes(data, ocr=OCR).to_dict()
+    verdict = judge(result, exp)
+    assert verdict["wrong"] == [], verdict["wrong"]
+    assert verdict["missing"] == [], verdict["missing"]
+    for name in (
+        "t2/centralized_procurement/procurement_amount",
+        "t3/unavailable_needs_creation/natural_person",
+        "t3/unavailable_needs_creation/commercial_enterprise",
+    ):
+        assert name in verdict["right"], (name, verdict["refused"])
+    amount = next(c for c in result["cells"] if c["row"] == "centralized_procurement" and c["col"] == "procurement_amount")
+    assert (amount["value"], amount["raw"]) == (251000, "251000元")  # published as printed
+    assert len(verdict["right"]) >= 0.99 * len(exp["cells"]), {k: len(x) for k, x in verdict.items()}
