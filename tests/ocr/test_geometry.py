@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 import random
+from dataclasses import replace
 
 import cv2
 import numpy as np
