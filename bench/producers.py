@@ -3,6 +3,7 @@
     .venv/bin/python bench/producers.py            # the whole matrix (~10–20 min the first time)
     .venv/bin/python bench/producers.py --quick    # three generated sources and the Shanghai page, two styles (~2 min the first time)
     .venv/bin/python bench/producers.py --cases    # also one line per case that is not exact
+    .venv/bin/python bench/producers.py --producers chromium_viewer,weasyprint_viewer   # only these columns
 
 Sources are this project's own documents: data models of `tests/fixtures/generate.py` (the 2021
 template with distinct numbers per column and everywhere, 5–6 digit numbers, the 2019 format with
@@ -11,7 +12,8 @@ shared samples where a producer applies (the Shanghai HTML page through every HT
 PDFs through `pdftotext -layout`; the synthetic DOCX through LibreOffice). Producers: the HTML as is,
 headless Chromium print-to-PDF, WeasyPrint, LibreOffice Writer/Web PDF, LibreOffice PDF of the DOCX,
 the DOCX itself, pandoc HTML→DOCX, a browser copy (Chromium `innerText`), `pdftotext -layout` of the
-LibreOffice PDF, the generator's web-copy text and Markdown. Page styles for the HTML producers: the
+LibreOffice PDF, a PDF viewer's copy (`pdftotext` without `-layout`) of the Chromium and WeasyPrint
+PDFs, the generator's web-copy text and Markdown. Page styles for the HTML producers: the
 generator's page unstyled, narrow fixed columns, narrower columns with bottom-aligned cells, narrow
 with top-aligned cells, US Letter with wide margins and a larger font.
 
@@ -54,11 +56,17 @@ from producers import browser_copy, html_pdf, pandoc  # noqa: E402
 
 generate.LO_PROFILE = "file:///tmp/lo-profile-xxgk-producers-bench"  # not the generator's profile
 
-HTML_PRODUCERS = ["html", "chromium", "weasyprint", "writer_web", "browser", "pandoc"]
+HTML_PRODUCERS = ["html", "chromium", "weasyprint", "writer_web", "browser", "pandoc", "chromium_viewer",
+                  "weasyprint_viewer"]  # fmt: skip
 MODEL_PRODUCERS = ["lo_pdf", "docx", "pdftotext_layout", "text", "markdown"]
 PRODUCERS = HTML_PRODUCERS + MODEL_PRODUCERS
 EXT = {"html": "html", "chromium": "pdf", "weasyprint": "pdf", "writer_web": "pdf", "browser": "txt",
-       "pandoc": "docx", "lo_pdf": "pdf", "docx": "docx", "pdftotext_layout": "txt", "text": "txt", "markdown": "md"}  # fmt: skip
+       "pandoc": "docx", "lo_pdf": "pdf", "docx": "docx", "pdftotext_layout": "txt", "text": "txt", "markdown": "md",
+       "chromium_viewer": "txt", "weasyprint_viewer": "txt"}  # fmt: skip
+PDFTOTEXT = {"pdftotext_layout": ("lo_pdf", True), "chromium_viewer": ("chromium", False),
+             "weasyprint_viewer": ("weasyprint", False)}  # fmt: skip
+"""Producers that are pdftotext of another producer's PDF: (that producer, -layout). Without -layout
+it is the text a PDF viewer copies."""
 
 
 def _letter(page: str) -> str:
@@ -106,10 +114,10 @@ class Case:
         self.source, self.producer, self.style, self.expected, self.path = source, producer, style, expected, path
 
 
-def _pdftotext_layout(pdf: Path, out: Path) -> None:
-    text = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", str(pdf), "-"], check=True, capture_output=True,
-                          timeout=120).stdout.decode("utf-8")  # fmt: skip
-    out.write_text(text, encoding="utf-8")
+def _pdftotext(pdf: Path, out: Path, layout: bool) -> None:
+    args = ["pdftotext", *(["-layout"] if layout else []), "-enc", "UTF-8", str(pdf), "-"]
+    out.write_text(subprocess.run(args, check=True, capture_output=True, timeout=120).stdout.decode("utf-8"),
+                   encoding="utf-8")  # fmt: skip
 
 
 def build(sources: list[str], styles: list[str], quiet: bool) -> list[Case]:
@@ -122,8 +130,8 @@ def build(sources: list[str], styles: list[str], quiet: bool) -> list[Case]:
     pages: dict[Path, str] = {}
 
     def want(producer: str, out: Path, src: Path | None = None) -> None:
-        if not out.exists() and src is not None:
-            todo[producer].append((src, out))
+        if not out.exists() and src is not None and (producer not in PDFTOTEXT or src.suffix == ".pdf"):
+            todo[producer].append((src, out))  # pdftotext of another producer's PDF: made after it (below)
 
     for name in sources:
         if name.startswith("sample:"):
@@ -192,10 +200,12 @@ def build(sources: list[str], styles: list[str], quiet: bool) -> list[Case]:
     cases = [c for c in cases if not (c.path in seen or seen.add(c.path))]
     todo = {p: list(dict.fromkeys(items)) for p, items in todo.items()}
     _produce(todo, quiet)
-    # pdftotext -layout of the LibreOffice PDFs (made just above)
+    # pdftotext of the PDFs made just above (LibreOffice's with -layout, the browsers' as a viewer copies)
     for c in cases:
-        if c.producer == "pdftotext_layout" and not c.path.exists():
-            _pdftotext_layout(c.path.with_name(c.path.name.replace(".pdftotext_layout.txt", ".lo_pdf.pdf")), c.path)
+        if c.producer in PDFTOTEXT and not c.path.exists():
+            pdf_producer, layout = PDFTOTEXT[c.producer]
+            pdf = c.path.with_name(c.path.name.replace(f".{c.producer}.txt", f".{pdf_producer}.pdf"))
+            _pdftotext(pdf, c.path, layout)
     return cases
 
 
@@ -206,7 +216,7 @@ def _produce(todo: dict[str, list[tuple[Path, Path]]], quiet: bool) -> None:
 
     t0 = time.monotonic()
     for src, out in todo.get("pdftotext_layout", []):
-        _pdftotext_layout(src, out)
+        _pdftotext(src, out, layout=True)
     for src, out in todo.get("pandoc", []):
         out.write_bytes(pandoc.to_docx(src.read_text(encoding="utf-8")))
     for src, out in todo.get("chromium", []):
@@ -296,7 +306,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="three generated sources and the Shanghai page, two page styles")
     ap.add_argument("--cases", action="store_true", help="one line per case that is not exact")
     ap.add_argument("--json", type=Path, help="write every case's score here")
+    ap.add_argument("--producers", help="comma-separated producers to extract (default: all)")
     args = ap.parse_args(argv)
+    only = set(args.producers.split(",")) if args.producers else set(PRODUCERS)
+    if only - set(PRODUCERS):
+        ap.error(f"unknown producers: {', '.join(sorted(only - set(PRODUCERS)))}")
     logging.getLogger("pdfminer").setLevel(logging.ERROR)  # "Could not get FontBBox…" on every Chromium font
     if args.quick:
         sources, styles = QUICK_SOURCES, QUICK_STYLES
@@ -304,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         sources = [*model_sources(), "sample:shanghai_office_2019_html", "sample:hongze_2024_pdf",
                    "sample:synthetic_2021_pdf", "sample:synthetic_2021_docx"]  # fmt: skip
         styles = list(STYLES)
-    cases = build(sources, styles, quiet=False)
+    cases = [c for c in build(sources, styles, quiet=False) if c.producer in only]
     totals: dict[str, dict] = {}
     scores = []
     t0 = time.monotonic()
