@@ -292,16 +292,17 @@ def understand(doc: Document) -> Understood:
         year = find_year(doc, sections)
 
     lines = lines_of(doc)
-    t3r = read_t3(lines)
+    viewer = _viewer_copy(doc)
+    t3r = read_t3(lines, confirmed=viewer)
     if doc.media == "text" and any(isinstance(b, Table) and b.positioned for b in doc.blocks):
         t3r = _blank_rows_confirmed(t3r)
     t4c = read_t4(lines) or read_t4_headerless(doc) or read_t4_small_tables(doc)
-    t2r = read_t2(lines)
+    t2r = read_t2(lines, confirmed=viewer)
     if doc.media == "text" and not (t2r.cells and t3r.cells and t4c):
         # a copy that kept no rows (a PDF viewer's): the numbers in reading order, confirmed by identities
         flat = reading_order(doc)
         flat_headings = find_headings(flat)
-        t3r, t4c = _from_reading_order(flat, flat_headings, t3r, t4c)
+        t3r, t4c = _from_reading_order(flat, flat_headings, t3r, t4c, viewer)
         if not t2r.cells or t2r.format is None:  # nothing, or rows under no header that names a format
             t2r = _t2_from_reading_order(flat, flat_headings, t2r)
     fmt = decide_format(t2r.format, t3r.layout, year)
@@ -371,15 +372,25 @@ def _t2_from_reading_order(doc: Document, headings: list[Heading], t2r: T2Result
     return T2Result(cells, fmt) if cells else t2r
 
 
+def _viewer_copy(doc: Document) -> bool:
+    """Text copied from a PDF viewer (`text._read_viewer_copy`: every line a paragraph with its run)."""
+    return doc.media == "text" and bool(doc.blocks) and all(isinstance(b, Paragraph) and b.run is not None for b in doc.blocks)
+
+
 def _from_reading_order(
-    doc: Document, headings: list[Heading], t3r: T3Result, t4c: dict[tuple[str, str], Printed]
+    doc: Document, headings: list[Heading], t3r: T3Result, t4c: dict[tuple[str, str], Printed], viewer: bool = False
 ) -> tuple[T3Result, dict[tuple[str, str], Printed]]:
+    """Tables the line readers left unread, from the numbers in reading order. In a viewer's copy table
+    三 is read so whenever rows are missing: the rows it confirms replace the lines' (confirmed by H3.3
+    only), and the lines' other rows are kept."""
     by_section = {h.section: h.block for h in headings}
     if 4 not in by_section:
         return t3r, t4c
-    if not t3r.cells and 3 in by_section:
+    if (not t3r.cells or viewer) and 3 in by_section:
         cells, layout = read_t3_stream(doc, by_section[3], by_section[4])
         if cells:
+            streamed = {k[0] for k in cells}
+            cells = {**{k: v for k, v in t3r.cells.items() if k[0] not in streamed}, **cells}
             t3r = T3Result(cells, layout, len({k[0] for k in cells}))
     if not t4c:
         t4c = read_t4_stream(doc, by_section[4], by_section.get(5))

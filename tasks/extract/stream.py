@@ -39,6 +39,7 @@ class Token:
     block: int
     page: int | None
     run: int | None = None  # the viewer's text block (Paragraph.run); None: not known
+    label: str = ""  # the row label (or a piece of it) printed before it on its line, normalised
 
 
 def reading_order(doc: Document) -> Document:
@@ -87,10 +88,14 @@ def tokens(doc: Document, start: int = 0, end: int | None = None) -> list[Token]
                 out.extend(Token(p, i, page, run) for p in parts)
             elif _is_cell_value(text):
                 out.append(Token(text.strip(), i, page, run))
-            elif 0 < numbers < len(parts) and _is_row_label(" ".join(parts[:numbers])):
+            elif 0 < numbers < len(parts) and (
+                _is_row_label(" ".join(parts[:numbers])) or _label_pieces(parts[:numbers])
+            ):
                 # a row's label, or a line of it wrapped in a narrow label column, and its numbers on one
-                # line ("其他对外管理服务 1018 -34 913", "政府信息公开申请 97")
-                out.extend(Token(p, i, page, run) for p in parts[numbers:])
+                # line ("其他对外管理服务 1018 -34 913", "政府信息公开申请 97"), a group label's line
+                # beside it ("度办 （二）部分公开（区分处理 83 51 14 40 59 42 289")
+                label = norm(" ".join(parts[:numbers]))
+                out.extend(Token(p, i, page, run, label) for p in parts[numbers:])
     return out
 
 
@@ -103,6 +108,30 @@ def _is_row_label(text: str) -> bool:
 
 LABEL_PIECE = 4
 """The shortest line of a wrapped row label whose numbers on the same line are taken as the row's."""
+
+
+def _label_pieces(words: list[str]) -> bool:
+    """Words side by side that are lines of table 三's labels: each a piece of a row's or a group's
+    label (a group label wrapped in its narrow cell beside a row's: "度办", "（三）", "不予公"), one of
+    them at least LABEL_PIECE characters of a row's."""
+    pieces = [norm(w) for w in words]
+    return any(len(p) >= LABEL_PIECE and any(p in lbl for lbl in _T3_LABELS) for p in pieces) and all(
+        any(p in lbl for lbl in _T3_LABELS | _T3_GROUPS) for p in pieces
+    )
+
+
+def named_rows(text: str) -> set[str]:
+    """Table 三's rows whose label a line names: a word of it (at least LABEL_PIECE characters, or a
+    whole label) is a piece of the row's label, or holds it."""
+    out = set()
+    for w in text.split():
+        p = norm(w)
+        for r in t3.ROWS:
+            for lbl in r.labels:
+                n = norm(lbl)
+                if (len(p) >= LABEL_PIECE and p in n) or (len(n) >= 2 and n in p) or p == n:
+                    out.add(r.key)
+    return out
 
 
 def _row_labels() -> frozenset[str]:
@@ -121,6 +150,8 @@ def _printed(tok: Token) -> Printed:
 
 
 _ROW_LABELS = _row_labels()
+_T3_LABELS = frozenset(norm(lbl) for r in t3.ROWS for lbl in r.labels)
+_T3_GROUPS = frozenset(norm(r.group) for r in t3.ROWS if r.group)
 T3_HEADER_WORDS = ("申请人",)
 """Words of table 三's header that must be printed before its last number (a viewer may print the
 first rows' first columns before the header)."""
@@ -191,7 +222,18 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
         before = doc.blocks[w[0].block - 1] if w[0].block > start else None
         named = labels.get(norm(before.text)) if isinstance(before, Paragraph) else None
         # the label printed right before the numbers must not be the next rows' (those rows' numbers here)
-        return named not in {r.key for r in rows[k + 1 : k + 1 + SWAP_REACH]}
+        nxt = {r.key for r in rows[k + 1 : k + 1 + SWAP_REACH]}
+        if named in nxt:
+            return False
+        # nor the lines of a wrapped label printed since the previous number, when they name the next
+        # rows and not this one ("1.申请人无正当理由" / "逾期不补正、行政" before another row's numbers)
+        first = vals.index(w[0])
+        since = vals[first - 1].block + 1 if first else start + 1
+        lines = {key for b in doc.blocks[since : w[0].block] if isinstance(b, Paragraph) for key in named_rows(b.text)}
+        if lines & nxt and rows[k].key not in lines:
+            return False
+        # nor a label printed on a number's own line another row's only (a row dropped above: the rows shift)
+        return all(not (own := named_rows(t.label)) or rows[k].key in own for t in w)
 
     taken: dict[int, list[Token]] = {}
     i = 0
@@ -685,8 +727,12 @@ def read_t2_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
         region = "".join(t for i, t in paras if at <= i < stop)
         if not all(any(_printed_word(norm(x), region, SPLIT_REACH * len(x)) for x in c.labels) for c in cols):
             continue  # a column's header is printed elsewhere: so may its numbers be
+        if _digit_lines(doc, at + 1, stop):
+            continue  # a number wrapped one digit per line: its digits are tokens of their own, and lines apart
         one_run = bool(vals) and vals[0].run is not None and all(t.run == vals[0].run for t in vals)
         if len(rows) == 1 or len(cols) == 1 or one_run:  # left to right, top to bottom: the order of a copy
+            if len(rows) == 1 and len(cols) > 1 and _around_label(doc, rows[0], vals, at + 1, stop):
+                continue  # numbers before and after the row's label: lines of cells of several heights
             if len(vals) == len(rows) * len(cols):
                 out.update({(r.key, c.key): _printed(vals[i * len(cols) + j])
                             for i, r in enumerate(rows) for j, c in enumerate(cols)})
@@ -703,3 +749,88 @@ def read_t2_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
             if len(vals) == len(cols):
                 out.update({(r.key, c.key): _printed(t) for c, t in zip(cols, vals)})
     return out, (fmt if out else None)
+
+
+DIGIT_LINES = 3
+"""Lines in a row each holding one digit alone: a number wrapped one digit per line in a narrow cell."""
+
+
+def _digit_lines(doc: Document, start: int, end: int) -> bool:
+    """DIGIT_LINES lines in a row of one text block of the viewer (no blank line between: cells of
+    their own are apart, "0" / "" / "0") each holding one digit alone."""
+    n, last = 0, None
+    for b in doc.blocks[start:end]:
+        digit = isinstance(b, Paragraph) and len(b.text.strip()) == 1 and b.text.strip().isdigit()
+        run = b.run if isinstance(b, Paragraph) else None
+        n = (n + 1 if n and run is not None and run == last else 1) if digit else 0
+        last = run
+        if n >= DIGIT_LINES:
+            return True
+    return False
+
+
+def _around_label(doc: Document, row: Row, vals: list[Token], start: int, end: int) -> bool:
+    """Some of the numbers are printed before the row's label line and some after it (a viewer reads a
+    row's cells line by line: a cell wrapped taller prints its first line before the label's)."""
+    labels = [norm(x) for x in row.labels]
+    at = next(
+        (i for i, b in enumerate(doc.blocks[start:end], start=start) if isinstance(b, Paragraph)
+         and any(norm(b.text).startswith(x) for x in labels)),
+        None,
+    )  # fmt: skip
+    if at is None:
+        return False
+    return any(t.block < at for t in vals) and any(t.block >= at for t in vals)
+
+
+WRAP_REACH = 2
+"""Lines without a digit (a wrapped label's next lines, "量") that may stand between a row's line and
+the line of its numbers' wrapped ends."""
+
+
+def join_wrapped_cells(blocks: list[Paragraph]) -> list[Paragraph]:
+    """A viewer's copy of a table-三 row whose numbers wrapped in their narrow cells: the row's line
+    ends in its seven numbers' first lines, and the next line holding a digit (a wrapped label's
+    lines without one, "量", may stand between, up to WRAP_REACH) holds only the numbers' ends, left
+    to right ("一、本年新收…申请数 1180 1014 1295 1134 1102 1145 1749" / "量" / "61 4 7 9 3 3 87" for
+    118061 10144 12957 11349 11023 11453 174987; "… 8157 846 173 263 954 268 1066" / "量" / "1" for a
+    total 10661). Where the row's seven numbers do not add up (H3.3) and exactly one way of joining
+    the ends to some of them, in order, does, the joined numbers are written on the row's line and
+    the ends' line dropped; any other reading leaves both lines as printed (and the readers confirm
+    or refuse them by the identities, as before). Lines on one page only."""
+    out = list(blocks)
+    ncol = len(t3.COLUMNS)
+    i = 0
+    while i < len(out):
+        parts = out[i].text.split()
+        nums = [p for p in parts[-ncol:] if p.isdigit()]
+        if len(nums) != ncol or len(parts) > ncol and parts[-ncol - 1].isdigit():
+            i += 1
+            continue
+        heads = [int(x) for x in nums]
+        if heads[-1] == sum(heads[:-1]):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(out) and j - i <= WRAP_REACH and out[j].page == out[i].page and not any(
+            ch.isdigit() for ch in out[j].text
+        ):
+            j += 1
+        ends = out[j].text.split() if j < len(out) and out[j].page == out[i].page else []
+        if not ends or len(ends) > ncol or not all(e.isdigit() for e in ends):
+            i += 1
+            continue
+        found = []
+        for cols in itertools.combinations(range(ncol), len(ends)):
+            joined = list(nums)
+            for c, e in zip(cols, ends):
+                joined[c] = nums[c] + e
+            n = [int(x) for x in joined]
+            if n[-1] == sum(n[:-1]):
+                found.append(joined)
+        if len(found) == 1:
+            label = " ".join(parts[:-ncol])
+            out[i] = Paragraph(f"{label} {' '.join(found[0])}".strip(), out[i].page, out[i].run)
+            del out[j]
+        i += 1
+    return out

@@ -412,9 +412,33 @@ class T3Result:
     rows_found: int
 
 
-def read_t3(lines: list[Line]) -> T3Result:
+def _owned(key: str, row: T3Row) -> bool:
+    """The row's printed label is a piece of `key`'s label and of no other row's (or holds it whole)."""
+    owners = {r.key for r in t3.ROWS for lbl in r.labels if row.leaf and (row.leaf in norm(lbl) or norm(lbl) in row.leaf)}
+    return owners == {key}
+
+
+def _adds_up(row: T3Row) -> bool:
+    """Every cell printed, and the 总计 the sum of the six others (H3.3; a dash or 无 is 0 for the check)."""
+    if not all(v is not None and v.text.strip() for v in row.values):
+        return False
+    nums = [parse_value(v.text) for v in row.values if v is not None]
+    if any(st == "reported" and not isinstance(x, int) for x, st in nums):
+        return False
+    n = [x if st == "reported" and isinstance(x, int) else 0 for x, st in nums]
+    return n[-1] == sum(n[:-1])
+
+
+def read_t3(lines: list[Line], confirmed: bool = False) -> T3Result:
+    """Table 三's rows matched to the spec's by their labels, in order. `confirmed` (a PDF viewer's copy,
+    whose lines are not the printed rows: a line of a label wrapped in a narrow cell may end in another
+    row's numbers or in the first lines of numbers wrapped in their cells): a row is kept only where
+    its printed label is a piece of its own spec label and of no other row's and its numbers add up
+    (H3.3)."""
     cands = _t3_candidates(lines)
     matched = align(_T3_SPEC, cands)
+    if confirmed:
+        matched = {k: r for k, r in matched.items() if _owned(k, r) and _adds_up(r)}
     # keep the rows of the table that holds the most matches (a stray row elsewhere cannot join)
     cells: dict[tuple[str, str], Printed] = {}
     for key, row in matched.items():
@@ -742,7 +766,10 @@ class T2Result:
     format: str | None  # "2021", "2019" or None when table 2's headers were not seen
 
 
-def read_t2(lines: list[Line]) -> T2Result:
+def read_t2(lines: list[Line], confirmed: bool = False) -> T2Result:
+    """Table 二's rows by their labels, their values under the last header line's columns. `confirmed`
+    (a PDF viewer's copy: header lines are not above their columns): a row is read only where the
+    header words show the format and its line prints every column of its block, in the block's order."""
     header: list[tuple[str, Cell]] = []  # (normalised header label, cell)
     votes = {"2021": 0, "2019": 0}
     rows: list[tuple[Line, t2.Block, t2.Row, list[tuple[str, Cell]]]] = []
@@ -773,6 +800,10 @@ def read_t2(lines: list[Line]) -> T2Result:
         values = line.cells[label_at + 1 :]
         expected = list(blk.columns.get(fmt or "2021", ()))  # type: ignore[call-overload]
         printed_values = [c for c in values if c.text.strip() and is_value_like(c.text)]
+        if confirmed:
+            if fmt is None or len(values) != len(expected) or len(printed_values) != len(expected):
+                continue
+            cols = expected
         if len(values) != len(cols) and len(printed_values) == len(expected):
             cols = expected  # header words run together or missing: the block's columns, in order
         if len(values) == len(cols) and _repeats(cols):

@@ -43,6 +43,7 @@ from tasks.extract.layout_text import looks_like_layout_text, read_layout_text
 from tasks.extract.model import Block, Cell, Document, Paragraph, Table, TableRow
 from tasks.extract.normalize import norm
 from tasks.extract.sniff import decode_text
+from tasks.extract.stream import join_wrapped_cells
 from tasks.spec import t2, t3, t4
 
 log = logging.getLogger(__name__)
@@ -568,7 +569,7 @@ def _read_viewer_copy(text: str) -> Document:
             else:
                 run += 1
         run += 1
-    return Document(media="text", blocks=blocks, pages=max(1, len(pages)))
+    return Document(media="text", blocks=list(join_wrapped_cells(blocks)), pages=max(1, len(pages)))
 
 
 def read_text(data: bytes) -> Document:
