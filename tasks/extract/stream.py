@@ -804,7 +804,7 @@ def join_wrapped_cells(blocks: list[Paragraph]) -> list[Paragraph]:
     while i < len(out):
         parts = out[i].text.split()
         nums = [p for p in parts[-ncol:] if p.isdigit()]
-        if len(nums) != ncol or len(parts) > ncol and parts[-ncol - 1].isdigit():
+        if len(nums) != ncol or (len(parts) > ncol and parts[-ncol - 1].isdigit()):
             i += 1
             continue
         heads = [int(x) for x in nums]
@@ -822,6 +822,8 @@ def join_wrapped_cells(blocks: list[Paragraph]) -> list[Paragraph]:
             continue
         found = []
         for cols in itertools.combinations(range(ncol), len(ends)):
+            if any(nums[c] == "0" for c in cols):
+                continue  # a printed 0 is one digit: nothing of it wraps
             joined = list(nums)
             for c, e in zip(cols, ends):
                 joined[c] = nums[c] + e

@@ -556,20 +556,22 @@ def _read_viewer_copy(text: str) -> Document:
     line per cell or per line of narrative, no rows. Every line is a paragraph, with its page and its
     run (lines without a blank line between: one text block of the viewer, read top to bottom and
     left to right); table location rebuilds the tables from the order of their numbers
-    (tasks.extract.stream)."""
+    (tasks.extract.stream). A table-三 row's numbers wrapped in their cells, their ends on a later line,
+    are joined where exactly one joining adds up (`stream.join_wrapped_cells`)."""
     pages = text.split("\f")
     if pages and not pages[-1].strip(_EDGE_WS):
         pages.pop()
-    blocks: list[Block] = []
+    lines: list[Paragraph] = []
     run = 0
     for n, page in enumerate(pages, start=1):
         for line in page.split("\n"):
             if _strip(line):
-                blocks.append(Paragraph(_strip(line), page=n, run=run))
+                lines.append(Paragraph(_strip(line), page=n, run=run))
             else:
                 run += 1
         run += 1
-    return Document(media="text", blocks=list(join_wrapped_cells(blocks)), pages=max(1, len(pages)))
+    blocks: list[Block] = list(join_wrapped_cells(lines))  # numbers wrapped in their cells, joined where they add up
+    return Document(media="text", blocks=blocks, pages=max(1, len(pages)))
 
 
 def read_text(data: bytes) -> Document:

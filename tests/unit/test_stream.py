@@ -240,3 +240,70 @@ def test_two_cells_of_one_row_printed_late_are_not_placed() -> None:
     got = _cells(late)
     assert got[("t3", "denied_security_stability", "total")]["status"] == "not_found"
     assert all(c["value"] == TRUTH[k]["value"] for k, c in got.items() if k[0] == "t3" and c["status"] != "not_found")
+
+
+WRAPPED = Path(__file__).resolve().parents[1] / "fixtures" / "generated" / "viewer_2021_chromium_numbers_wrapped"
+
+
+def _paragraphs(*lines: str) -> list:
+    from tasks.extract.model import Paragraph
+
+    return [Paragraph(x, page=1, run=i) for i, x in enumerate(lines)]
+
+
+def test_numbers_wrapped_in_their_cells_are_joined_only_where_one_joining_adds_up() -> None:
+    from tasks.extract.stream import join_wrapped_cells
+
+    row = "一、本年新收政府信息公开申请数 1180 1014 1295 1134 1102 1145 1749"
+    got = join_wrapped_cells(_paragraphs(row, "量", "61 4 7 9 3 3 87", "二、上年结转"))
+    assert [p.text for p in got] == ["一、本年新收政府信息公开申请数 118061 10144 12957 11349 11023 11453 174987", "量", "二、上年结转"]
+    # a total alone wrapped: the one column its end makes the row add up in
+    got = join_wrapped_cells(_paragraphs("二、上年结转政府信息公开申请数 8157 846 173 263 954 268 1066", "量", "1"))
+    assert got[0].text.endswith(" 8157 846 173 263 954 268 10661") and len(got) == 2
+    # a row that adds up as printed keeps the next line's numbers for the next row
+    adds = _paragraphs("1.属于国家秘密 7849 135 255 673 103 712 9727", "61 4")
+    assert [p.text for p in join_wrapped_cells(adds)] == [p.text for p in adds]
+    # two joinings add up (1 after the first or the second of two equal numbers): neither is taken
+    two = _paragraphs("x 2 2 0 0 0 0 23", "1")  # 21 + 2 and 2 + 21
+    assert [p.text for p in join_wrapped_cells(two)] == ["x 2 2 0 0 0 0 23", "1"]
+    one = _paragraphs("x 2 3 0 0 0 0 26", "1")  # 21 + 3, 2 + 31, a total 261: none adds up
+    assert [p.text for p in join_wrapped_cells(one)] == ["x 2 3 0 0 0 0 26", "1"]
+    joined = _paragraphs("x 2 3 0 0 0 0 24", "1")  # only 21 + 3 = 24 (a printed 0 wraps into no "01")
+    assert [p.text for p in join_wrapped_cells(joined)] == ["x 21 3 0 0 0 0 24"]
+    # ends on the next page are not this row's
+    from tasks.extract.model import Paragraph
+
+    other_page = [Paragraph(row, page=1, run=0), Paragraph("61 4 7 9 3 3 87", page=2, run=1)]
+    assert [p.text for p in join_wrapped_cells(other_page)] == [row, "61 4 7 9 3 3 87"]
+
+
+def test_a_copy_of_numbers_wrapped_in_their_cells_is_read_whole_and_a_wrong_joining_leaves_the_row() -> None:
+    text = (WRAPPED / "source.txt").read_text(encoding="utf-8")
+    truth = {(c["table"], c["row"], c["col"]): c for c in load_expected(WRAPPED)["cells"]}
+    got = _cells(text)
+    assert all(got[k]["value"] == v.get("value") and got[k]["status"] == v.get("status", "reported") for k, v in truth.items())
+    # one end changed: no joining of 一's numbers adds up, and nothing of table 三 is read wrong
+    assert "\n量\n61 4 7 9 3 3 87\n" in text
+    got = _cells(text.replace("\n量\n61 4 7 9 3 3 87\n", "\n量\n61 4 7 9 3 3 88\n"))
+    t3_cells = {k: c for k, c in got.items() if k[0] == "t3"}
+    assert all(c["status"] == "not_found" for k, c in t3_cells.items() if k[1] == "new_received")
+    assert all(c["value"] == truth[k]["value"] for k, c in t3_cells.items() if c["status"] != "not_found")
+
+
+def test_a_label_line_naming_two_rows_gives_its_numbers_to_neither_row_of_the_lines() -> None:
+    """'政府信息公开申请' is the last line of （六）1's label and a piece of 一's: a copy's line of it and
+    another row's numbers is no row of the lines (the reading order may still place the numbers)."""
+    from tasks.extract.report import _viewer_copy
+    from tasks.extract.tables import lines_of, read_t3
+    from tasks.extract.text import read_text
+
+    folder = WRAPPED.parent / "viewer_2021_chromium_labels_bottom"
+    doc = read_text((folder / "source.txt").read_bytes())
+    assert _viewer_copy(doc)
+    assert "\n政府信息公开申请 42 45 1 25 37 12 162\n" in (folder / "source.txt").read_text(encoding="utf-8")
+    assert ("new_received", "total") in read_t3(lines_of(doc)).cells  # the lines alone take it for 一
+    assert ("new_received", "total") not in read_t3(lines_of(doc), confirmed=True).cells
+    truth = {(c["table"], c["row"], c["col"]): c for c in load_expected(folder)["cells"]}
+    got = _cells((folder / "source.txt").read_text(encoding="utf-8"))
+    read = {k: c for k, c in got.items() if c["status"] != "not_found"}
+    assert len(read) >= 30 and all(c["value"] == truth[k].get("value") for k, c in read.items())
