@@ -794,9 +794,10 @@ def join_wrapped_cells(blocks: list[Paragraph]) -> list[Paragraph]:
     lines without one, "量", may stand between, up to WRAP_REACH) holds only the numbers' ends, left
     to right ("一、本年新收…申请数 1180 1014 1295 1134 1102 1145 1749" / "量" / "61 4 7 9 3 3 87" for
     118061 10144 12957 11349 11023 11453 174987; "… 8157 846 173 263 954 268 1066" / "量" / "1" for a
-    total 10661). Where the row's seven numbers do not add up (H3.3) and exactly one way of joining
-    the ends to some of them, in order, does, the joined numbers are written on the row's line and
-    the ends' line dropped; any other reading leaves both lines as printed (and the readers confirm
+    total 10661), or lines of one text block from there, an end or a few each ("… 472" / "请数量" /
+    "3" / "0"). Where the row's seven numbers do not add up (H3.3) and exactly one way of joining
+    ends to some of them, in order (the first line's, or the first lines'), does, the joined numbers
+    are written on the row's line and the ends' lines dropped; any other reading leaves both lines as printed (and the readers confirm
     or refuse them by the identities, as before). Lines on one page only."""
     out = list(blocks)
     ncol = len(t3.COLUMNS)
@@ -816,23 +817,32 @@ def join_wrapped_cells(blocks: list[Paragraph]) -> list[Paragraph]:
             ch.isdigit() for ch in out[j].text
         ):
             j += 1
-        ends = out[j].text.split() if j < len(out) and out[j].page == out[i].page else []
-        if not ends or len(ends) > ncol or not all(e.isdigit() for e in ends):
-            i += 1
-            continue
+        # the ends: the line at j, or lines of one text block from j (one end each, "3" / "0"), only numbers
+        ends_lines: list[list[str]] = []
+        while j + len(ends_lines) < len(out):
+            b = out[j + len(ends_lines)]
+            words = b.text.split()
+            if b.page != out[i].page or not words or not all(w.isdigit() for w in words):
+                break
+            if (ends_lines and b.run != out[j].run) or sum(map(len, ends_lines)) + len(words) > ncol:
+                break
+            ends_lines.append(words)
         found = []
-        for cols in itertools.combinations(range(ncol), len(ends)):
-            if any(nums[c] == "0" for c in cols):
-                continue  # a printed 0 is one digit: nothing of it wraps
-            joined = list(nums)
-            for c, e in zip(cols, ends):
-                joined[c] = nums[c] + e
-            n = [int(x) for x in joined]
-            if n[-1] == sum(n[:-1]):
-                found.append(joined)
+        for n_lines in range(1, len(ends_lines) + 1):
+            ends = [e for line in ends_lines[:n_lines] for e in line]
+            for cols in itertools.combinations(range(ncol), len(ends)):
+                if any(nums[c] == "0" for c in cols):
+                    continue  # a printed 0 is one digit: nothing of it wraps
+                joined = list(nums)
+                for c, e in zip(cols, ends):
+                    joined[c] = nums[c] + e
+                n = [int(x) for x in joined]
+                if n[-1] == sum(n[:-1]):
+                    found.append((n_lines, joined))
         if len(found) == 1:
+            n_lines, row = found[0]
             label = " ".join(parts[:-ncol])
-            out[i] = Paragraph(f"{label} {' '.join(found[0])}".strip(), out[i].page, out[i].run)
-            del out[j]
+            out[i] = Paragraph(f"{label} {' '.join(row)}".strip(), out[i].page, out[i].run)
+            del out[j : j + n_lines]
         i += 1
     return out

@@ -260,6 +260,15 @@ def test_numbers_wrapped_in_their_cells_are_joined_only_where_one_joining_adds_u
     # a total alone wrapped: the one column its end makes the row add up in
     got = join_wrapped_cells(_paragraphs("二、上年结转政府信息公开申请数 8157 846 173 263 954 268 1066", "量", "1"))
     assert got[0].text.endswith(" 8157 846 173 263 954 268 10661") and len(got) == 2
+    # ends one per line of one text block: as many lines as one joining takes; lines of another block are not ends
+    from tasks.extract.model import Paragraph
+
+    ends = [Paragraph("一、本年新收政府信息公开申 169 638 500 720 640 529 472", 1, 0), Paragraph("请数量", 1, 0),
+            Paragraph("3", 1, 0), Paragraph("0", 1, 0), Paragraph("二、上年结转政府信息公开申 31 12 45 43 48 52 231", 1, 0)]
+    assert [p.text for p in join_wrapped_cells(ends)] == [
+        "一、本年新收政府信息公开申 1693 638 500 720 640 529 4720", "请数量", "二、上年结转政府信息公开申 31 12 45 43 48 52 231"]
+    apart = [*ends[:3], Paragraph("0", 1, 1), ends[4]]  # the "0" after a blank line: a cell of its own
+    assert [p.text for p in join_wrapped_cells(apart)] == [p.text for p in apart]
     # a row that adds up as printed keeps the next line's numbers for the next row
     adds = _paragraphs("1.属于国家秘密 7849 135 255 673 103 712 9727", "61 4")
     assert [p.text for p in join_wrapped_cells(adds)] == [p.text for p in adds]
@@ -271,8 +280,6 @@ def test_numbers_wrapped_in_their_cells_are_joined_only_where_one_joining_adds_u
     joined = _paragraphs("x 2 3 0 0 0 0 24", "1")  # only 21 + 3 = 24 (a printed 0 wraps into no "01")
     assert [p.text for p in join_wrapped_cells(joined)] == ["x 21 3 0 0 0 0 24"]
     # ends on the next page are not this row's
-    from tasks.extract.model import Paragraph
-
     other_page = [Paragraph(row, page=1, run=0), Paragraph("61 4 7 9 3 3 87", page=2, run=1)]
     assert [p.text for p in join_wrapped_cells(other_page)] == [row, "61 4 7 9 3 3 87"]
 
