@@ -55,6 +55,8 @@ class OcrPage:
     engine: str = ""
     whole_page: bool = False
     """The image is a whole page (a scan), not a picture on a page with text."""
+    tint: np.ndarray | None = None
+    """Where the scan is seal-coloured (`geo.seal_tint`, deskewed with the page); None: no seal colour."""
 
     def to_px(self, bbox: BBox) -> tuple[float, float, float, float]:
         x0, y0, x1, y1 = bbox
@@ -140,7 +142,7 @@ def ocr_image(
         x1, y0 = to_pt(box.x1, box.y1)
         ocr_boxes.append(OcrBox((x0, y0, x1, y1), box.text, box.confidence))
     log.debug("ocr page %s: skew %.2f°, %d boxes, %d+%d edges", page, angle, len(boxes), len(h_edges), len(v_edges))
-    return blocks, OcrPage(page, region, scale, gray, geo.binarize(gray), ocr_boxes, engine.name)
+    return blocks, OcrPage(page, region, scale, gray, geo.binarize(gray), ocr_boxes, engine.name, tint=tint)
 
 
 def drop_seal_words(gray: np.ndarray, tint: np.ndarray, boxes: list[Box]) -> list[Box]:

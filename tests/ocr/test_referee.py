@@ -3,12 +3,17 @@ confirms the digits read, never the row they were placed in."""
 
 from __future__ import annotations
 
+import random
+
+import cv2
 import numpy as np
 import pytest
+import scans
+from PIL import Image, ImageDraw, ImageFont
 
-from tasks.extract import ocr_referee
+from tasks.extract import ocr_geometry as geo, ocr_referee
 from tasks.extract.ocr import OcrRun
-from tasks.extract.ocr_reader import OcrPage
+from tasks.extract.ocr_reader import OcrBox, OcrPage
 from tasks.extract.result import CellRecord, Issue
 from tasks.spec import t4
 
@@ -86,7 +91,7 @@ def test_an_empty_cell_with_a_clean_interior_is_a_printed_blank_where_no_identit
     Read empty, with no ink inside: the engine and the pixels agree, the blank is published. The same
     cell with ink inside (a digit the engine missed) is refused."""
     monkeypatch.setattr(ocr_referee, "_second_reading", lambda run, page, c: "9")  # would disagree
-    monkeypatch.setattr(ocr_referee, "_read_alone", lambda run, page, c: False)
+    monkeypatch.setattr(ocr_referee, "_read_alone", lambda run, page, c: (False, ""))
     for inked in (False, True):
         cells = _t4_cells(None)
         blank = next(c for c in cells if c.row == "admin_review" and c.col == "total")
@@ -99,3 +104,60 @@ def test_an_empty_cell_with_a_clean_interior_is_a_printed_blank_where_no_identit
         ocr_referee.referee(cells, issues, "2021", run)
         assert blank.status == ("ocr_unconfirmed" if inked else "blank"), inked
         assert blank.confidence == (None if inked else 1.0)
+
+
+def _sealed_page() -> tuple[OcrRun, dict[str, tuple[float, float, float, float]]]:
+    """A page (1 point per pixel) of grey-edged print and a grid of thin grey borders with a red seal
+    stamped over it, scanned with noise σ 8 and JPEG q60, and the pixel boxes of two cells the engine
+    read empty: `ghost` under the seal's words 专用章 (printed empty), `seven` with a 7 under the seal."""
+    r, cx, cy = 150.0, 500.0, 250.0
+    img = Image.new("RGB", (1000, 600), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    font = ImageFont.truetype(scans.SEAL_FONT, 32)
+    small = ImageFont.truetype(scans.SEAL_FONT, 22)
+    for i in range(14):  # a page of print around the table, grey-edged as a renderer draws it
+        d.text((20, 20 + 40 * i), "二〇一九年政府信息公开", fill=(40, 40, 40), font=small)
+        d.text((720, 20 + 40 * i), "工作年度报告", fill=(40, 40, 40), font=small)
+    for x in range(280, 760, 60):  # a browser's thin grey cell borders
+        d.line((x, 80, x, 450), fill=(170, 170, 170), width=1)
+    for y in (80, 160, 240, 290, 370, 450):
+        d.line((280, y, 700, y), fill=(170, 170, 170), width=1)
+    d.text((430, 200), "7", fill=(40, 40, 40), font=font, anchor="mm")
+    img = img.resize((2000, 1200)).resize((1000, 600), Image.LANCZOS)  # print's anti-aliased edges
+    img = scans.stamp_seal(img, (cx, cy), r, random.Random(3))
+    img = scans.degrade(img, scans.Variant("t", dpi=200, noise=8.0, jpeg=60, seal=True, gray=False), random.Random(3))
+    _, jpeg = cv2.imencode(".jpg", cv2.cvtColor(np.asarray(img), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 60])
+    scan = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+    gray = geo.clean(scan)
+    h = gray.shape[0]
+    boxes = [
+        OcrBox((100.0, h - 40.0 - 32 * i, 300.0, h - 8.0 - 32 * i), "样例文字", 0.99) for i in range(3)
+    ]  # text 32 px tall
+    page = OcrPage(1, (0.0, 0.0, 1000.0, float(h)), 1.0, gray, geo.binarize(gray), boxes, "rapidocr", True)
+    page.tint = geo.seal_tint(scan)
+    cells = {"ghost": (520.0, 290.0, 580.0, 370.0), "seven": (400.0, 160.0, 460.0, 240.0)}
+    return OcrRun([page]), cells
+
+
+@pytest.mark.parametrize("alone", ["用", "1"])
+def test_a_blank_under_the_seals_words_is_told_from_a_digit_the_engine_missed(
+    monkeypatch: pytest.MonkeyPatch, alone: str
+) -> None:
+    """The seal's words leave a light grey ghost after `clean` that counts as ink: a printed blank
+    under 专用章 was refused as "ink the engine could not read" (Shanghai 2019 scanned all at once,
+    three cells). Under a seal, ink no darker than a ghost is no print: the blank is published when
+    the cell read alone holds no digit. A digit under the seal the engine missed, and a ghost the
+    crop reads as a digit, stay refused."""
+    monkeypatch.setattr(ocr_referee, "_second_reading", lambda run, page, c: None)
+    monkeypatch.setattr(ocr_referee, "_read_alone", lambda run, page, c: (False, alone))
+    run, boxes = _sealed_page()
+    page = run.pages[0]
+    h = page.gray.shape[0]
+    cells = {}
+    for row, (name, (x0, y0, x1, y1)) in zip(("admin_review", "litigation_direct"), boxes.items()):
+        assert geo.ink_share(page.bw, (x0, y0, x1, y1)) > ocr_referee.INK_BLANK_MAX, name  # each holds ink
+        cells[name] = CellRecord("t4", None, row, "total", None, "blank", "", 1, "件", (x0, h - y1, x1, h - y0))
+    ocr_referee.referee(list(cells.values()), [], "2021", run)
+    assert cells["ghost"].status == ("blank" if alone == "用" else "ocr_unconfirmed")
+    assert cells["ghost"].confidence == (1.0 if alone == "用" else None)
+    assert cells["seven"].status == "ocr_unconfirmed"
