@@ -84,10 +84,10 @@ def test_a_real_reports_page_with_shaded_rows_and_a_seal(variant: str) -> None:
 
 
 SHANGHAI = SAMPLES / "shanghai_office_2019_html"
-MIN_RIGHT_SHANGHAI_WHOLE = 0.97
+MIN_RIGHT_SHANGHAI_WHOLE = 0.99
 """Share of the whole Shanghai report's cells published right when scanned all at once, at least
-(measured on this test's print, whose header carries the day's date: 193 of 198, 5 refused; the
-bench's print 197)."""
+(measured on two of this test's prints, whose headers carry the day's date and time, and on the
+bench's print: 198 of 198 each; before the seal's ghost was told from print, 194 and 197)."""
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +134,10 @@ def test_a_seal_over_a_column_and_a_unit_after_a_number(shanghai_printed: Path) 
     numbers that then held a word and was not placed (7 cells missing, and table 三's other cells
     refused by the placement rule); `251000元` (table 二) was refused because Tesseract `eng` reads 元
     as a digit (`2510005`). Now the seal's words are dropped (their ink is seal-coloured), the number
-    with a unit is read again with the unit read as a word, and both are placed and confirmed."""
+    with a unit is read again with the unit read as a word, and both are placed and confirmed. The
+    seal's removal leaves its words' edges a light grey that counts as ink: three printed blanks under
+    them (the total column, and 7.属于行政执法案卷's other_org) were refused as ink the engine could
+    not read; under a seal, only ink as dark as print is print, and they are published blank."""
     v = BY_NAME["office_200"]
     data = scans.scan_pdf(shanghai_printed, v)
     exp = load_expected(SHANGHAI)
@@ -146,6 +149,9 @@ def test_a_seal_over_a_column_and_a_unit_after_a_number(shanghai_printed: Path) 
         "t2/centralized_procurement/procurement_amount",
         "t3/unavailable_needs_creation/natural_person",
         "t3/unavailable_needs_creation/commercial_enterprise",
+        "t3/denied_enforcement_file/other_org",  # blanks under the seal's words (where it lands on this print)
+        "t3/denied_enforcement_file/total",
+        "t3/denied_internal_affairs/total",
     ):
         assert name in verdict["right"], (name, verdict["refused"])
     amount = next(c for c in result["cells"] if c["row"] == "centralized_procurement" and c["col"] == "procurement_amount")
