@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import re
+import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
-from tasks.errors import ConfigurationError, XxgkError
+from tasks.errors import ConfigurationError, ServerUnavailable, XxgkError
 from tasks.redact import redact_location
 from tasks.settings import get_settings
 
@@ -125,7 +129,17 @@ def _extract_one_sample(path: Path, out: Path) -> int:
     return 0
 
 
-EPHEMERAL_STARTUP_TIMEOUT_S = 120
+EPHEMERAL_STARTUP_TIMEOUT_S = 600
+"""How long to wait at least for Prefect's temporary server to answer (its first start creates its
+database: 30 s at nice 19 on this 2-core machine while a benchmark ran, over 120 s with two more
+sessions' tests; Prefect's default is 20 s). PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, when
+larger, wins."""
+
+
+SERVER_LAUNCHES = 3
+"""Prefect starts its temporary server again whenever the process exits with code 3 (taken as "port in
+use"), but uvicorn also exits 3 when the application fails to start (an unusable database): without
+a bound it restarts for ever. More launches than this is a server that cannot start."""
 
 
 def _tethered_server_class() -> Any:
@@ -133,32 +147,59 @@ def _tethered_server_class() -> Any:
 
     Prefect's own `SubprocessASGIServer` stops its server from an atexit hook, which never runs on
     kill -9 (nor on SIGTERM without a handler): the server then stayed up, orphaned, ~230 MB each
-    (issue 13). The command is Prefect's (`SubprocessASGIServer._run_uvicorn_command`, 3.9)."""
-    import os
-
+    (issue 13). The command is Prefect's (`SubprocessASGIServer._run_uvicorn_command`, 3.9). Its
+    output (errors only) goes to `temporary-server.log` in PREFECT_HOME, not over the command's
+    own lines; a server that cannot start ends in ServerUnavailable naming its last error."""
     import prefect
     from prefect.server.api.server import SubprocessASGIServer
-    from prefect.settings import get_current_settings
+    from prefect.settings import PREFECT_HOME, get_current_settings
 
     from tasks import lifeline
 
     class TetheredServer(SubprocessASGIServer):
         _lifeline: int | None = None
+        _launches = 0
+
+        @property
+        def log_path(self) -> Path:
+            return Path(PREFECT_HOME.value()) / "temporary-server.log"
 
         def _run_uvicorn_command(self) -> Any:
             self._close_lifeline()
+            self._launches += 1
+            if self._launches > SERVER_LAUNCHES:
+                raise RuntimeError(f"it exited at start-up {SERVER_LAUNCHES} times: {self.last_error()}")
             env = {
                 **os.environ,
                 "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1",
                 **get_current_settings().to_environment_variables(exclude_unset=True),
             }  # fmt: skip
-            proc, self._lifeline = lifeline.popen(
-                ["uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
-                 "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--log-level", "error", "--lifespan", "on"],
-                env=env,
-            )  # fmt: skip
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.log_path.open("ab") as log:
+                proc, self._lifeline = lifeline.popen(
+                    ["uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
+                     "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
+                     "--log-level", "error", "--lifespan", "on"],
+                    env=env, stdout=log, stderr=subprocess.STDOUT,
+                )  # fmt: skip
             return proc
+
+        def last_error(self) -> str:
+            """The last exception line of the server's log (see it for the whole traceback)."""
+            try:
+                lines = self.log_path.read_text(errors="replace").splitlines()
+            except OSError:
+                lines = []
+            errors = [ln.strip() for ln in lines if re.match(r"^[\w.]+(Error|Exception)\b", ln.strip())]
+            return f"{errors[-1][:300] if errors else 'no error logged'} (log: {self.log_path})"
+
+        def discard(self) -> None:
+            """Stop a server that failed to start, without Prefect's "Stopping" line at exit."""
+            process, self.server_process = self.server_process, None
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+            self._close_lifeline()
 
         def _close_lifeline(self) -> None:
             if self._lifeline is not None:
@@ -183,30 +224,51 @@ def _tethered_ephemeral_server() -> Any:
     return _tethered_server_class()()  # SubprocessASGIServer() now returns this instance
 
 
-def _start_ephemeral_server() -> Any:
+class _ServerBoot:
+    """The early start of Prefect's temporary server, in a thread; `join` waits for it and turns a
+    server that never answered or could not start into ServerUnavailable (one typed line, exit 3)
+    rather than letting the flow's client try again and print a traceback."""
+
+    def __init__(self, server: Any, timeout: int) -> None:
+        self.error: Exception | None = None
+        self._server, self._timeout = server, timeout
+        self._thread = threading.Thread(target=self._boot, name="xxgk-prefect-server", daemon=True)
+        self._thread.start()
+
+    def _boot(self) -> None:
+        try:
+            self._server.start(timeout=self._timeout)
+        except Exception as exc:  # noqa: BLE001 - any failure: reported by join, in the main thread
+            self.error = exc
+
+    def join(self) -> None:
+        self._thread.join()
+        if self.error is not None:
+            why = (str(self.error).splitlines() or [type(self.error).__name__])[0][:500]
+            if why.startswith("Timed out"):
+                why = f"no answer within {self._timeout} s; {self._server.last_error()}"
+            self._server.discard()
+            raise ServerUnavailable(
+                f"Prefect's temporary server did not start ({why}); point PREFECT_API_URL at a running server "
+                f"(`xxgk server`), or on a loaded machine raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+            ) from self.error
+
+
+def _start_ephemeral_server() -> _ServerBoot | None:
     """Boot Prefect's temporary server (when no PREFECT_API_URL is set) in a thread, so its start-up
     (4–10 s in a subprocess) overlaps our imports and the extraction workers' start instead of
     preceding them. Prefect's default wait of 20 s is too short on a loaded machine: at least
-    `EPHEMERAL_STARTUP_TIMEOUT_S`. The flow's own client then finds the server already running.
-    The server dies with this process, however it ends (`tasks.lifeline`)."""
-    import threading
-
+    `EPHEMERAL_STARTUP_TIMEOUT_S`, for this early start and for the flow client's own. The flow's
+    client then finds the server already running. The server dies with this process, however it
+    ends (`tasks.lifeline`)."""
     from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
     server = _tethered_ephemeral_server()
     if server is None:
         return None
     timeout = max(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), EPHEMERAL_STARTUP_TIMEOUT_S)
-
-    def boot() -> None:
-        try:
-            server.start(timeout=timeout)
-        except Exception:  # the flow's client retries the start and reports the error
-            logging.getLogger(__name__).debug("early start of the temporary server failed", exc_info=True)
-
-    thread = threading.Thread(target=boot, name="xxgk-prefect-server", daemon=True)
-    thread.start()
-    return thread
+    os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = str(timeout)  # the flow client's own start
+    return _ServerBoot(server, timeout)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:

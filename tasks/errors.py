@@ -109,6 +109,10 @@ class SourceNotFound(ConfigurationError, LookupError):
     """The source folder does not exist (or is not a folder): there is nothing to list."""
 
 
+class ServerUnavailable(ConfigurationError, ConnectionError):
+    """Prefect's temporary server (no PREFECT_API_URL set) did not answer within its start-up wait."""
+
+
 class InvalidLocation(ConfigurationError, ValueError):
     """A source or output location that names no usable place (e.g. `s3://` without a bucket)."""
 
@@ -126,4 +130,5 @@ CONFIGURATION_ERRORS: tuple[type[ConfigurationError], ...] = (
     SourceNotFound,
     InvalidLocation,
     BlockNotFound,
+    ServerUnavailable,
 )

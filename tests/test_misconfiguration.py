@@ -37,8 +37,8 @@ def _env(endpoint: str, *, credentials: bool = True) -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([XXGK, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=180)
+def _run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([XXGK, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
 def assert_one_typed_line(proc: subprocess.CompletedProcess[str], error_type: str, *needles: str) -> None:
@@ -153,6 +153,23 @@ def test_ingest_from_a_missing_folder(tmp_path: Path) -> None:
     proc = _ingest(str(tmp_path / "no-such-folder"), str(tmp_path / "out"), _env(_unreachable()), tmp_path)
     assert_one_typed_line(proc, "SourceNotFound", str(tmp_path / "no-such-folder"))
     assert "tables:" not in proc.stdout and not (tmp_path / "out").exists()
+
+
+def test_ingest_when_the_temporary_server_cannot_start(tmp_path: Path) -> None:
+    """No PREFECT_API_URL, and a Prefect database the temporary server cannot open: uvicorn exits 3 at
+    start-up, which Prefect takes for a port in use and restarts for ever; the command gives up after
+    a few launches with one typed line naming the server's own error, and writes nothing."""
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "hongze.pdf").write_bytes(SAMPLE.read_bytes())
+    env = _env(_unreachable())
+    env.update({"PREFECT_HOME": str(tmp_path / "prefect"),
+                "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{SAMPLE}/not-a-folder/prefect.db"})  # fmt: skip
+    # three start-ups of the server: 5-60 s each on a loaded 2-core machine
+    proc = _run(["ingest", str(source), "--output", str(tmp_path / "out")], env, tmp_path, timeout=600)
+    assert_one_typed_line(proc, "ServerUnavailable", "unable to open database file", "temporary-server.log")
+    assert "unable to open database file" in (tmp_path / "prefect" / "temporary-server.log").read_text()
+    assert not (tmp_path / "out").exists()
 
 
 # ------------------------------------------------------------------ xxgk watch
