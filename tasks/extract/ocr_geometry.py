@@ -1,6 +1,7 @@
 """Pure image geometry for the OCR reader (OpenCV on numpy arrays; no OCR engine here).
 
 - `clean`: a colour scan to grayscale with red and orange ink (a seal stamped over the table) dropped;
+  `keep_red_print`: red ink outside a seal's area given back once the text height is known;
 - `skew_angle` / `rotate`: the page's rotation, measured from its long horizontal strokes (table
   rulings, text lines), and the page turned back;
 - `ruling_segments`: the table's ruling lines, found by morphological opening of the inked pixels
@@ -340,6 +341,22 @@ def seal_areas(tint: np.ndarray, text_height_px: float) -> list[tuple[int, int, 
         for s in stats[1:n]
         if s[2] >= least and s[3] >= least
     ]
+
+
+def keep_red_print(gray: np.ndarray, plain: np.ndarray, tint: np.ndarray, text_height_px: float) -> np.ndarray:
+    """The cleaned page with red ink that is no seal given back: `clean` whitens every seal-coloured
+    pixel, so a number printed in red left no ink in its cell (a red `0` was read as a printed
+    blank, a wrong cell). Only the seal-coloured pixels inside a seal's area (`seal_areas`: a blob
+    at least `SEAL_ACROSS` text heights across both ways) stay whitened; elsewhere each takes its
+    plain grey (`plain`: `to_gray` of the scan, turned with the page), which `binarize` counts as ink."""
+    red = tint > 127
+    for x0, y0, x1, y1 in seal_areas(tint, text_height_px):
+        red[y0:y1, x0:x1] = False
+    if not red.any():
+        return gray
+    out = gray.copy()
+    out[red] = np.minimum(gray[red], plain[red])
+    return out
 
 
 def print_level(gray: np.ndarray, bw: np.ndarray) -> float:

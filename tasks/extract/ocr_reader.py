@@ -103,14 +103,20 @@ def ocr_image(
 
     gray = geo.clean(image)
     tint = geo.seal_tint(image)
+    plain = geo.to_gray(image) if tint is not None else None
     angle = geo.skew_angle(gray)
     if angle:
         gray = geo.rotate(gray, angle)
         if tint is not None:
             tint = 255 - geo.rotate(255 - tint, angle)  # white fill = no seal
+            plain = geo.rotate(plain, angle)  # type: ignore[arg-type]
     boxes = [digits_read(b) for b in engine.read(gray) if b.confidence >= MIN_CONFIDENCE and b.text.strip()]
     if tint is not None:
         boxes = drop_seal_words(gray, tint, boxes)
+        # red print that is no seal (smaller than a seal's area) is given back to the page the rulings,
+        # the ink tests and the cells' own readings see: the page pass read it whitened and missed it,
+        # so its cell is read alone and refereed, never taken for a printed blank
+        gray = geo.keep_red_print(gray, plain, tint, _median_height(boxes))  # type: ignore[arg-type]
     if scale is None:
         scale = _print_scale(boxes)
     h_px, w_px = gray.shape
@@ -151,7 +157,8 @@ def drop_seal_words(gray: np.ndarray, tint: np.ndarray, boxes: list[Box]) -> lis
     into the value cell under it, a row whose other cells are numbers then holds a word and is no
     data row. A box is the seal's when its ink lies on seal-coloured pixels of the scan (print under
     a seal is black: its strokes' cores are not seal-coloured) and it holds no digit: a number is
-    never dropped here (a number printed in red is read and refereed like any other)."""
+    never dropped here. A number printed in red outside a seal's area is given back to the page after
+    the page pass (`geo.keep_red_print`) and read alone and refereed like any other cell."""
     out = []
     for b in boxes:
         if not any(ch.isdigit() for ch in b.text) and geo.seal_ink_share(

@@ -161,3 +161,61 @@ def test_a_blank_under_the_seals_words_is_told_from_a_digit_the_engine_missed(
     assert cells["ghost"].status == ("blank" if alone == "用" else "ocr_unconfirmed")
     assert cells["ghost"].confidence == (1.0 if alone == "用" else None)
     assert cells["seven"].status == "ocr_unconfirmed"
+
+
+def test_numbers_printed_in_red_are_read_or_refused_never_taken_for_blanks() -> None:
+    """A row of table 四 with a `0` and its total `120` printed in red (not a seal; a seal stamped
+    elsewhere on the page), scanned with noise σ 8 and JPEG q60. `clean` whitens seal colour: the
+    page pass reads the red ink's faint remains or misses them (a lone digit the detector does not
+    box), and a cell it read empty then held no ink in its interior (`ink_share` 0) and was
+    published as a printed blank (the red `0` here: a wrong cell). The cells are
+    handed to the referee read empty, the case that was published as blank. Red ink outside a
+    seal's area is given back to the page after the page pass: the cells hold ink, are read alone
+    and refereed (real RapidOCR, real Tesseract), and come out as the numbers printed or refused,
+    never as blanks. The printed blank beside them stays a blank."""
+    from tasks.extract.ocr_engines import get_engine
+    from tasks.extract.ocr_reader import ocr_image
+
+    img = Image.new("RGB", (1000, 600), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    font = ImageFont.truetype(scans.SEAL_FONT, 30)
+    small = ImageFont.truetype(scans.SEAL_FONT, 22)
+    for i in range(6):  # print around the table
+        d.text((20, 20 + 40 * i), "二〇一九年政府信息公开工作年度报告", fill=(30, 30, 30), font=small)
+    xs = [20, 220, 340, 460, 580, 700, 820]  # the rulings: label, upheld, corrected, other_result, pending, total
+    for x in xs:
+        d.line((x, 280, x, 400), fill=(0, 0, 0), width=2)
+    for y in (280, 340, 400):
+        d.line((20, y, 820, y), fill=(0, 0, 0), width=2)
+    d.text((120, 370), "行政复议", fill=(0, 0, 0), font=font, anchor="mm")
+    red = (220, 40, 40)
+    printed = {"upheld": ("50", (0, 0, 0)), "corrected": ("70", (0, 0, 0)), "other_result": ("0", red), "total": ("120", red)}
+    cols = ["upheld", "corrected", "other_result", "pending", "total"]
+    for j, col in enumerate(cols):
+        if col in printed:
+            text, colour = printed[col]
+            d.text(((xs[j + 1] + xs[j + 2]) / 2, 370), text, fill=colour, font=font, anchor="mm")
+    img = img.resize((2000, 1200)).resize((1000, 600), Image.LANCZOS)
+    img = scans.stamp_seal(img, (870.0, 150.0), 110.0, random.Random(3))  # a seal away from the row
+    img = scans.degrade(img, scans.Variant("t", dpi=200, noise=8.0, jpeg=60, seal=True, gray=False), random.Random(3))
+    _, jpeg = cv2.imencode(".jpg", cv2.cvtColor(np.asarray(img), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 60])
+    scan = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+    _, page = ocr_image(scan, get_engine("rapidocr"), 1, scale=1.0)
+    assert page.tint is not None
+    h = page.gray.shape[0]
+    cells = {}
+    for j, col in enumerate(cols):
+        x0, x1 = xs[j + 1], xs[j + 2]
+        bbox = (float(x0), float(h - 400), float(x1), float(h - 340))
+        if col in ("upheld", "corrected"):
+            v = printed[col][0]
+            cells[col] = CellRecord("t4", None, "admin_review", col, int(v), "reported", v, 1, "件", bbox)
+        else:  # read empty by the page pass
+            cells[col] = CellRecord("t4", None, "admin_review", col, None, "blank", "", 1, "件", bbox)
+    for col in ("other_result", "total"):  # the red print is ink in its cell again
+        assert geo.ink_share(page.bw, page.to_px(cells[col].bbox)) > ocr_referee.INK_BLANK_MAX, col  # type: ignore[arg-type]
+    ocr_referee.referee(list(cells.values()), [], "2021", OcrRun([page]))
+    for col in ("other_result", "total"):
+        c = cells[col]
+        assert (c.status, c.value) in (("reported", int(printed[col][0])), ("ocr_unconfirmed", None)), (col, c)
+    assert cells["pending"].status == "blank"
