@@ -140,6 +140,10 @@ def _row_labels() -> frozenset[str]:
     return frozenset(norm(x) for x in labels)
 
 
+def _text(b: Block) -> str:
+    return b.text if isinstance(b, Paragraph) else ""
+
+
 def _num(tok: Token) -> Number:
     value, status = parse_value(tok.text)
     return value if status == "reported" and value is not None else 0
@@ -204,7 +208,10 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
     if not vals or not all(w in head for w in T3_HEADER_WORDS):  # no table-三 header among its numbers
         return {}, None
     fits = {len(t3.rows_for(x)) * ncol: x for x in ("2021", "2021_mixed")}
-    layout = fits.get(len(vals)) or ("2021" if _layout_evidence(doc, start, end) == "2021" else "2021_mixed")
+    shown = "2021" if _layout_evidence(doc, start, end) == "2021" else "2021_mixed"
+    layout = fits.get(len(vals)) or shown
+    if layout != shown and shown == "2021":  # 161 numbers under the three （六） leaves' labels: two rows lost
+        layout = shown
     rows = t3.rows_for(layout)
     leaves = t3.RESULT_LEAVES_2021 if layout == "2021" else t3.RESULT_LEAVES_2019
     name = "2021" if layout == "2021" else "single"
@@ -233,11 +240,41 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
         if lines & nxt and rows[k].key not in lines:
             return False
         # nor a label printed on a number's own line another row's only (a row dropped above: the rows shift)
-        return all(not (own := named_rows(t.label)) or rows[k].key in own for t in w)
+        return all(not t.label or not (own := named_rows(_text(doc.blocks[t.block]))) or rows[k].key in own for t in w)
+
+    def on_its_line(k: int) -> bool:
+        """Row k's numbers carry its label (a piece of it) on their line."""
+        return any(t.label and rows[k].key in named_rows(_text(doc.blocks[t.block])) for t in window(k))
+
+    def tied(k: int) -> bool:
+        """Row k's numbers carry its label on their line, or the label lines printed since the number
+        before them name this row and no other."""
+        w = window(k)
+        if on_its_line(k):
+            return True
+        since = vals[k * ncol - 1].block + 1 if k else start + 1
+        lines = {key for b in doc.blocks[since : w[0].block] if isinstance(b, Paragraph) for key in named_rows(b.text)}
+        return lines == {rows[k].key}
+
+    off = len(vals) - len(rows) * ncol
+
+    def placed(k: int) -> bool:
+        """When the count does not fit: row k's seven places counted from the table's end do not add up
+        (else the cells lost or added above may be whole rows: a row printed empty or dropped), or, when
+        there are none, its label ties it; or its label is printed on its numbers' line."""
+        s = k * ncol + off
+        if on_its_line(k):
+            return True
+        if s < 0:
+            return tied(k)
+        n = [_num(t) for t in vals[s : s + ncol]]
+        return len(n) == ncol and n[-1] != sum(n[:-1])
 
     taken: dict[int, list[Token]] = {}
     i = 0
-    while i < len(rows) and adds_up(i):
+    # a row dropped (or printed empty) moves every row below it up a place, each still adding up: when the
+    # count does not fit, a row from the top is taken only where its places from the end do not add up
+    while i < len(rows) and adds_up(i) and (not off or placed(i)):
         taken[i] = window(i)
         i += 1
     if len(vals) == len(rows) * ncol:  # every row's place is known: take each row that adds up in it

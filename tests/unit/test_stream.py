@@ -314,3 +314,45 @@ def test_a_label_line_naming_two_rows_gives_its_numbers_to_neither_row_of_the_li
     got = _cells((folder / "source.txt").read_text(encoding="utf-8"))
     read = {k: c for k, c in got.items() if c["status"] != "not_found"}
     assert len(read) >= 30 and all(c["value"] == truth[k].get("value") for k, c in read.items())
+
+
+def _drop_row(text: str, truth: dict, layout: str, row: str) -> str:
+    """The copy with one table-三 row's seven numbers deleted (a row dropped, or printed empty): the copy
+    prints table 三's numbers row by row, so row k's are the numbers 7k to 7k+6 after the section-三 heading."""
+    lines = text.split("\n")
+    start = lines.index("三、收到和处理政府信息公开申请情况")
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("四、政府信息公开行政复议"))
+    words = [(i, j) for i in range(start, end) for j, w in enumerate(lines[i].split()) if w.isdigit()]
+    k = [r.key for r in t3.rows_for(layout)].index(row)
+    mine = words[7 * k : 7 * k + 7]
+    assert [int(lines[i].split()[j]) for i, j in mine] == [truth[("t3", row, c.key)]["value"] for c in t3.COLUMNS]
+    for i in sorted({i for i, _ in mine}):
+        lines[i] = " ".join(w for j, w in enumerate(lines[i].split()) if (i, j) not in mine)
+    return "\n".join(lines)
+
+
+def _no_cell_elsewhere(got: dict, truth: dict, dropped: str) -> None:
+    for (table, row, col), c in got.items():
+        if table == "t3" and c["status"] != "not_found":
+            assert row != dropped and c["value"] == truth[(table, row, col)]["value"], (row, col, c["value"])
+
+
+def test_a_row_dropped_moves_no_number_into_another_row() -> None:
+    # every row below a dropped row's place would still add up one place higher: none is taken there
+    for row in [r.key for r in t3.rows_for("2021")]:
+        got = _cells(_drop_row(TEXT, TRUTH, "2021", row))
+        _no_cell_elsewhere(got, TRUTH, row)
+        assert got[("t4", "admin_review", "total")]["value"] == TRUTH[("t4", "admin_review", "total")]["value"]
+
+
+HONGZE = Path(__file__).resolve().parents[1] / "fixtures" / "generated" / "viewer_2024_hongze_sample"
+
+
+def test_a_row_of_zeros_dropped_moves_no_number_into_another_row() -> None:
+    # the hongze copy (2021_mixed, mostly zeros) prints its first rows in order; 二、上年结转 is all zeros
+    text = (HONGZE / "source.txt").read_text(encoding="utf-8")
+    truth = {(c["table"], c["row"], c["col"]): c for c in load_expected(HONGZE)["cells"]}
+    assert all(truth[("t3", "carried_over", c.key)]["value"] == 0 for c in t3.COLUMNS)
+    got = _cells(_drop_row(text, truth, "2021_mixed", "carried_over"))
+    _no_cell_elsewhere(got, truth, "carried_over")
+    assert got[("t4", "admin_review", "total")]["value"] == truth[("t4", "admin_review", "total")]["value"]
