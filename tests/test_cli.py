@@ -97,7 +97,7 @@ def _on_a_terminal(args: list[str], *, raw: bool = False) -> str:
     master, slave = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, *args], stdout=subprocess.DEVNULL, stderr=slave, stdin=subprocess.DEVNULL,
-        env={**os.environ, "COLUMNS": "160"},
+        env={**os.environ, "COLUMNS": "160", "TERM": "xterm-256color"},  # a terminal, whatever runs the tests
     )  # fmt: skip
     os.close(slave)
     chunks = []
