@@ -311,10 +311,7 @@ def _clear_beside(bw: np.ndarray, seg: Seg, horizontal: bool, tol: float) -> boo
 def ink_share(bw: np.ndarray, box: tuple[float, float, float, float], margin: float = 0.18) -> float:
     """Share of inked pixels in the interior of `box` (pixels, y down), its border trimmed by
     `margin` of its size on each side so the cell's own rulings do not count."""
-    x0, y0, x1, y1 = box
-    mx, my = (x1 - x0) * margin, (y1 - y0) * margin
-    a, b = int(max(0, y0 + my)), int(min(bw.shape[0], y1 - my))
-    c, d = int(max(0, x0 + mx)), int(min(bw.shape[1], x1 - mx))
+    a, b, c, d = _interior(bw.shape, box, margin)
     if b <= a or d <= c:
         return 0.0
     return float(np.count_nonzero(bw[a:b, c:d])) / ((b - a) * (d - c))
