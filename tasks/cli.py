@@ -338,7 +338,6 @@ def _preflight(source: str, output: str) -> None:
 def cmd_watch(args: argparse.Namespace) -> int:
     """Watch SOURCE for uploads (SQS notifications with --queue, else polling) and ingest them in batches."""
     import signal
-    import threading
 
     from tasks.storage import require_output, require_source
 
@@ -448,7 +447,6 @@ def _prefect(*args: str) -> list[str]:
 
 def _start(command: list[str], env: dict[str, str], log: Path | None = None) -> Any:
     """A child in its own process group, so Ctrl-C reaches us and we stop it in order."""
-    import subprocess
 
     out = log.open("ab") if log else None
     try:
@@ -465,9 +463,7 @@ def _stop(proc: Any, grace_s: float = 6.0) -> None:
     A Prefect worker takes SIGTERM as "drain": it stops taking runs but waits for running ones, so
     the grace is short: Ctrl-C on a local server means stop now (an interrupted run is retried by
     the sweep; the ledger makes that harmless)."""
-    import os
     import signal
-    import subprocess
 
     if proc.poll() is not None:
         return
@@ -582,7 +578,6 @@ Ctrl-C stops the worker and the server.""", flush=True)
 def _bin_dir() -> str:
     """Where this `xxgk` and `prefect` live, as the user would type it: `.venv/bin/` from the
     checkout, an absolute path elsewhere, nothing if they are on PATH."""
-    import os
     import shutil
 
     here = Path(sys.executable).parent
@@ -597,7 +592,6 @@ def _bin_dir() -> str:
 def _supervise(children: list[Any]) -> int:
     """Wait for Ctrl-C (or SIGTERM); 1 if a child exits on its own first."""
     import signal
-    import threading
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
