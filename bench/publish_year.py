@@ -8,8 +8,9 @@ Prints figures; asserts nothing. No Prefect, no extraction: every batch does wha
 of `flows/ingest.py` does for a batch of already extracted reports, calling `tasks/pipeline.py`:
 `prepare`, the validation suites (`tasks.checks`, the stacked Great Expectations run),
 `publish_batch` (the cross-year reads and rules where a previous year exists, and the rows of every
-dataset), `write_quality` (the quality page of each agency of the
-batch) and `write_ledger`. Whatever `tasks/publish.py` writes on this checkout is what is measured.
+dataset), `write_quality` (the quality page of each agency of the batch, given the checks rows the
+publish committed), `write_ledger` and `compact_fragmented` (the compaction of the year's `reports`
+partition by the batch that finds it fragmented). Whatever `tasks/publish.py` writes on this checkout is what is measured.
 
 The reports are one real extraction (the 2021 text sample, 200-odd cells) under a distinct agency
 name and content hash each, with its numbers varied. First `--previous` reports (default: one
@@ -43,7 +44,7 @@ from tasks.records import ObjectInfo  # noqa: E402
 from tasks.storage import LocalStore  # noqa: E402
 
 TEMPLATE = ROOT / "tests" / "fixtures" / "samples" / "jining_org_dept_2021_text" / "source.txt"
-STEPS = ("prepare", "validate", "publish", "quality", "ledger")
+STEPS = ("prepare", "validate", "publish", "quality", "ledger", "compact")
 
 
 def template() -> dict[str, Any]:
@@ -87,9 +88,10 @@ def publish_one(dest: LocalStore, extracted: list[pipeline.Extracted]) -> dict[s
     items = pipeline.publishables(prepared, validated)
     summary = step("publish", pipeline.publish_batch, dest, items, False)
     agencies = sorted({p.meta.agency_id for p in items if p.meta.agency_id})
-    step("quality", pipeline.write_quality, dest, agencies)
+    step("quality", pipeline.write_quality, dest, agencies, None, summary.checks)
     rows = pipeline.ledger_rows(extracted, prepared, summary, set(summary.withheld))
     step("ledger", pipeline.write_ledger, dest, pipeline.batch_id(e.info for e in extracted), rows)
+    step("compact", pipeline.compact_fragmented, dest, items)  # one batch in XXGK_MAINTAIN_COMPACT_AFTER_FILES
     t["cpu"] = time.process_time() - c0
     t["published"] = len(summary.published)
     return t

@@ -24,6 +24,11 @@ are there twice), so one run at a time holds `state/maintenance.lease` (a condit
 before each dataset); a run that finds it held by another gives up (`MaintenanceBusy`) having
 done nothing.
 
+Between weekly runs, `compact_fragmented`: a batch that leaves a year's `reports` partition (the
+table every batch reads by agency) with more than `XXGK_MAINTAIN_COMPACT_AFTER_FILES` files compacts
+that partition, under the same lease (held `FRAGMENTED_LEASE_HOURS`; busy: left for the next batch).
+One batch in that many pays a compaction of one partition, none a checkpoint or a vacuum.
+
 No Prefect import here: the flow is a thin wrapper.
 """
 
@@ -50,6 +55,13 @@ LEASE_KEY = "state/maintenance.lease"
 QUARANTINE_INDEX = "quarantine_index"
 TABLES = (*schema.DATASETS, QUARANTINE_INDEX)
 """What a maintenance run goes through, in order."""
+FRAGMENTED_LEASE_HOURS = 0.25
+"""The lease a batch's compaction holds: longer than compacting one partition of `reports`
+(seconds), short enough that a batch killed while holding it blocks the weekly run only briefly."""
+INDEX_TABLES = ("reports",)
+"""What a batch reads by agency (cross-year checks, quality pages): compacted when fragmented
+(`compact_fragmented`), not only weekly. The other tables of a year being published are read by
+report id only for the few agencies that publish twice in it, and by queries and the snapshot."""
 
 
 class MaintenanceBusy(RuntimeError):
@@ -160,7 +172,8 @@ class Maintainer:
     def _planned(self, dataset: str) -> None:
         """Called between reading a table's log and compacting it (tests append rows here)."""
 
-    def compact(self, dataset: str, out: DatasetUpkeep) -> None:
+    def compact(self, dataset: str, out: DatasetUpkeep, year: int | None = None) -> None:
+        """Compact `dataset` (only its `year` partition if given), retrying a conflicting commit."""
         from deltalake import WriterProperties
 
         props = WriterProperties(compression="ZSTD", max_row_group_size=ROW_GROUP_ROWS)
@@ -170,7 +183,8 @@ class Maintainer:
                 return
             self._planned(dataset)
             try:
-                metrics = dt.optimize.compact(writer_properties=props)
+                where = None if year is None else [("year", "=", str(int(year)))]
+                metrics = dt.optimize.compact(partition_filters=where, writer_properties=props)
             except Exception as exc:
                 if not retryable(exc):
                     raise
@@ -231,3 +245,50 @@ def maintain(
     finally:
         release_lease(store, lease)
     return result
+
+
+def files_in(store: Store, dataset: str, year: int) -> int:
+    """How many data files the log lists in `dataset`'s `year` partition (0 if no table)."""
+    dt = Tables(store).table(dataset)
+    return 0 if dt is None else len(dt.file_uris(file_pruning_predicate=[("year", "in", [str(int(year))])]))
+
+
+def compact_fragmented(
+    store: Store,
+    years: Iterable[int],
+    max_files: int,
+    lease_hours: float = FRAGMENTED_LEASE_HOURS,
+    attempts: int = 5,
+    datasets: Iterable[str] = INDEX_TABLES,
+) -> list[DatasetUpkeep]:
+    """The `year` partitions of `datasets` holding more than `max_files` files compacted now, each
+    under the maintenance lease; a lease held by another run (the weekly one, or another batch at
+    the same) means nothing is done. Called by a batch after its publish: every batch reads these
+    tables by agency, a scan of every file of the partition, so between weekly runs a partition
+    fed by hundreds of batches would make each batch slower than the last. No checkpoint and no
+    vacuum here (the replaced files stay for readers until the weekly run's vacuum)."""
+    if max_files <= 0:
+        return []
+    todo = [(d, int(y)) for d in datasets for y in sorted(set(years)) if files_in(store, d, y) > max_files]
+    if not todo:
+        return []
+    try:
+        lease = take_lease(store, lease_hours)
+    except MaintenanceBusy as exc:
+        log.info("fragmented partitions %s left for now: %s", todo, exc)
+        return []
+    m = Maintainer(store, retention_hours=24, attempts=attempts)  # retention unused: no vacuum here
+    done = []
+    try:
+        for dataset, year in todo:
+            started = time.monotonic()
+            out = DatasetUpkeep(f"{dataset} year={year}", files_before=files_in(store, dataset, year))
+            m.compact(dataset, out, year)
+            out.files_after = files_in(store, dataset, year)
+            out.seconds = round(time.monotonic() - started, 3)
+            log.info("%s: %d → %d files (%d compacted into %d), %.1f s", out.dataset, out.files_before, out.files_after,
+                     out.files_compacted, out.files_added, out.seconds)  # fmt: skip
+            done.append(out)
+    finally:
+        release_lease(store, lease)
+    return done

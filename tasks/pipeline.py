@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tasks import publish, quality, quality_pages, quarantine
+from tasks import maintain, publish, quality, quality_pages, quarantine
 from tasks.agency import agency_id as make_agency_id, load_aliases, report_id as make_report_id
 from tasks.records import CheckResult, ObjectInfo, Quarantined, ReportMeta, Validated
 from tasks.redact import redact_location, redact_text
@@ -402,6 +402,14 @@ def publish_batch(
     return publish.DatasetWriter(output, withhold_failed=strict, attempts=attempts).publish(items)
 
 
+def compact_fragmented(output: Store, items: Iterable[publish.Publishable]) -> list[Any]:
+    """After a batch's commits: the `reports` partitions of its years compacted if they hold more
+    than `XXGK_MAINTAIN_COMPACT_AFTER_FILES` files (`tasks.maintain.compact_fragmented`)."""
+    s = get_settings().maintain
+    years = {p.meta.year for p in items if p.meta.year is not None}
+    return maintain.compact_fragmented(output, years, s.compact_after_files, attempts=s.attempts)
+
+
 def _checks_from_rows(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[CheckResult]]:
     """`checks` rows as `CheckResult`s (`publish.check_results`), by report id."""
     by_report: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
@@ -411,13 +419,19 @@ def _checks_from_rows(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Check
 
 
 def agency_documents(
-    output: Store, agency_ids: Iterable[str], quarantined: list[Quarantined] | None = None
+    output: Store,
+    agency_ids: Iterable[str],
+    quarantined: list[Quarantined] | None = None,
+    committed: Mapping[tuple[str, str], list[dict[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
     """The quality documents of these agencies, rebuilt from the published tables with one read
     of each table for all of them (`reports` by agency id, whose rows carry each report's key
     totals and OCR counts; `checks` by report id; their quarantine records, from the index, unless
-    given), never a read per agency. `cells` is read only for current reports whose rows predate
-    those columns: its cost grows with the year, the others' with the batch."""
+    given), never a read per agency. `committed` (`PublishSummary.checks`: the checks rows a batch
+    has just committed, by report and publish id) spares reading those back: a read of `checks` by
+    report id scans the year's files, so only the agencies' other versions (other years, older
+    publishes) are read. `cells` is read only for current reports whose rows predate those columns:
+    its cost grows with the year, the others' with the batch."""
     ids = sorted(set(agency_ids))
     if not ids:
         return []
@@ -425,7 +439,11 @@ def agency_documents(
         quarantined = read_quarantine(output, ids)
     tables = publish.Tables(output)
     versions = publish.agency_reports(tables, ids)
-    checks = _checks_from_rows(publish.current_rows(tables, "checks", versions).to_pylist())
+    committed = committed or {}
+    known = [committed[k] for k in ((v["report_id"], v["publish_id"]) for v in versions) if k in committed]
+    unknown = [v for v in versions if (v["report_id"], v["publish_id"]) not in committed]
+    read = publish.current_rows(tables, "checks", unknown).to_pylist() if unknown else []
+    checks = _checks_from_rows([*read, *(row for rows in known for row in rows)])
     summaries = {v["report_id"]: publish.report_totals(v) for v in versions if v["is_current"]}
     cells: dict[str, list[dict[str, Any]]] = defaultdict(list)
     legacy = [v for v in versions if v["is_current"] and summaries[v["report_id"]] is None]
@@ -475,11 +493,14 @@ def _plain_cells(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def write_quality(
-    output: Store, agency_ids: Iterable[str], quarantined: list[Quarantined] | None = None
+    output: Store,
+    agency_ids: Iterable[str],
+    quarantined: list[Quarantined] | None = None,
+    committed: Mapping[tuple[str, str], list[dict[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
     """quality/<agency_id>.json and .html of these agencies (`agency_documents`: one read of each
-    table and of the quarantine index for all of them)."""
-    docs = agency_documents(output, agency_ids, quarantined)
+    table and of the quarantine index for all of them; `committed`: the batch's own checks rows)."""
+    docs = agency_documents(output, agency_ids, quarantined, committed)
     zone = get_settings().pipeline.timezone  # once per batch: Settings() reads the environment (6 % of a batch's CPU)
     for doc in docs:
         aid = doc["agency_id"]

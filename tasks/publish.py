@@ -310,12 +310,16 @@ class PublishSummary:
     refused: list[Refused] = field(default_factory=list)  # reports whose rows cannot be written: quarantine them
     files_written: int = 0
     conflicts: int = 0  # commits redone because another writer committed first
+    checks: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    """The `checks` rows this publish committed, by (report_id, publish_id) of each `reports` row
+    it committed (an empty list for a report with none): the quality pages need not read them back."""
 
     def absorb(self, other: PublishSummary) -> None:
         """Add a committed part's outcome (its lists) to this batch's."""
         for name in ("published", "unchanged", "superseded", "older", "withheld", "rechecked"):
             getattr(self, name).extend(getattr(other, name))
         self.statuses.update(other.statuses)
+        self.checks.update(other.checks)
 
 
 class PublishConflict(RuntimeError):
@@ -642,7 +646,8 @@ class DatasetWriter:
         revised = self._revisions([(r, b) for r, b in targets if r.get("previous_report_id") != _id(b)], extractions, pid)
         stored_cols = set(schema.REPORTS.names)
         by_id = {r["report_id"]: {k: v for k, v in r.items() if k in stored_cols} for r in merged}
-        rows = {dataset: [row for p in curated for row in rows_by_dataset(p)[dataset]] for dataset in CURRENT_ONLY}
+        built = [rows_by_dataset(p) for p in curated]  # once per report: each costs a walk of its cells
+        rows = {dataset: [row for b in built for row in b[dataset]] for dataset in CURRENT_ONLY}
         rows["checks"] = [row for p in fresh.values() for row in check_rows(p)]
         with_cells = {p.meta.report_id for p in curated}
         rows["reports"] = [by_id[rid] if rid in with_cells else {**by_id[rid], **_NO_TOTALS} for rid in fresh]
@@ -656,6 +661,11 @@ class DatasetWriter:
             out = [{**row, "publish_id": pid, "year": year} for row in rows.get(dataset, [])]
             self._append(dataset, out + [{**row, "publish_id": pid} for row in revised.get(dataset, [])], summary)
         summary.rechecked.extend(r["report_id"] for r in revised.get("reports", []))
+        committed: dict[tuple[str, str], list[dict[str, Any]]] = {
+            (r["report_id"], pid): [] for r in (*rows.get("reports", []), *revised.get("reports", []))}  # fmt: skip
+        for row in (*rows.get("checks", []), *revised.get("checks", [])):
+            committed.setdefault((row["report_id"], pid), []).append({**row, "publish_id": pid})
+        summary.checks.update(committed)
 
     def _converge(self, year: int, agencies: set[str], summary: PublishSummary) -> None:
         """After the commit, read the agencies' reports again: a current report of `year` or the next

@@ -187,7 +187,8 @@ class ServerSettings(BaseSettings):
 
 class MaintenanceSettings(BaseSettings):
     """Scheduled upkeep of the outputs (tasks/maintain.py, tasks/snapshot.py): compaction and vacuum of
-    the Delta tables, the plain-parquet snapshot. Never part of a publish."""
+    the Delta tables, the plain-parquet snapshot; and the compaction of a fragmented `reports`
+    partition by the batch that finds it so."""
 
     model_config = SettingsConfigDict(env_prefix="XXGK_MAINTAIN_", extra="ignore")
 
@@ -204,6 +205,12 @@ class MaintenanceSettings(BaseSettings):
     attempts: int = Field(
         5, ge=1, le=50, description="Attempts of a compaction whose commit conflicts, or of the snapshot's pointer switch."
     )
+    compact_after_files: int = Field(
+        64, ge=0, le=100_000,
+        description="A batch that leaves a year's `reports` partition with more files than this compacts it "
+        "(under the lease), so that reading it by agency, which every batch does, stays a read of a few files "
+        "between weekly runs; 0: only the weekly run compacts.",
+    )  # fmt: skip
     snapshot_grace_hours: float = Field(
         24.0, ge=0, le=24 * 30,
         description="A replaced plain-parquet snapshot is deleted this long after the one replacing it became "

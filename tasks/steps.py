@@ -204,9 +204,10 @@ def publish_batch(
     records = [q for _, q in prepared.quarantined] + pipeline.refused_records(prepared, extracted, summary)
     pipeline.write_quarantine(dest, records)
     agencies = sorted({p.meta.agency_id for p in items if p.meta.agency_id})
-    pipeline.write_quality(dest, agencies)  # their quarantine records: one read of the index
+    pipeline.write_quality(dest, agencies, committed=summary.checks)  # their quarantine records: one read of the index
     rows = pipeline.ledger_rows(extracted, prepared, summary, set(summary.withheld))
     pipeline.write_ledger(dest, pipeline.batch_id(e.info for e in extracted), rows)  # after the commits
+    compacted = pipeline.compact_fragmented(dest, items)
     # as published: the cross-year checks ran at publish
     validated = {rid: replace(v, status=summary.statuses.get(rid, v.status)) for rid, v in validated.items()}
     statuses: dict[str, int] = {}
@@ -222,6 +223,8 @@ def publish_batch(
     )
     for u in unread:
         logger.warning("not read (pending, read again by the next run): %s: %s", u["source"], u["error"])
+    for c in compacted:
+        logger.info("%s was fragmented: %d → %d files, %.1f s", c.dataset, c.files_before, c.files_after, c.seconds)
     superseded = _superseded_rows(dest, items, summary.superseded)
     events = outcomes.batch_outcomes(
         (p.meta for p in items), validated, summary.published, summary.older, summary.withheld, records, superseded

@@ -207,3 +207,19 @@ def test_one_maintenance_run_at_a_time(where: dict[str, Any], extraction: dict[s
     assert store.head(maintain.LEASE_KEY) is None
     got = maintain.maintain(store, retention_hours=0)
     assert [d.files_after for d in got.datasets] == [1] * 6 + [0] and store.head(maintain.LEASE_KEY) is None
+
+
+def test_a_batch_compacts_a_fragmented_reports_partition_only(where: dict[str, Any], extraction: dict[str, Any]) -> None:
+    work = workload(1, 3, 2)[0]  # three publishes: three files in each table's 2021 partition
+    _publish(where["store"], extraction, work)
+    store = where["store"]
+    assert maintain.compact_fragmented(store, [2021], max_files=3) == []  # not more than 3: left alone
+    assert maintain.compact_fragmented(store, [2021], max_files=0) == []  # 0: only the weekly run compacts
+    held = maintain.take_lease(store, hours=1)
+    assert maintain.compact_fragmented(store, [2021], max_files=2) == []  # the weekly run is at it
+    maintain.release_lease(store, held)
+    [done] = maintain.compact_fragmented(store, [2021, 2022], max_files=2)
+    assert (done.dataset, done.files_before, done.files_after, done.files_compacted) == ("reports year=2021", 3, 1, 3)
+    assert _live_files(where, "reports") == 1 and _live_files(where, "cells") == 3  # the other tables: weekly
+    assert store.head(maintain.LEASE_KEY) is None
+    _exactly_once(where, [r for b in work for r in b], len(extraction["cells"]))

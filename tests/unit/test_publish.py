@@ -100,3 +100,37 @@ def test_an_output_written_before_the_summary_columns_takes_them_on_and_its_page
     (after,) = pipeline.agency_documents(LocalStore(tmp_path), ["agtest"])
     assert after["reports"][0]["key_totals"] == before["reports"][0]["key_totals"]
     assert after["reports"][0]["key_totals"]["new_received"] == float(rows["r0c"]["key_new_received"])
+
+
+def test_the_quality_pages_take_the_checks_a_publish_committed_and_read_only_the_others(tmp_path, extraction, monkeypatch):
+    from tasks import pipeline, publish
+    from tasks.records import CheckResult
+
+    store = LocalStore(tmp_path)
+    old, new = _item(extraction, "01", T0), _item(extraction, "02", T0 + timedelta(days=3))
+    old.validated = Validated("r01", "passed", [CheckResult("T3-H1", "error", True, "holds", [], None)])
+    new.validated = Validated("r02", "failed", [CheckResult("T3-H2", "error", False, "sum differs",
+                                                            [{"table": "t3", "row": "carried_over", "col": "total"}], "x"),
+                                                CheckResult("T3-H1", "error", True, "holds", [], None)])  # fmt: skip
+    DatasetWriter(store).publish([old])
+    summary = DatasetWriter(store).publish([new])
+    pid = next(r["publish_id"] for r in _rows(tmp_path, "reports") if r["report_id"] == "r02")
+    assert list(summary.checks) == [("r02", pid)] and [c["rule"] for c in summary.checks[("r02", pid)]] == ["T3-H2", "T3-H1"]
+    asked = []
+    real = publish.current_rows
+
+    def recording(tables_, dataset, reports, columns=None):
+        reports = list(reports)
+        asked.append((dataset, sorted(r["report_id"] for r in reports)))
+        return real(tables_, dataset, reports, columns)
+
+    monkeypatch.setattr(publish, "current_rows", recording)
+    (read,) = pipeline.agency_documents(store, ["agtest"])
+    assert asked[0] == ("checks", ["r01", "r02"])
+    asked.clear()
+    (given,) = pipeline.agency_documents(store, ["agtest"], committed=summary.checks)
+    assert asked[0] == ("checks", ["r01"])  # the other version only
+    for doc in (read, given):
+        doc.pop("generated_at", None)
+    assert given == read
+    assert [c["rule"] for c in given["reports"][-1]["checks"]] == ["T3-H2", "T3-H1"]
