@@ -407,7 +407,12 @@ def compact_fragmented(output: Store, items: Iterable[publish.Publishable]) -> l
     than `XXGK_MAINTAIN_COMPACT_AFTER_FILES` files (`tasks.maintain.compact_fragmented`)."""
     s = get_settings().maintain
     years = {p.meta.year for p in items if p.meta.year is not None}
-    return maintain.compact_fragmented(output, years, s.compact_after_files, attempts=s.attempts)
+    try:
+        return maintain.compact_fragmented(output, years, s.compact_after_files, attempts=s.attempts)
+    except Exception as exc:  # the batch is committed and in the ledger: an upkeep that fails is left to the weekly run
+        log.warning("compaction of the fragmented reports partitions %s left to the weekly run: %s: %s",
+                    sorted(years), type(exc).__name__, exc)  # fmt: skip
+        return []
 
 
 def _checks_from_rows(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[CheckResult]]:
