@@ -409,7 +409,7 @@ def compact_fragmented(output: Store, items: Iterable[publish.Publishable]) -> l
     years = {p.meta.year for p in items if p.meta.year is not None}
     try:
         return maintain.compact_fragmented(output, years, s.compact_after_files, attempts=s.attempts)
-    except Exception as exc:  # the batch is committed and in the ledger: an upkeep that fails is left to the weekly run
+    except Exception as exc:  # noqa: BLE001 -- the batch is committed and in the ledger: an upkeep that fails is left to the weekly run
         log.warning("compaction of the fragmented reports partitions %s left to the weekly run: %s: %s",
                     sorted(years), type(exc).__name__, exc)  # fmt: skip
         return []
