@@ -657,14 +657,15 @@ class DatasetWriter:
     def _commit(self, year: int, pid: str, rows: dict[str, list[dict[str, Any]]], revised: dict[str, list[dict[str, Any]]],
                 summary: PublishSummary) -> None:  # fmt: skip
         """Append a publish's rows (of `year`) and its re-checked reports' (their own years), `reports` last."""
+        appended: dict[str, list[dict[str, Any]]] = {}
         for dataset in (*CURRENT_ONLY, "checks", "reports"):
             out = [{**row, "publish_id": pid, "year": year} for row in rows.get(dataset, [])]
-            self._append(dataset, out + [{**row, "publish_id": pid} for row in revised.get(dataset, [])], summary)
+            appended[dataset] = out + [{**row, "publish_id": pid} for row in revised.get(dataset, [])]
+            self._append(dataset, appended[dataset], summary)
         summary.rechecked.extend(r["report_id"] for r in revised.get("reports", []))
-        committed: dict[tuple[str, str], list[dict[str, Any]]] = {
-            (r["report_id"], pid): [] for r in (*rows.get("reports", []), *revised.get("reports", []))}  # fmt: skip
-        for row in (*rows.get("checks", []), *revised.get("checks", [])):
-            committed.setdefault((row["report_id"], pid), []).append({**row, "publish_id": pid})
+        committed: dict[tuple[str, str], list[dict[str, Any]]] = {(r["report_id"], pid): [] for r in appended["reports"]}
+        for row in appended["checks"]:
+            committed.setdefault((row["report_id"], pid), []).append(row)
         summary.checks.update(committed)
 
     def _converge(self, year: int, agencies: set[str], summary: PublishSummary) -> None:
