@@ -120,8 +120,11 @@ def _pdftotext(pdf: Path, out: Path, layout: bool) -> None:
                    encoding="utf-8")  # fmt: skip
 
 
-def build(sources: list[str], styles: list[str], quiet: bool) -> list[Case]:
-    """Every (source, producer, style) document, made once and cached; the cases to extract."""
+def build(sources: list[str], styles: list[str], quiet: bool, only: set[str] | None = None) -> list[Case]:
+    """Every (source, producer, style) document of the producers `only` (default: all), made once and cached,
+    with the PDFs a viewer copy is taken from; the cases to extract."""
+    only = set(PRODUCERS) if only is None else only
+    needed = only | {PDFTOTEXT[p][0] for p in only if p in PDFTOTEXT}
     docs = CACHE / "docs"
     docs.mkdir(parents=True, exist_ok=True)
     models = model_sources()
@@ -130,7 +133,7 @@ def build(sources: list[str], styles: list[str], quiet: bool) -> list[Case]:
     pages: dict[Path, str] = {}
 
     def want(producer: str, out: Path, src: Path | None = None) -> None:
-        if not out.exists() and src is not None and (producer not in PDFTOTEXT or src.suffix == ".pdf"):
+        if producer in needed and not out.exists() and src is not None and (producer not in PDFTOTEXT or src.suffix == ".pdf"):
             todo[producer].append((src, out))  # pdftotext of another producer's PDF: made after it (below)
 
     for name in sources:
@@ -183,7 +186,7 @@ def build(sources: list[str], styles: list[str], quiet: bool) -> list[Case]:
                 cases.append(Case(name, prod, style, expected, out))
         key = _digest(json.dumps(expected, sort_keys=True, ensure_ascii=False), page, "docx")
         docx = docs / f"{key}.docx"
-        if not docx.exists():
+        if not docx.exists() and needed & {"docx", "lo_pdf", "pdftotext_layout"}:
             generate.build_docx(rep, docx)
         cases.append(Case(name, "docx", "-", expected, docx))
         lo = docs / f"{key}.lo_pdf.pdf"
@@ -192,7 +195,7 @@ def build(sources: list[str], styles: list[str], quiet: bool) -> list[Case]:
         cases.append(Case(name, "pdftotext_layout", "-", expected, docs / f"{key}.pdftotext_layout.txt"))
         for prod, make in (("text", generate.build_text), ("markdown", generate.build_markdown)):
             out = docs / f"{key}.{prod}.{EXT[prod]}"
-            if not out.exists():
+            if prod in needed and not out.exists():
                 out.write_text(make(rep), encoding="utf-8")
             cases.append(Case(name, prod, "-", expected, out))
 
@@ -202,7 +205,7 @@ def build(sources: list[str], styles: list[str], quiet: bool) -> list[Case]:
     _produce(todo, quiet)
     # pdftotext of the PDFs made just above (LibreOffice's with -layout, the browsers' as a viewer copies)
     for c in cases:
-        if c.producer in PDFTOTEXT and not c.path.exists():
+        if c.producer in PDFTOTEXT and c.producer in only and not c.path.exists():
             pdf_producer, layout = PDFTOTEXT[c.producer]
             pdf = c.path.with_name(c.path.name.replace(f".{c.producer}.txt", f".{pdf_producer}.pdf"))
             _pdftotext(pdf, c.path, layout)
@@ -318,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         sources = [*model_sources(), "sample:shanghai_office_2019_html", "sample:hongze_2024_pdf",
                    "sample:synthetic_2021_pdf", "sample:synthetic_2021_docx"]  # fmt: skip
         styles = list(STYLES)
-    cases = [c for c in build(sources, styles, quiet=False) if c.producer in only]
+    cases = [c for c in build(sources, styles, quiet=False, only=only) if c.producer in only]
     totals: dict[str, dict] = {}
     scores = []
     t0 = time.monotonic()
