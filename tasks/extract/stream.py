@@ -299,7 +299,7 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
             taken.update({a + j: row for j, row in enumerate(grid or [])})
     if len(taken) < len(rows) and len(vals) == len(rows) * ncol:
         # cells printed after their place (a cell whose line the viewer reads with a later block)
-        grid = _deferred(vals, rows, leaves)
+        grid = _deferred(vals, rows, leaves) or _deferred(vals, rows, leaves, first_column=True)
         if grid is not None and all(grid[k] == w for k, w in taken.items()):
             taken = dict(enumerate(grid))
     if len(taken) == len(rows):
@@ -467,6 +467,15 @@ MAX_DEFERRED = 3
 """Cells of a table-三 copy that may be waiting at once to be printed after their place (`_deferred`)."""
 DEFER_ROWS = 15
 """Rows a cell printed late may come after its own row's end (its row's next DEFER_ROWS rows)."""
+MAX_FIRST_DEFERRED = 12
+"""Cells of the first column (the one beside the labels) that may be waiting at once in `_deferred`'s second
+search: WeasyPrint puts a row's first cell into its label's text block, and the label blocks of a
+rowspan group (（三） to （六）) are printed after the rows' other cells, ten of them at once."""
+FIRST_DEFER_ROWS = 24
+"""Rows a first-column cell printed late may come after its own row's end in that second search."""
+NEAR_DEFER_ROWS = 1
+"""Rows a cell of another column may come late in that second search (a cell printed after its row's
+total): kept short, or each first-column cell waiting could also be read as any other cell of its row."""
 DEFERRED_BUDGET = 30_000
 """States the search of `_deferred` may visit before it refuses (about 1.5 s at a load of 6; the WeasyPrint
 copy with cells aligned to the bottom needs 13,500, the others 30 to 1,300)."""
@@ -481,7 +490,9 @@ def _columns_hold(n: dict[str, list[Number]], leaves: tuple[str, ...]) -> bool:
     )
 
 
-def _deferred(vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...]) -> list[list[Token]] | None:
+def _deferred(
+    vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...], first_column: bool = False
+) -> list[list[Token]] | None:
     """The one whole table 三 the numbers fill row by row, left to right, when some cells are printed
     after their place, or None.
 
@@ -494,9 +505,22 @@ def _deferred(vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...]) -
     cell in row order, or the first of the cells passed over (at most MAX_DEFERRED waiting at once).
     Every row must add up (H3.3) once its seven cells are known, and the grid's columns must satisfy
     H3.1 and H3.2. It is taken when exactly one grid of printed values survives; two, none, or a
-    search past DEFERRED_BUDGET steps: None (not_found, never a pick)."""
+    search past DEFERRED_BUDGET steps: None (not_found, never a pick).
+
+    With `first_column`, cells of the first column (the cell beside a row's label, which WeasyPrint puts
+    into the label's text block) may also wait, up to MAX_FIRST_DEFERRED at once and FIRST_DEFER_ROWS rows
+    late, beside at most MAX_DEFERRED cells of the other columns: a group's label blocks printed after
+    the table's other cells ("… 4691" / "（三） 4.保护第三方合法权" / "139" / …)."""
     ncol = len(t3.COLUMNS)
     size = len(rows) * ncol
+
+    def first(cell: int) -> bool:
+        return first_column and cell % ncol == 0
+
+    def reach(cell: int) -> int:
+        if not first_column:
+            return DEFER_ROWS
+        return FIRST_DEFER_ROWS if first(cell) else NEAR_DEFER_ROWS
     if len(vals) != size or any(parse_value(t.text)[1] != "reported" for t in vals):
         return None  # every cell printed as a number: a dash or a word may be a cell printed elsewhere
     nums = [_num(t) for t in vals]
@@ -544,16 +568,29 @@ def _deferred(vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...]) -
         at[cell] = -1
         left[cell // ncol] += 1
 
+    positions: dict[Number, list[int]] = {}
+    for j, x in enumerate(nums):
+        positions.setdefault(x, []).append(j)
+
     def passable(n: int, queue: tuple[int, ...], p: int) -> bool:
-        """When n leaves a row with one cell waiting, the number that cell needs (the row's total less
-        its parts, or their sum) must be among the numbers of the next DEFER_ROWS rows."""
-        if n % ncol or not queue or queue[-1] // ncol != n // ncol - 1:
+        """When n ends a row: every waiting cell of a row whose other cells are filled needs one number
+        (the row's total less its parts, or their sum), and the cells printed late come in their order,
+        so those numbers must follow token p in that order, each within its reach of its own row."""
+        if n % ncol or not queue:
             return True
-        r = n // ncol - 1
-        waiting = [q for q in queue if q // ncol == r]
-        row = [nums[at[r * ncol + c]] if at[r * ncol + c] >= 0 else 0 for c in range(ncol)]
-        need = sum(row[:-1]) if waiting[0] % ncol == ncol - 1 else row[-1] - sum(row[:-1])
-        return need >= 0 and need in nums[p : p + (DEFER_ROWS + 1) * ncol]
+        j = p
+        for q in queue:
+            r = q // ncol
+            if (r + 1) * ncol > n:
+                break  # its row is still open: the cells waiting from here on need numbers not known yet
+            row = [nums[at[r * ncol + c]] if at[r * ncol + c] >= 0 else 0 for c in range(ncol)]
+            need = sum(row[:-1]) if q % ncol == ncol - 1 else row[-1] - sum(row[:-1])
+            spots = positions.get(need, [])
+            k = bisect.bisect_left(spots, j)
+            if need < 0 or k == len(spots) or spots[k] >= (r + 2 + reach(q)) * ncol:
+                return False
+            j = spots[k] + 1
+        return True
 
     def state(n: int, queue: tuple[int, ...]) -> tuple:
         open_rows = sorted({q // ncol for q in queue} | ({n // ncol} if n < size else set()))
@@ -595,12 +632,14 @@ def _deferred(vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...]) -
                 if not any(flat(mine) == flat(x) for x in out):
                     out.append(mine)
 
-        if n < size and (not queue or n < (queue[0] // ncol + 1 + DEFER_ROWS) * ncol):
+        if n < size and (not queue or n < (queue[0] // ncol + 1 + reach(queue[0])) * ncol):
             if fill(n, p) and passable(n + 1, (*queue,), p + 1):
                 follow(n, walk(n + 1, queue))
             unfill(n)
             one_per_row = not queue or queue[-1] // ncol != n // ncol
-            if len(out) < 2 and len(queue) < MAX_DEFERRED and one_per_row and passable(n + 1, (*queue, n), p):
+            room = (sum(1 for q in queue if first(q)) < MAX_FIRST_DEFERRED if first(n)
+                    else sum(1 for q in queue if not first(q)) < MAX_DEFERRED)
+            if len(out) < 2 and room and one_per_row and passable(n + 1, (*queue, n), p):
                 out.extend(walk(n + 1, (*queue, n)))  # cell n waits: nothing filled by this step
                 out = [x for i, x in enumerate(out) if all(flat(x) != flat(y) for y in out[:i])]
         if len(out) < 2 and queue and n >= (queue[0] // ncol + 1) * ncol:  # late only after the rest of its row
