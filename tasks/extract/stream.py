@@ -302,6 +302,10 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
         grid = _deferred(vals, rows, leaves) or _deferred(vals, rows, leaves, first_column=True)
         if grid is not None and all(grid[k] == w for k, w in taken.items()):
             taken = dict(enumerate(grid))
+    if len(taken) < len(rows):
+        blank = _totals_blank(vals, rows, leaves)
+        if blank is not None:
+            return blank, name
     if len(taken) == len(rows):
         n = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
         if not all(
@@ -315,6 +319,67 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
         log.debug("table 三 in reading order: %d of %d rows confirmed (%d value cells)", len(taken), len(rows), len(vals))
     cells = {(rows[k].key, col.key): _printed(t) for k, w in taken.items() for col, t in zip(t3.COLUMNS, w)}
     return cells, (name if cells else None)
+
+
+FULL_ROWS = ("new_received", "carried_over", "total_processed", "carried_forward")
+"""The rows of table 三 that print their 总计 where the result rows print it blank (the Shanghai pattern)."""
+MAX_T3_BLANKS = 2
+"""Cells of such a table printed empty besides the result rows' totals, placed by the identities."""
+
+
+def _totals_blank(
+    vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...]
+) -> dict[tuple[str, str], Printed] | None:
+    """Table 三 whose result rows print their 总计 blank (spec §7 V6, the Shanghai pattern: only 一, 二,
+    (七) and 四 print a total), read in reading order: six numbers a result row, seven the others.
+
+    Up to MAX_T3_BLANKS more cells may be printed empty, which leaves nothing in the copy: every placement
+    of them among the printed cells is tried. A placement is a reading when the four rows with a total add
+    up (H3.3), every column satisfies 一+二 = (七)+四 (H3.1), and every column but 总计 has (七) = the sum of
+    the results (H3.2; the results' totals are blank). The table is taken when exactly one grid of printed
+    values is a reading; two, or none: None (not_found, never a pick)."""
+    ncol = len(t3.COLUMNS)
+    slots = [(r, c) for r, row in enumerate(rows) for c in range(ncol if row.key in FULL_ROWS else ncol - 1)]
+    missing = len(slots) - len(vals)
+    if not 0 <= missing <= MAX_T3_BLANKS or any(parse_value(t.text)[1] != "reported" for t in vals):
+        return None
+    index = {r.key: i for i, r in enumerate(rows)}
+    if any(k not in index for k in FULL_ROWS):
+        return None
+    nums = [_num(t) for t in vals]
+    found: dict[tuple[str, ...], tuple[int, ...]] = {}
+    for spots in itertools.combinations(range(len(slots)), missing):
+        grid: list[list[Number]] = [[0] * ncol for _ in rows]
+        numbers = iter(nums)
+        for k, (r, c) in enumerate(slots):
+            grid[r][c] = 0 if k in spots else next(numbers)
+        full = {key: grid[index[key]] for key in FULL_ROWS}
+        if any(v[-1] != sum(v[:-1]) for v in full.values()):
+            continue
+        if any(full["new_received"][c] + full["carried_over"][c] != full["total_processed"][c] + full["carried_forward"][c]
+               for c in range(ncol)):
+            continue
+        if any(full["total_processed"][c] != sum(grid[index[k]][c] for k in leaves) for c in range(ncol - 1)):
+            continue
+        texts = iter(t.text for t in vals)
+        found.setdefault(tuple("" if k in spots else next(texts) for k in range(len(slots))), spots)
+        if len(found) > 1:
+            log.debug("table 三 with the results' totals blank: two grids fit")
+            return None
+    if len(found) != 1:
+        return None
+    (spots,) = found.values()
+    out: dict[tuple[str, str], Printed] = {}
+    tokens_left = iter(vals)
+    page = vals[0].page if vals else None
+    for k, (r, c) in enumerate(slots):
+        tok = None if k in spots else next(tokens_left)
+        page = tok.page if tok is not None else page
+        out[(rows[r].key, t3.COLUMNS[c].key)] = _printed(tok) if tok is not None else Printed("", page, None)
+    for result in rows:
+        if result.key not in FULL_ROWS:
+            out[(result.key, t3.COLUMNS[-1].key)] = Printed("", out[(result.key, t3.COLUMNS[0].key)].page, None)
+    return out
 
 
 STAIRCASE_ROWS = 25

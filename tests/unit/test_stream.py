@@ -356,3 +356,37 @@ def test_a_row_of_zeros_dropped_moves_no_number_into_another_row() -> None:
     got = _cells(_drop_row(text, truth, "2021_mixed", "carried_over"))
     _no_cell_elsewhere(got, truth, "carried_over")
     assert got[("t4", "admin_review", "total")]["value"] == truth[("t4", "admin_review", "total")]["value"]
+
+
+TOTALS_BLANK = FOLDER.parent / "viewer_2019_chromium_totals_blank"
+
+
+def test_result_rows_printed_without_totals_are_read_by_the_identities() -> None:
+    truth = {(c["table"], c["row"], c["col"]): c for c in load_expected(TOTALS_BLANK)["cells"]}
+    got = _cells((TOTALS_BLANK / "source.txt").read_text(encoding="utf-8"))
+    t3_keys = [k for k in truth if k[0] == "t3"]
+    assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {
+        k: (truth[k].get("status", "reported"), truth[k].get("value")) for k in t3_keys
+    }
+    assert got[("t3", "granted", "total")]["status"] == "blank"  # the Shanghai pattern: results print no total
+    assert sum(got[k]["status"] == "blank" for k in t3_keys) > 19  # and a zero printed empty, placed by the identities
+
+
+def test_a_number_lost_from_a_table_with_blank_totals_moves_no_number_into_another_cell() -> None:
+    text = (TOTALS_BLANK / "source.txt").read_text(encoding="utf-8")
+    truth = {(c["table"], c["row"], c["col"]): c for c in load_expected(TOTALS_BLANK)["cells"]}
+    lines = text.split("\n")
+    start = next(i for i, x in enumerate(lines) if x.startswith("一、本年新收"))
+    end = next(i for i, x in enumerate(lines) if x.startswith("四、结转下年度"))
+    spots = [(i, j) for i in range(start, end) for j, w in enumerate(lines[i].split()) if w.isdigit() and w != "0"]
+    assert len(spots) > 100
+    refused = 0
+    for i, j in spots[::7]:  # one printed number lost at a time
+        words = lines[i].split()
+        copy = [*lines[:i], " ".join(words[:j] + words[j + 1 :]), *lines[i + 1 :]]
+        got = _cells("\n".join(copy))
+        read = {k: c for k, c in got.items() if k[0] == "t3" and c["status"] != "not_found"}
+        refused += len(read) < sum(k[0] == "t3" for k in truth)
+        for k, c in read.items():
+            assert (c["status"], c["value"]) == (truth[k].get("status", "reported"), truth[k].get("value")), (lines[i], k)
+    assert refused == len(spots[::7])  # a lost number leaves no placement of blanks that satisfies the identities
