@@ -82,7 +82,7 @@ def tokens(doc: Document, start: int = 0, end: int | None = None) -> list[Token]
         for text, page in pieces:
             parts = text.split()
             numbers = len(parts)
-            while numbers and parse_value(parts[numbers - 1])[1] == "reported":
+            while numbers and _is_cell_value(parts[numbers - 1]):  # numbers, dashes, 无: "… 23 43 / 128"
                 numbers -= 1
             if len(parts) > 1 and numbers == 0:
                 out.extend(Token(p, i, page, run) for p in parts)
@@ -303,7 +303,7 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
         if grid is not None and all(grid[k] == w for k, w in taken.items()):
             taken = dict(enumerate(grid))
     if len(taken) < len(rows):
-        blank = _totals_blank(vals, rows, leaves)
+        blank = _totals_blank(vals, rows, leaves) or _printed_empty(vals, rows, leaves)
         if blank is not None:
             return blank, name
     if len(taken) == len(rows):
@@ -379,6 +379,80 @@ def _totals_blank(
     for result in rows:
         if result.key not in FULL_ROWS:
             out[(result.key, t3.COLUMNS[-1].key)] = Printed("", out[(result.key, t3.COLUMNS[0].key)].page, None)
+    return out
+
+
+MAX_EMPTY = 3
+"""Cells of a table 三 whose every row prints its total that may be printed empty, placed by `_printed_empty`."""
+EMPTY_BUDGET = 50_000
+"""Placements `_printed_empty` may try before it refuses."""
+
+
+def _printed_empty(
+    vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...]
+) -> dict[tuple[str, str], Printed] | None:
+    """Table 三 with up to MAX_EMPTY cells printed empty (nothing of them in the copy), every row printing
+    its total, the other cells in row order: the rows are read top to bottom, each taking 7 − k numbers
+    and k empty cells at any of its places, and each row must add up (H3.3, an empty cell, a dash or 无
+    counting 0). A reading is kept when every column satisfies H3.1 and H3.2; the table is taken when
+    exactly one grid of printed values is a reading (a row adding up with its empty cell in two places is
+    told apart by the columns, or not taken). Two readings, none, or more than EMPTY_BUDGET placements
+    tried: None (not_found, never a pick)."""
+    ncol = len(t3.COLUMNS)
+    missing = len(rows) * ncol - len(vals)
+    if not 0 < missing <= MAX_EMPTY:
+        return None
+    nums = [_num(t) for t in vals]
+    found: dict[tuple[str, ...], list[list[int | None]]] = {}
+    grid: list[list[int | None]] = []
+    tried = 0
+
+    def value(i: int | None) -> Number:
+        return 0 if i is None else nums[i]
+
+    def columns_hold() -> bool:
+        n = {row.key: [value(i) for i in cells] for row, cells in zip(rows, grid)}
+        return _columns_hold(n, leaves)
+
+    def walk(r: int, pos: int, left: int) -> bool:  # False: stop (two grids, or over budget)
+        nonlocal tried
+        if r == len(rows):
+            if pos == len(vals) and not left and columns_hold():
+                key = tuple("" if i is None else vals[i].text for cells in grid for i in cells)
+                found.setdefault(key, [list(cells) for cells in grid])
+            return len(found) < 2
+        for k in range(min(left, ncol) + 1):
+            for spots in itertools.combinations(range(ncol), k):
+                tried += 1
+                if tried > EMPTY_BUDGET:
+                    return False
+                cells: list[int | None] = []
+                at = pos
+                for c in range(ncol):
+                    cells.append(None if c in spots else at)
+                    at += c not in spots
+                if at > len(vals):
+                    continue
+                row = [value(i) for i in cells]
+                if row[-1] != sum(row[:-1]):
+                    continue
+                grid.append(cells)
+                go_on = walk(r + 1, at, left - k)
+                grid.pop()
+                if not go_on:
+                    return False
+        return True
+
+    if not walk(0, 0, missing) or len(found) != 1:
+        log.debug("table 三 with cells printed empty: %s", "over budget" if tried > EMPTY_BUDGET else f"{len(found)} grids fit")
+        return None
+    (placed,) = found.values()
+    out: dict[tuple[str, str], Printed] = {}
+    page = vals[0].page
+    for row, cells in zip(rows, placed):
+        for col, i in zip(t3.COLUMNS, cells):
+            page = vals[i].page if i is not None else page
+            out[(row.key, col.key)] = _printed(vals[i]) if i is not None else Printed("", page, None)
     return out
 
 

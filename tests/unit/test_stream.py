@@ -390,3 +390,35 @@ def test_a_number_lost_from_a_table_with_blank_totals_moves_no_number_into_anoth
         for k, c in read.items():
             assert (c["status"], c["value"]) == (truth[k].get("status", "reported"), truth[k].get("value")), (lines[i], k)
     assert refused == len(spots[::7])  # a lost number leaves no placement of blanks that satisfies the identities
+
+
+LABELS_BOTTOM = FOLDER.parent / "viewer_2021_chromium_labels_bottom"
+
+
+def test_cells_printed_empty_and_dashes_on_a_rows_line_are_placed_by_its_rows_and_columns() -> None:
+    truth = {(c["table"], c["row"], c["col"]): c for c in load_expected(LABELS_BOTTOM)["cells"]}
+    got = _cells((LABELS_BOTTOM / "source.txt").read_text(encoding="utf-8"))
+    t3_keys = [k for k in truth if k[0] == "t3"]
+    assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {
+        k: (truth[k].get("status", "reported"), truth[k].get("value")) for k in t3_keys
+    }
+    statuses = [got[k]["status"] for k in t3_keys]
+    assert statuses.count("blank") == 3 and statuses.count("dash") == 3  # "… 43 / 128": a dash on a row's line
+
+
+def test_a_number_lost_from_a_whole_copy_is_never_filled_by_another() -> None:
+    lines = TEXT.split("\n")
+    start = next(i for i, x in enumerate(lines) if x.startswith("三、收到"))
+    end = next(i for i, x in enumerate(lines) if x.startswith("四、结转下年度"))
+    spots = [i for i in range(start, end) if lines[i].strip().isdigit()]
+    assert len(spots) > 100
+    whole = 0
+    for i in spots[::5]:  # one printed number lost at a time: the copy shows nothing where it was
+        got = _cells("\n".join([*lines[:i], *lines[i + 1 :]]))
+        read = {k: c for k, c in got.items() if k[0] == "t3" and c["status"] != "not_found"}
+        whole += len(read) == 175
+        for k, c in read.items():
+            lost = lines[i].strip() == "0" and c["status"] == "blank"  # a lost 0 is an empty cell in the copy
+            assert lost or (c["status"], c["value"]) == (TRUTH[k].get("status", "reported"), TRUTH[k].get("value")), k
+    # a lost number other than 0 leaves the table unconfirmed (every placement of an empty cell breaks a sum)
+    assert whole <= sum(lines[i].strip() == "0" for i in spots[::5])
