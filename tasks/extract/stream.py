@@ -612,9 +612,10 @@ search: WeasyPrint puts a row's first cell into its label's text block, and the 
 rowspan group (（三） to （六）) are printed after the rows' other cells, ten of them at once."""
 FIRST_DEFER_ROWS = 24
 """Rows a first-column cell printed late may come after its own row's end in that second search."""
-NEAR_DEFER_ROWS = 1
-"""Rows a cell of another column may come late in that second search (a cell printed after its row's
-total): kept short, or each first-column cell waiting could also be read as any other cell of its row."""
+NEAR_DEFER_ROWS = 0
+"""Rows a cell of another column may come late in that second search: none (it comes right after its
+row's last cell, before the next row's); else each first-column cell waiting could also be read as any
+other cell of its row, and the search does not end (300,000 states on a WeasyPrint copy)."""
 DEFERRED_BUDGET = 30_000
 """States the search of `_deferred` may visit before it refuses (about 1.5 s at a load of 6; the WeasyPrint
 copy with cells aligned to the bottom needs 13,500, the others 30 to 1,300)."""
@@ -648,8 +649,12 @@ def _deferred(
 
     With `first_column`, cells of the first column (the cell beside a row's label, which WeasyPrint puts
     into the label's text block) may also wait, up to MAX_FIRST_DEFERRED at once and FIRST_DEFER_ROWS rows
-    late, beside at most MAX_DEFERRED cells of the other columns: a group's label blocks printed after
-    the table's other cells ("… 4691" / "（三） 4.保护第三方合法权" / "139" / …)."""
+    late: a group's label blocks printed after the table's other cells ("… 4691" / "（三） 4.保护第三方合法权"
+    / "139" / …). A cell of another column may then wait only until its row's last cell (NEAR_DEFER_ROWS:
+    a cell printed right after its row's total), or each first cell waiting could be read as any cell of
+    its row. And while no first cell waits, the next row's first cell may come early, among the row's
+    own cells ("（三） 1.属于国家秘密" / "87" / "不予公 2.其他法律行政法规 51" / "开" / "禁止公开" / "58" …: the
+    label blocks of two rows side by side)."""
     ncol = len(t3.COLUMNS)
     size = len(rows) * ncol
 
@@ -731,13 +736,14 @@ def _deferred(
             j = spots[k] + 1
         return True
 
-    def state(n: int, queue: tuple[int, ...]) -> tuple:
-        open_rows = sorted({q // ncol for q in queue} | ({n // ncol} if n < size else set()))
+    def state(n: int, queue: tuple[int, ...], ahead: int) -> tuple:
+        open_rows = sorted({q // ncol for q in (*queue, *([ahead] if ahead >= 0 else []))}
+                           | ({n // ncol} if n < size else set()))
         # the open rows' printed values (not which tokens: readings that differ only there are one)
         cells = tuple(vals[at[r * ncol + c]].text if at[r * ncol + c] >= 0 else None
                       for r in open_rows for c in range(ncol))
         total = tuple(nums[t] if (t := at[sides[1][0] * ncol + c]) >= 0 else None for c in range(ncol))
-        return n, queue, cells, tuple(map(tuple, sums)), total  # 三's cells: the leaves' check needs them
+        return n, queue, ahead, cells, tuple(map(tuple, sums)), total  # 三's cells: the leaves' check needs them
 
     def flat(suffix: tuple | None) -> tuple[tuple[int, str], ...]:
         """A reading of the rest, (cell, token, the rest) linked: its cells' printed values."""
@@ -749,15 +755,18 @@ def _deferred(
 
     memo: dict[tuple, list[tuple | None]] = {}
 
-    def walk(n: int, queue: tuple[int, ...]) -> list[tuple | None]:
+    def walk(n: int, queue: tuple[int, ...], ahead: int = -1) -> list[tuple | None]:
         """The ways to read the rest of the numbers from this state (cells filled from here on), at most
-        two that differ in a printed value. Raises _OverBudget."""
+        two that differ in a printed value; `ahead`: the next row's first cell, printed early (-1: none).
+        Raises _OverBudget."""
         nonlocal steps
-        p = n - len(queue)  # tokens read so far
+        if n == ahead:  # the cell printed early: the row goes on after it
+            return walk(n + 1, queue)
+        p = n - len(queue) + (ahead >= 0)  # tokens read so far
         if p == size:
             grid = {rows[r].key: [nums[at[r * ncol + c]] for c in range(ncol)] for r in range(len(rows))}
             return [None] if _columns_hold(grid, leaves) else []
-        key = state(n, queue)
+        key = state(n, queue, ahead)
         if key in memo:  # the same open cells, the same column sums: the same readings follow
             return memo[key]
         steps += 1
@@ -771,20 +780,25 @@ def _deferred(
                 if not any(flat(mine) == flat(x) for x in out):
                     out.append(mine)
 
-        if n < size and (not queue or n < (queue[0] // ncol + 1 + reach(queue[0])) * ncol):
+        if n < size and all(n < (q // ncol + 1 + reach(q)) * ncol for q in queue):
             if fill(n, p) and passable(n + 1, (*queue,), p + 1):
-                follow(n, walk(n + 1, queue))
+                follow(n, walk(n + 1, queue, ahead))
             unfill(n)
             one_per_row = not queue or queue[-1] // ncol != n // ncol
             room = (sum(1 for q in queue if first(q)) < MAX_FIRST_DEFERRED if first(n)
                     else sum(1 for q in queue if not first(q)) < MAX_DEFERRED)
             if len(out) < 2 and room and one_per_row and passable(n + 1, (*queue, n), p):
-                out.extend(walk(n + 1, (*queue, n)))  # cell n waits: nothing filled by this step
+                out.extend(walk(n + 1, (*queue, n), ahead))  # cell n waits: nothing filled by this step
                 out = [x for i, x in enumerate(out) if all(flat(x) != flat(y) for y in out[:i])]
         if len(out) < 2 and queue and n >= (queue[0] // ncol + 1) * ncol:  # late only after the rest of its row
             if fill(queue[0], p):
-                follow(queue[0], walk(n, queue[1:]))
+                follow(queue[0], walk(n, queue[1:], ahead))
             unfill(queue[0])
+        early = (n // ncol + 1) * ncol  # the next row's first cell, printed beside this row's label lines
+        if len(out) < 2 and first_column and ahead < 0 and n % ncol and early < size and not any(map(first, queue)):
+            if fill(early, p):
+                follow(early, walk(n, queue, early))
+            unfill(early)
         memo[key] = out[:2]
         return memo[key]
 

@@ -422,3 +422,22 @@ def test_a_number_lost_from_a_whole_copy_is_never_filled_by_another() -> None:
             assert lost or (c["status"], c["value"]) == (TRUTH[k].get("status", "reported"), TRUTH[k].get("value")), k
     # a lost number other than 0 leaves the table unconfirmed (every placement of an empty cell breaks a sum)
     assert whole <= sum(lines[i].strip() == "0" for i in spots[::5])
+
+
+FIRST_CELLS = FOLDER.parent / "viewer_2021_weasyprint_first_cells"
+
+
+def test_first_cells_printed_in_their_labels_blocks_are_placed_and_swapped_ones_are_not_taken() -> None:
+    text = (FIRST_CELLS / "source.txt").read_text(encoding="utf-8")
+    truth = {(c["table"], c["row"], c["col"]): c for c in load_expected(FIRST_CELLS)["cells"]}
+    t3_keys = [k for k in truth if k[0] == "t3"]
+    got = _cells(text)
+    assert all(got[k]["value"] == truth[k]["value"] for k in t3_keys)
+    # two of the late first cells (rows 4. and 5. of （三）) printed in each other's label block
+    a, b = (str(truth[("t3", r, "natural_person")]["value"]) for r in ("denied_third_party_rights", "denied_internal_affairs"))
+    swapped = _replace_line(_replace_line(text, a, "@@", nth=-1), b, a, nth=-1).replace("\n@@\n", f"\n{b}\n")
+    assert swapped != text
+    got = _cells(swapped)
+    read = [k for k in t3_keys if got[k]["status"] != "not_found"]
+    assert len(read) < len(t3_keys)
+    assert all(got[k]["value"] == truth[k]["value"] for k in read)
