@@ -99,6 +99,56 @@ def tokens(doc: Document, start: int = 0, end: int | None = None) -> list[Token]
     return out
 
 
+def join_split_numbers(vals: list[Token], cells: int) -> list[Token]:
+    """The numbers of a table-三 copy with the pieces of numbers wrapped in their narrow cells joined, when
+    there are more numbers than the table's `cells` and exactly that many too many pieces are joined.
+
+    A row whose cells wrapped prints seven numbers (each wrapped cell's first line) and then the wrapped
+    cells' ends, left to right (WeasyPrint: `1365` / `3429 … 1975` / `量` / `3` for a total 13653;
+    `169` / `472` / `638 500 720 640 529` / `请数量` / `3` / `0` for 1693 and 4720; a total's end right after
+    it, `… 881` / `1107` / `5`). The first seven are the cells in their order, or the wrapped ones'
+    first lines first; each of k ends is joined to a wrapped cell in order. Taken at a run of 7 + k
+    numbers whose seven do not add up (H3.3) when exactly one choice of k, order and wrapped cells makes
+    them add up (a printed 0 does not wrap); the runs are looked for left to right, and the joins are
+    kept only when they leave exactly `cells` numbers (the identities then confirm the table or not)."""
+    ncol = len(t3.COLUMNS)
+    out: list[Token] = []
+    joined = 0
+    i = 0
+    while i < len(vals):
+        found: dict[tuple[str, ...], tuple[int, list[int]]] = {}  # the row's cells → (ends joined, the heads' columns)
+        for k in range(1, min(ncol, len(vals) - joined - cells) + 1):
+            run = vals[i : i + ncol + k]
+            if len(run) < ncol + k or not all(t.text.isdigit() for t in run):
+                continue
+            heads, ends = run[:ncol], [t.text for t in run[ncol:]]
+            if int(heads[-1].text) == sum(int(t.text) for t in heads[:-1]):
+                continue  # the seven add up as printed: not wrapped
+            for wrapped in itertools.combinations(range(ncol), k):
+                for first in (False, True) if k < ncol else (False,):
+                    order = ([*wrapped, *(c for c in range(ncol) if c not in wrapped)] if first else list(range(ncol)))
+                    texts = [""] * ncol
+                    for t, c in zip(heads, order):
+                        texts[c] = t.text
+                    if any(texts[c] == "0" for c in wrapped):
+                        continue
+                    for c, e in zip(wrapped, ends):
+                        texts[c] += e
+                    n = [int(x) for x in texts]
+                    if n[-1] == sum(n[:-1]):
+                        found.setdefault(tuple(texts), (k, order))
+        if len(found) == 1:
+            ((row, (k, order)),) = found.items()
+            head = {c: vals[i + j] for j, c in enumerate(order)}  # each cell's first line, where it was printed
+            out.extend(Token(row[c], head[c].block, head[c].page, head[c].run, head[c].label) for c in range(ncol))
+            joined += k
+            i += ncol + k
+        else:
+            out.append(vals[i])
+            i += 1
+    return out if len(out) == cells else vals
+
+
 def _is_row_label(text: str) -> bool:
     """Text that labels a table row: a label of the spec's (table 二 or 三) whole, or a line of at least
     LABEL_PIECE characters of one (a label wrapped in a narrow cell, its numbers on that line)."""
@@ -209,6 +259,8 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
         return {}, None
     fits = {len(t3.rows_for(x)) * ncol: x for x in ("2021", "2021_mixed")}
     shown = "2021" if _layout_evidence(doc, start, end) == "2021" else "2021_mixed"
+    if len(vals) > len(t3.rows_for(shown)) * ncol:  # more numbers than cells: numbers wrapped in their cells
+        vals = join_split_numbers(vals, len(t3.rows_for(shown)) * ncol)
     layout = fits.get(len(vals)) or shown
     if layout != shown and shown == "2021":  # 161 numbers under the three （六） leaves' labels: two rows lost
         layout = shown

@@ -441,3 +441,35 @@ def test_first_cells_printed_in_their_labels_blocks_are_placed_and_swapped_ones_
     read = [k for k in t3_keys if got[k]["status"] != "not_found"]
     assert len(read) < len(t3_keys)
     assert all(got[k]["value"] == truth[k]["value"] for k in read)
+
+
+def _tokens(*texts: str) -> list:
+    from tasks.extract.stream import Token
+
+    return [Token(t, i, 1) for i, t in enumerate(texts)]
+
+
+def test_a_wrapped_total_is_joined_only_where_one_joining_adds_up() -> None:
+    from tasks.extract.stream import join_split_numbers
+
+    row = ("1365", "3429", "2162", "2112", "2144", "1831", "1975", "3")  # 13653 = the sum of the six
+    nxt = ("102", "24", "20", "60", "166", "27", "399")
+    got = [t.text for t in join_split_numbers(_tokens(*row, *nxt), 14)]
+    assert got == ["3429", "2162", "2112", "2144", "1831", "1975", "13653", *nxt]
+    # the end that does not make the row add up: nothing joined, the numbers stay as printed
+    wrong = ("1365", "3429", "2162", "2112", "2144", "1831", "1975", "4")
+    assert [t.text for t in join_split_numbers(_tokens(*wrong, *nxt), 14)] == [*wrong, *nxt]
+    # joins that do not leave the table's count of cells are not kept
+    assert [t.text for t in join_split_numbers(_tokens(*row, *nxt), 13)] == [*row, *nxt]
+
+
+def test_a_wrapped_first_cell_whose_column_no_sum_tells_is_not_joined() -> None:
+    from tasks.extract.stream import join_split_numbers
+
+    # 1693 and 4720 wrapped, their first lines printed first: 1693 could stand in any of the first six places
+    row = ("169", "472", "638", "500", "720", "640", "529", "3", "0")
+    assert [t.text for t in join_split_numbers(_tokens(*row), 7)] == list(row)
+    # all seven wrapped, their ends after them: one joining
+    row = ("1180", "1014", "1295", "1134", "1102", "1145", "1749", "61", "4", "7", "9", "3", "3", "87")
+    assert [t.text for t in join_split_numbers(_tokens(*row), 7)] == [
+        "118061", "10144", "12957", "11349", "11023", "11453", "174987"]
