@@ -99,6 +99,11 @@ def tokens(doc: Document, start: int = 0, end: int | None = None) -> list[Token]
     return out
 
 
+MAX_SPLIT_ENDS = 21
+"""Numbers more than the table's cells that `join_split_numbers` looks for as the ends of wrapped numbers
+(three rows of seven; more is not a table of wrapped cells, and the search grows with the count)."""
+
+
 def join_split_numbers(vals: list[Token], cells: int) -> list[Token]:
     """The numbers of a table-三 copy with the pieces of numbers wrapped in their narrow cells joined, when
     there are more numbers than the table's `cells` and exactly that many too many pieces are joined.
@@ -112,6 +117,8 @@ def join_split_numbers(vals: list[Token], cells: int) -> list[Token]:
     them add up (a printed 0 does not wrap); the runs are looked for left to right, and the joins are
     kept only when they leave exactly `cells` numbers (the identities then confirm the table or not)."""
     ncol = len(t3.COLUMNS)
+    if not 0 < len(vals) - cells <= MAX_SPLIT_ENDS:
+        return vals
     out: list[Token] = []
     joined = 0
     i = 0
