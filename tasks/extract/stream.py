@@ -363,7 +363,10 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
             taken = dict(enumerate(grid))
     if len(taken) < len(rows):
         blank = _totals_blank(vals, rows, leaves) or _printed_empty(vals, rows, leaves)
-        if blank is not None:
+        # the rows the earlier readings took must read the same in it
+        if blank is not None and all(
+            blank[(rows[k].key, col.key)].raw == t.text for k, w in taken.items() for col, t in zip(t3.COLUMNS, w)
+        ):
             return blank, name
     if len(taken) == len(rows):
         n = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
