@@ -266,8 +266,9 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
         return {}, None
     fits = {len(t3.rows_for(x)) * ncol: x for x in ("2021", "2021_mixed")}
     shown = "2021" if _layout_evidence(doc, start, end) == "2021" else "2021_mixed"
-    if len(vals) > len(t3.rows_for(shown)) * ncol:  # more numbers than cells: numbers wrapped in their cells
-        vals = join_split_numbers(vals, len(t3.rows_for(shown)) * ncol)
+    shown_cells = len(t3.rows_for(shown)) * ncol
+    if len(vals) > shown_cells:  # more numbers than cells: numbers wrapped in their cells
+        vals = join_split_numbers(vals, shown_cells)
     layout = fits.get(len(vals)) or shown
     if layout != shown and shown == "2021":  # 161 numbers under the three （六） leaves' labels: two rows lost
         layout = shown
@@ -370,11 +371,7 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
             return blank, name
     if len(taken) == len(rows):
         n = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
-        if not all(
-            n["new_received"][c] + n["carried_over"][c] == n["total_processed"][c] + n["carried_forward"][c]
-            and n["total_processed"][c] == sum(n[k][c] for k in leaves)
-            for c in range(ncol)
-        ):  # every row adds up but the columns do not: the rows are not where the count puts them
+        if not _columns_hold(n, leaves):  # every row adds up but the columns do not: the rows are not where the count puts them
             log.debug("table 三 in reading order: rows add up, columns do not; nothing taken")
             return {}, None
     if len(taken) < len(rows):
@@ -415,13 +412,9 @@ def _totals_blank(
         numbers = iter(nums)
         for k, (r, c) in enumerate(slots):
             grid[r][c] = 0 if k in spots else next(numbers)
-        full = {key: grid[index[key]] for key in FULL_ROWS}
-        if any(v[-1] != sum(v[:-1]) for v in full.values()):
+        if any(grid[index[key]][-1] != sum(grid[index[key]][:-1]) for key in FULL_ROWS):
             continue
-        if any(full["new_received"][c] + full["carried_over"][c] != full["total_processed"][c] + full["carried_forward"][c]
-               for c in range(ncol)):
-            continue
-        if any(full["total_processed"][c] != sum(grid[index[k]][c] for k in leaves) for c in range(ncol - 1)):
+        if not _columns_hold({row.key: grid[r] for r, row in enumerate(rows)}, leaves, results_total=False):
             continue
         texts = iter(t.text for t in vals)
         found.setdefault(tuple("" if k in spots else next(texts) for k in range(len(slots))), spots)
@@ -683,12 +676,14 @@ DEFERRED_BUDGET = 30_000
 copy with cells aligned to the bottom needs 13,500, the others 30 to 1,300)."""
 
 
-def _columns_hold(n: dict[str, list[Number]], leaves: tuple[str, ...]) -> bool:
-    """H3.1 and H3.2 on every column of a whole table 三 (row key → its seven numbers)."""
+def _columns_hold(n: dict[str, list[Number]], leaves: tuple[str, ...], results_total: bool = True) -> bool:
+    """H3.1 and H3.2 on every column of a whole table 三 (row key → its seven numbers); H3.2 not on 总计
+    when the results print no total (`results_total` False)."""
+    ncol = len(t3.COLUMNS)
     return all(
         n["new_received"][c] + n["carried_over"][c] == n["total_processed"][c] + n["carried_forward"][c]
-        and n["total_processed"][c] == sum(n[k][c] for k in leaves)
-        for c in range(len(t3.COLUMNS))
+        and ((c == ncol - 1 and not results_total) or n["total_processed"][c] == sum(n[k][c] for k in leaves))
+        for c in range(ncol)
     )
 
 
