@@ -14,7 +14,18 @@ from tasks.spec import t3
 
 FOLDER = Path(__file__).resolve().parents[1] / "fixtures" / "generated" / "viewer_2021_synthetic_sample"
 TEXT = (FOLDER / "source.txt").read_text(encoding="utf-8")
-TRUTH = {(c["table"], c["row"], c["col"]): c for c in load_expected(FOLDER)["cells"]}
+
+
+def _truth(folder: Path) -> dict[tuple[str, str, str], dict]:
+    return {(c["table"], c["row"], c["col"]): c for c in load_expected(folder)["cells"]}
+
+
+def _expected(cell: dict) -> tuple[str, object]:
+    """(status, value) of an expected cell: one without a status is reported."""
+    return cell.get("status", "reported"), cell.get("value")
+
+
+TRUTH = _truth(FOLDER)
 
 
 def _cells(text: str) -> dict[tuple[str, str, str], dict]:
@@ -30,7 +41,7 @@ def _replace_line(text: str, old: str, new: str, nth: int = 0) -> str:
 
 def test_the_copy_is_read_whole() -> None:
     got = _cells(TEXT)
-    assert all(got[k]["value"] == v.get("value") and got[k]["status"] == v.get("status", "reported") for k, v in TRUTH.items())
+    assert all((got[k]["status"], got[k]["value"]) == _expected(v) for k, v in TRUTH.items())
 
 
 def test_numbers_swapped_inside_a_row_add_up_but_break_the_columns_so_nothing_is_taken() -> None:
@@ -64,12 +75,12 @@ def test_a_copy_without_page_breaks_is_read_the_same() -> None:
     """A viewer's copy with no form feeds is taken for cell-per-line rows by the text reader; its
     cells, in reading order, still give the tables."""
     got = _cells(TEXT.replace("\f", ""))
-    assert all(got[k]["value"] == v.get("value") and got[k]["status"] == v.get("status", "reported") for k, v in TRUTH.items())
+    assert all((got[k]["status"], got[k]["value"]) == _expected(v) for k, v in TRUTH.items())
 
 
 LO = Path(__file__).resolve().parents[1] / "fixtures" / "generated" / "viewer_2021_pagebreak_narrow"
 LO_TEXT = (LO / "source.txt").read_text(encoding="utf-8")
-LO_TRUTH = {(c["table"], c["row"], c["col"]): c for c in load_expected(LO)["cells"]}
+LO_TRUTH = _truth(LO)
 ART20_1 = [("t2", r, c) for r in ("regulations", "normative_documents") for c in ("issued", "abolished", "in_force")]
 
 
@@ -155,7 +166,7 @@ def test_a_row_of_zeros_and_ones_next_to_an_unconfirmed_row_is_not_taken() -> No
 
 
 MID = Path(__file__).resolve().parents[1] / "fixtures" / "generated" / "viewer_2021_pagebreak_midgroup"
-MID_TRUTH = {(c["table"], c["row"], c["col"]): c for c in load_expected(MID)["cells"]}
+MID_TRUTH = _truth(MID)
 
 
 MID_TEXT = (MID / "source.txt").read_text(encoding="utf-8")
@@ -210,7 +221,7 @@ AFTER_3 = "\n\n21\n\n6\n\n1\n\n2\n\n5\n\n1\n\n36\n\n"  # 8.属于行政查询事
 
 
 def _t3_exact(got: dict) -> bool:
-    return all(got[k]["value"] == v.get("value") and got[k]["status"] == v.get("status", "reported")
+    return all((got[k]["status"], got[k]["value"]) == _expected(v)
                for k, v in TRUTH.items() if k[0] == "t3")
 
 
@@ -286,9 +297,9 @@ def test_numbers_wrapped_in_their_cells_are_joined_only_where_one_joining_adds_u
 
 def test_a_copy_of_numbers_wrapped_in_their_cells_is_read_whole_and_a_wrong_joining_leaves_the_row() -> None:
     text = (WRAPPED / "source.txt").read_text(encoding="utf-8")
-    truth = {(c["table"], c["row"], c["col"]): c for c in load_expected(WRAPPED)["cells"]}
+    truth = _truth(WRAPPED)
     got = _cells(text)
-    assert all(got[k]["value"] == v.get("value") and got[k]["status"] == v.get("status", "reported") for k, v in truth.items())
+    assert all((got[k]["status"], got[k]["value"]) == _expected(v) for k, v in truth.items())
     # one end changed: no joining of 一's numbers adds up, and nothing of table 三 is read wrong
     assert "\n量\n61 4 7 9 3 3 87\n" in text
     got = _cells(text.replace("\n量\n61 4 7 9 3 3 87\n", "\n量\n61 4 7 9 3 3 88\n"))
@@ -310,7 +321,7 @@ def test_a_label_line_naming_two_rows_gives_its_numbers_to_neither_row_of_the_li
     assert "\n政府信息公开申请 42 45 1 25 37 12 162\n" in (folder / "source.txt").read_text(encoding="utf-8")
     assert ("new_received", "total") in read_t3(lines_of(doc)).cells  # the lines alone take it for 一
     assert ("new_received", "total") not in read_t3(lines_of(doc), confirmed=True).cells
-    truth = {(c["table"], c["row"], c["col"]): c for c in load_expected(folder)["cells"]}
+    truth = _truth(folder)
     got = _cells((folder / "source.txt").read_text(encoding="utf-8"))
     read = {k: c for k, c in got.items() if c["status"] != "not_found"}
     assert len(read) >= 30 and all(c["value"] == truth[k].get("value") for k, c in read.items())
@@ -351,7 +362,7 @@ HONGZE = Path(__file__).resolve().parents[1] / "fixtures" / "generated" / "viewe
 def test_a_row_of_zeros_dropped_moves_no_number_into_another_row() -> None:
     # the hongze copy (2021_mixed, mostly zeros) prints its first rows in order; 二、上年结转 is all zeros
     text = (HONGZE / "source.txt").read_text(encoding="utf-8")
-    truth = {(c["table"], c["row"], c["col"]): c for c in load_expected(HONGZE)["cells"]}
+    truth = _truth(HONGZE)
     assert all(truth[("t3", "carried_over", c.key)]["value"] == 0 for c in t3.COLUMNS)
     got = _cells(_drop_row(text, truth, "2021_mixed", "carried_over"))
     _no_cell_elsewhere(got, truth, "carried_over")
@@ -362,19 +373,17 @@ TOTALS_BLANK = FOLDER.parent / "viewer_2019_chromium_totals_blank"
 
 
 def test_result_rows_printed_without_totals_are_read_by_the_identities() -> None:
-    truth = {(c["table"], c["row"], c["col"]): c for c in load_expected(TOTALS_BLANK)["cells"]}
+    truth = _truth(TOTALS_BLANK)
     got = _cells((TOTALS_BLANK / "source.txt").read_text(encoding="utf-8"))
     t3_keys = [k for k in truth if k[0] == "t3"]
-    assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {
-        k: (truth[k].get("status", "reported"), truth[k].get("value")) for k in t3_keys
-    }
+    assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {k: _expected(truth[k]) for k in t3_keys}
     assert got[("t3", "granted", "total")]["status"] == "blank"  # the Shanghai pattern: results print no total
     assert sum(got[k]["status"] == "blank" for k in t3_keys) > 19  # and a zero printed empty, placed by the identities
 
 
 def test_a_number_lost_from_a_table_with_blank_totals_moves_no_number_into_another_cell() -> None:
     text = (TOTALS_BLANK / "source.txt").read_text(encoding="utf-8")
-    truth = {(c["table"], c["row"], c["col"]): c for c in load_expected(TOTALS_BLANK)["cells"]}
+    truth = _truth(TOTALS_BLANK)
     lines = text.split("\n")
     start = next(i for i, x in enumerate(lines) if x.startswith("一、本年新收"))
     end = next(i for i, x in enumerate(lines) if x.startswith("四、结转下年度"))
@@ -388,7 +397,7 @@ def test_a_number_lost_from_a_table_with_blank_totals_moves_no_number_into_anoth
         read = {k: c for k, c in got.items() if k[0] == "t3" and c["status"] != "not_found"}
         refused += len(read) < sum(k[0] == "t3" for k in truth)
         for k, c in read.items():
-            assert (c["status"], c["value"]) == (truth[k].get("status", "reported"), truth[k].get("value")), (lines[i], k)
+            assert (c["status"], c["value"]) == _expected(truth[k]), (lines[i], k)
     assert refused == len(spots[::7])  # a lost number leaves no placement of blanks that satisfies the identities
 
 
@@ -396,12 +405,10 @@ LABELS_BOTTOM = FOLDER.parent / "viewer_2021_chromium_labels_bottom"
 
 
 def test_cells_printed_empty_and_dashes_on_a_rows_line_are_placed_by_its_rows_and_columns() -> None:
-    truth = {(c["table"], c["row"], c["col"]): c for c in load_expected(LABELS_BOTTOM)["cells"]}
+    truth = _truth(LABELS_BOTTOM)
     got = _cells((LABELS_BOTTOM / "source.txt").read_text(encoding="utf-8"))
     t3_keys = [k for k in truth if k[0] == "t3"]
-    assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {
-        k: (truth[k].get("status", "reported"), truth[k].get("value")) for k in t3_keys
-    }
+    assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {k: _expected(truth[k]) for k in t3_keys}
     statuses = [got[k]["status"] for k in t3_keys]
     assert statuses.count("blank") == 3 and statuses.count("dash") == 3  # "… 43 / 128": a dash on a row's line
 
@@ -419,7 +426,7 @@ def test_a_number_lost_from_a_whole_copy_is_never_filled_by_another() -> None:
         whole += len(read) == 175
         for k, c in read.items():
             lost = lines[i].strip() == "0" and c["status"] == "blank"  # a lost 0 is an empty cell in the copy
-            assert lost or (c["status"], c["value"]) == (TRUTH[k].get("status", "reported"), TRUTH[k].get("value")), k
+            assert lost or (c["status"], c["value"]) == _expected(TRUTH[k]), k
     # a lost number other than 0 leaves the table unconfirmed (every placement of an empty cell breaks a sum)
     assert whole <= sum(lines[i].strip() == "0" for i in spots[::5])
 
@@ -429,7 +436,7 @@ FIRST_CELLS = FOLDER.parent / "viewer_2021_weasyprint_first_cells"
 
 def test_first_cells_printed_in_their_labels_blocks_are_placed_and_swapped_ones_are_not_taken() -> None:
     text = (FIRST_CELLS / "source.txt").read_text(encoding="utf-8")
-    truth = {(c["table"], c["row"], c["col"]): c for c in load_expected(FIRST_CELLS)["cells"]}
+    truth = _truth(FIRST_CELLS)
     t3_keys = [k for k in truth if k[0] == "t3"]
     got = _cells(text)
     assert all(got[k]["value"] == truth[k]["value"] for k in t3_keys)
