@@ -99,28 +99,25 @@ def tokens(doc: Document, start: int = 0, end: int | None = None) -> list[Token]
     return out
 
 
-MAX_SPLIT_ENDS = 21
+MAX_SPLIT_ENDS = 63
 """Numbers more than the table's cells that `join_split_numbers` looks for as the ends of wrapped numbers
 (three rows of seven; more is not a table of wrapped cells, and the search grows with the count)."""
+MAX_SPLIT_READINGS = 64
+"""Readings of a copy with wrapped numbers whose columns `split_readings` leaves to the table's column
+identities to tell (a wrapped cell's first line printed first adds up in any of its row's places)."""
 
 
-def join_split_numbers(vals: list[Token], cells: int) -> list[Token]:
-    """The numbers of a table-三 copy with the pieces of numbers wrapped in their narrow cells joined, when
-    there are more numbers than the table's `cells` and exactly that many too many pieces are joined.
-
-    A row whose cells wrapped prints seven numbers (each wrapped cell's first line) and then the wrapped
-    cells' ends, left to right (WeasyPrint: `1365` / `3429 … 1975` / `量` / `3` for a total 13653;
-    `169` / `472` / `638 500 720 640 529` / `请数量` / `3` / `0` for 1693 and 4720; a total's end right after
-    it, `… 881` / `1107` / `5`). The first seven are the cells in their order, or the wrapped ones'
-    first lines first; each of k ends is joined to a wrapped cell in order. Taken at a run of 7 + k
-    numbers whose seven do not add up (H3.3) when exactly one choice of k, order and wrapped cells makes
-    them add up (a printed 0 does not wrap); the runs are looked for left to right, and the joins are
-    kept only when they leave exactly `cells` numbers (the identities then confirm the table or not)."""
+def _split_runs(vals: list[Token], cells: int, several: bool, exact: bool = True) -> list[list[list[Token]]] | None:
+    """The numbers of a table-三 copy with wrapped numbers' pieces joined, as runs: each a list of readings
+    of the same tokens (one reading where the run is not joined or exactly one joining adds up, several
+    where the joined cells' columns no sum tells, if `several`); None when the joins do not leave exactly
+    `cells` (`exact`) or fewer."""
     ncol = len(t3.COLUMNS)
     if not 0 < len(vals) - cells <= MAX_SPLIT_ENDS:
-        return vals
-    out: list[Token] = []
-    joined = 0
+        return None
+    runs: list[list[list[Token]]] = []
+    joined = count = 0
+    product = 1  # readings so far
     i = 0
     while i < len(vals):
         found: dict[tuple[str, ...], tuple[int, list[int]]] = {}  # the row's cells → (ends joined, the heads' columns)
@@ -144,16 +141,54 @@ def join_split_numbers(vals: list[Token], cells: int) -> list[Token]:
                     n = [int(x) for x in texts]
                     if n[-1] == sum(n[:-1]):
                         found.setdefault(tuple(texts), (k, order))
-        if len(found) == 1:
-            ((row, (k, order)),) = found.items()
-            head = {c: vals[i + j] for j, c in enumerate(order)}  # each cell's first line, where it was printed
-            out.extend(Token(row[c], head[c].block, head[c].page, head[c].run, head[c].label) for c in range(ncol))
+        ks = {k for k, _ in found.values()}
+        if len(ks) == 1 and (len(found) == 1 or (several and product * len(found) <= MAX_SPLIT_READINGS)):
+            (k,) = ks
+            product *= len(found)
+            readings = []
+            for row, (_, order) in found.items():
+                head = {c: vals[i + j] for j, c in enumerate(order)}  # each cell's first line, where it was printed
+                readings.append([Token(row[c], head[c].block, head[c].page, head[c].run, head[c].label) for c in range(ncol)])
+            runs.append(readings)
             joined += k
+            count += ncol
             i += ncol + k
         else:
-            out.append(vals[i])
+            runs.append([[vals[i]]])
+            count += 1
             i += 1
-    return out if len(out) == cells else vals
+    return runs if count == cells or (not exact and count > cells) else None
+
+
+def join_split_numbers(vals: list[Token], cells: int, exact: bool = True) -> list[Token]:
+    """The numbers of a table-三 copy with the pieces of numbers wrapped in their narrow cells joined, when
+    there are more numbers than the table's `cells` and exactly that many too many pieces are joined.
+
+    A row whose cells wrapped prints seven numbers (each wrapped cell's first line) and then the wrapped
+    cells' ends, left to right (WeasyPrint: `1365` / `3429 … 1975` / `量` / `3` for a total 13653;
+    `169` / `472` / `638 500 720 640 529` / `请数量` / `3` / `0` for 1693 and 4720; a total's end right after
+    it, `… 881` / `1107` / `5`). The first seven are the cells in their order, or the wrapped ones'
+    first lines first; each of k ends is joined to a wrapped cell in order. Taken at a run of 7 + k
+    numbers whose seven do not add up (H3.3) when exactly one choice of k, order and wrapped cells makes
+    them add up (a printed 0 does not wrap); the runs are looked for left to right, and the joins are
+    kept only when they leave exactly `cells` numbers (the identities then confirm the table or not).
+    Where several choices add up (1693 in any of the first six places), see `split_readings`. Not
+    `exact`: the joins are kept while they leave more than `cells` numbers, for `_deferred` to read the
+    rest (a wrapped total whose end comes right after it, in a row whose other numbers are not together)."""
+    runs = _split_runs(vals, cells, several=False, exact=exact)
+    if runs is None or any(len(r) > 1 for r in runs):
+        return vals
+    return [t for r in runs for t in r[0]]
+
+
+def split_readings(vals: list[Token], cells: int) -> list[list[Token]]:
+    """Every reading `join_split_numbers` leaves open: the joined copy once per choice of the runs whose
+    joined cells' columns no row sum tells (at most MAX_SPLIT_READINGS); [] when the joins do not leave
+    exactly `cells` numbers or every run has one reading (`join_split_numbers` gives it)."""
+    runs = _split_runs(vals, cells, several=True)
+    if runs is None or all(len(r) == 1 for r in runs):
+        return []
+    return [[t for piece in choice for t in piece] for choice in itertools.product(*runs)]
 
 
 def _is_row_label(text: str) -> bool:
@@ -264,11 +299,43 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
     head = "".join(norm(b.text) for b in doc.blocks[start : vals[-1].block if vals else end] if isinstance(b, Paragraph))
     if not vals or not all(w in head for w in T3_HEADER_WORDS):  # no table-三 header among its numbers
         return {}, None
-    fits = {len(t3.rows_for(x)) * ncol: x for x in ("2021", "2021_mixed")}
     shown = "2021" if _layout_evidence(doc, start, end) == "2021" else "2021_mixed"
     shown_cells = len(t3.rows_for(shown)) * ncol
     if len(vals) > shown_cells:  # more numbers than cells: numbers wrapped in their cells
-        vals = join_split_numbers(vals, shown_cells)
+        joined = join_split_numbers(vals, shown_cells)
+        if joined is vals:  # no one joining: the readings whose joined cells' columns no row sum tells
+            whole = {}
+            for reading in split_readings(vals, shown_cells):
+                cells, name = _read_t3(doc, start, vals=reading, shown=shown)
+                if name and len(cells) == len(t3.rows_for("2021" if name == "2021" else "2021_mixed")) * ncol:
+                    whole[tuple(sorted((k, c.raw) for k, c in cells.items()))] = (cells, name)
+            if len(whole) == 1:  # one reading whose whole table every identity confirms
+                return next(iter(whole.values()))
+            if whole:
+                log.debug("table 三 in reading order: %d readings of its wrapped numbers confirmed", len(whole))
+            rest = join_split_numbers(vals, shown_cells, exact=False)  # wrapped totals read in the search
+            if len(rest) > shown_cells:
+                rows = t3.rows_for(shown)
+                leaves = t3.RESULT_LEAVES_2021 if shown == "2021" else t3.RESULT_LEAVES_2019
+                extra = len(rest) - shown_cells
+                grid = _deferred(rest, rows, leaves, joins=extra) or _deferred(
+                    rest, rows, leaves, first_column=True, joins=extra
+                )
+                if grid is not None:
+                    return {(r.key, col.key): _printed(t) for r, w in zip(rows, grid) for col, t in zip(t3.COLUMNS, w)}, (
+                        "2021" if shown == "2021" else "single"
+                    )
+        vals = joined
+    return _read_t3(doc, start, vals, shown)
+
+
+def _read_t3(
+    doc: Document, start: int, vals: list[Token], shown: str
+) -> tuple[dict[tuple[str, str], Printed], str | None]:
+    """`read_t3_stream` on the table's numbers `vals` (wrapped numbers joined), `shown` the layout its
+    labels show."""
+    ncol = len(t3.COLUMNS)
+    fits = {len(t3.rows_for(x)) * ncol: x for x in ("2021", "2021_mixed")}
     layout = fits.get(len(vals)) or shown
     if layout != shown and shown == "2021":  # 161 numbers under the three （六） leaves' labels: two rows lost
         layout = shown
@@ -688,7 +755,7 @@ def _columns_hold(n: dict[str, list[Number]], leaves: tuple[str, ...], results_t
 
 
 def _deferred(
-    vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...], first_column: bool = False
+    vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...], first_column: bool = False, joins: int = 0
 ) -> list[list[Token]] | None:
     """The one whole table 三 the numbers fill row by row, left to right, when some cells are printed
     after their place, or None.
@@ -711,20 +778,45 @@ def _deferred(
     a cell printed right after its row's total), or each first cell waiting could be read as any cell of
     its row. And while no first cell waits, the next row's first cell may come early, among the row's
     own cells ("（三） 1.属于国家秘密" / "87" / "不予公 2.其他法律行政法规 51" / "开" / "禁止公开" / "58" …: the
-    label blocks of two rows side by side)."""
+    label blocks of two rows side by side). A row's first two cells may wait together, as a pair printed
+    on one line of the label's block (`4.保护第三方合法权` / `4539 610`: wider numbers); they are then read
+    from two numbers of one line.
+
+    With `joins` (the copy holds that many numbers more than the table's cells), a row's total may be
+    printed wrapped, its end on the next line right after it (`… 881` / `1107` / `5` for 11075): the
+    total is then read as the two joined, exactly `joins` times (the row's sum, and every other identity,
+    must hold with it)."""
     ncol = len(t3.COLUMNS)
     size = len(rows) * ncol
+    pair_tag = size  # a queue entry `pair_tag + c`: the cells c and c + 1 waiting together
 
-    def first(cell: int) -> bool:
-        return first_column and cell % ncol == 0
+    def cell_of(q: int) -> int:
+        return q - pair_tag if q >= pair_tag else q
 
-    def reach(cell: int) -> int:
+    def first(q: int) -> bool:
+        return first_column and cell_of(q) % ncol == 0
+
+    def reach(q: int) -> int:
         if not first_column:
             return DEFER_ROWS
-        return FIRST_DEFER_ROWS if first(cell) else NEAR_DEFER_ROWS
-    if len(vals) != size or any(parse_value(t.text)[1] != "reported" for t in vals):
+        return FIRST_DEFER_ROWS if first(q) else NEAR_DEFER_ROWS
+
+    def waiting(queue: tuple[int, ...]) -> int:
+        return sum(2 if q >= pair_tag else 1 for q in queue)
+
+    if not size <= len(vals) <= size + joins or any(parse_value(t.text)[1] != "reported" for t in vals):
         return None  # every cell printed as a number: a dash or a word may be a cell printed elsewhere
-    nums = [_num(t) for t in vals]
+    # a total and the next number joined, read as one token after the copy's own (`joined[p]`: p and p + 1)
+    joined: dict[int, int] = {}
+    tokens_ = list(vals)
+    if joins:
+        for p in range(len(vals) - 1):
+            head, end = vals[p], vals[p + 1]
+            if head.text.isdigit() and end.text.isdigit() and head.text != "0" and head.block != end.block \
+                    and len(end.text) <= len(head.text):
+                joined[p] = len(tokens_)
+                tokens_.append(Token(head.text + end.text, head.block, head.page, head.run, head.label))
+    nums = [_num(t) for t in tokens_]
     at: list[int] = [-1] * size  # cell → token
     left = [ncol] * len(rows)  # cells of each row not yet filled
     steps = 0
@@ -765,65 +857,77 @@ def _deferred(
         return row[-1] == sum(row[:-1])
 
     def unfill(cell: int) -> None:
+        if at[cell] < 0:
+            return
         tally(cell, -1)
         at[cell] = -1
         left[cell // ncol] += 1
 
     positions: dict[Number, list[int]] = {}
-    for j, x in enumerate(nums):
+    for j, x in enumerate(nums[: len(vals)]):
         positions.setdefault(x, []).append(j)
+    for j, t in joined.items():
+        bisect.insort(positions.setdefault(nums[t], []), j)
+
+    pair_positions: dict[Number, list[int]] = {}  # the sum of two numbers on one line → where the first is
+    for j in range(len(vals) - 1):
+        if vals[j].block == vals[j + 1].block:
+            pair_positions.setdefault(nums[j] + nums[j + 1], []).append(j)
 
     def passable(n: int, queue: tuple[int, ...], p: int) -> bool:
         """When n ends a row: every waiting cell of a row whose other cells are filled needs one number
-        (the row's total less its parts, or their sum), and the cells printed late come in their order,
-        so those numbers must follow token p in that order, each within its reach of its own row."""
+        (the row's total less its parts, or their sum; a pair waiting, two on one line that add up to
+        it), and the cells printed late come in their order, so those numbers must follow token p in
+        that order, each within its reach of its own row."""
         if n % ncol or not queue:
             return True
         j = p
         for q in queue:
-            r = q // ncol
+            r = cell_of(q) // ncol
             if (r + 1) * ncol > n:
                 break  # its row is still open: the cells waiting from here on need numbers not known yet
             row = [nums[at[r * ncol + c]] if at[r * ncol + c] >= 0 else 0 for c in range(ncol)]
-            need = sum(row[:-1]) if q % ncol == ncol - 1 else row[-1] - sum(row[:-1])
-            spots = positions.get(need, [])
+            need = sum(row[:-1]) if cell_of(q) % ncol == ncol - 1 else row[-1] - sum(row[:-1])
+            spots = (pair_positions if q >= pair_tag else positions).get(need, [])
             k = bisect.bisect_left(spots, j)
-            if need < 0 or k == len(spots) or spots[k] >= (r + 2 + reach(q)) * ncol:
+            if need < 0 or k == len(spots) or spots[k] >= (r + 2 + reach(q)) * ncol + joins:
                 return False
-            j = spots[k] + 1
+            j = spots[k] + (2 if q >= pair_tag else 1)
         return True
 
-    def state(n: int, queue: tuple[int, ...], ahead: int) -> tuple:
-        open_rows = sorted({q // ncol for q in (*queue, *([ahead] if ahead >= 0 else []))}
+    def state(n: int, queue: tuple[int, ...], ahead: int, used: int) -> tuple:
+        open_rows = sorted({cell_of(q) // ncol for q in (*queue, *([ahead] if ahead >= 0 else []))}
                            | ({n // ncol} if n < size else set()))
         # the open rows' printed values (not which tokens: readings that differ only there are one)
-        cells = tuple(vals[at[r * ncol + c]].text if at[r * ncol + c] >= 0 else None
+        cells = tuple(tokens_[at[r * ncol + c]].text if at[r * ncol + c] >= 0 else None
                       for r in open_rows for c in range(ncol))
         total = tuple(nums[t] if (t := at[sides[1][0] * ncol + c]) >= 0 else None for c in range(ncol))
-        return n, queue, ahead, cells, tuple(map(tuple, sums)), total  # 三's cells: the leaves' check needs them
+        return n, queue, ahead, used, cells, tuple(map(tuple, sums)), total  # 三's cells: the leaves' check needs them
 
     def flat(suffix: tuple | None) -> tuple[tuple[int, str], ...]:
         """A reading of the rest, (cell, token, the rest) linked: its cells' printed values."""
         out = []
         while suffix:
             cell, tok, suffix = suffix
-            out.append((cell, vals[tok].text))
+            out.append((cell, tokens_[tok].text))
         return tuple(sorted(out))
 
     memo: dict[tuple, list[tuple | None]] = {}
 
-    def walk(n: int, queue: tuple[int, ...], ahead: int = -1) -> list[tuple | None]:
+    def walk(n: int, queue: tuple[int, ...], ahead: int = -1, used: int = 0) -> list[tuple | None]:
         """The ways to read the rest of the numbers from this state (cells filled from here on), at most
-        two that differ in a printed value; `ahead`: the next row's first cell, printed early (-1: none).
-        Raises _OverBudget."""
+        two that differ in a printed value; `ahead`: the next row's first cell, printed early (-1: none);
+        `used`: the wrapped totals joined so far. Raises _OverBudget."""
         nonlocal steps
-        if n == ahead:  # the cell printed early: the row goes on after it
-            return walk(n + 1, queue)
-        p = n - len(queue) + (ahead >= 0)  # tokens read so far
-        if p == size:
+        if ahead >= 0 and n == cell_of(ahead):  # the cell (or pair) printed early: the row goes on after it
+            return walk(n + (2 if ahead >= pair_tag else 1), queue, -1, used)
+        p = n - waiting(queue) + (waiting((ahead,)) if ahead >= 0 else 0) + used  # tokens read so far
+        if p == len(vals):
+            if n < size or queue:
+                return []
             grid = {rows[r].key: [nums[at[r * ncol + c]] for c in range(ncol)] for r in range(len(rows))}
             return [None] if _columns_hold(grid, leaves) else []
-        key = state(n, queue, ahead)
+        key = state(n, queue, ahead, used)
         if key in memo:  # the same open cells, the same column sums: the same readings follow
             return memo[key]
         steps += 1
@@ -831,31 +935,53 @@ def _deferred(
             raise _OverBudget
         out: list[tuple | None] = []
 
-        def follow(cell: int, rest: list[tuple | None]) -> None:
+        def follow(cell: int, tok: int, rest: list[tuple | None], then: tuple[int, int] | None = None) -> None:
             for suffix in rest:
-                mine = (cell, p, suffix)
+                mine = (cell, tok, suffix if then is None else (then[0], then[1], suffix))
                 if not any(flat(mine) == flat(x) for x in out):
                     out.append(mine)
 
-        if n < size and all(n < (q // ncol + 1 + reach(q)) * ncol for q in queue):
+        def also(rest: list[tuple | None]) -> None:
+            out.extend(rest)
+            out[:] = [x for i, x in enumerate(out) if all(flat(x) != flat(y) for y in out[:i])]
+
+        if n < size and all(n < (cell_of(q) // ncol + 1 + reach(q)) * ncol for q in queue):
             if fill(n, p) and passable(n + 1, (*queue,), p + 1):
-                follow(n, walk(n + 1, queue, ahead))
+                follow(n, p, walk(n + 1, queue, ahead, used))
             unfill(n)
-            one_per_row = not queue or queue[-1] // ncol != n // ncol
+            if used < joins and p in joined and n % ncol == ncol - 1:  # a wrapped total and its end
+                if fill(n, joined[p]) and passable(n + 1, (*queue,), p + 2):
+                    follow(n, joined[p], walk(n + 1, queue, ahead, used + 1))
+                unfill(n)
+            one_per_row = not queue or cell_of(queue[-1]) // ncol != n // ncol
             room = (sum(1 for q in queue if first(q)) < MAX_FIRST_DEFERRED if first(n)
                     else sum(1 for q in queue if not first(q)) < MAX_DEFERRED)
             if len(out) < 2 and room and one_per_row and passable(n + 1, (*queue, n), p):
-                out.extend(walk(n + 1, (*queue, n), ahead))  # cell n waits: nothing filled by this step
-                out = [x for i, x in enumerate(out) if all(flat(x) != flat(y) for y in out[:i])]
-        if len(out) < 2 and queue and n >= (queue[0] // ncol + 1) * ncol:  # late only after the rest of its row
-            if fill(queue[0], p):
-                follow(queue[0], walk(n, queue[1:], ahead))
-            unfill(queue[0])
+                also(walk(n + 1, (*queue, n), ahead, used))  # cell n waits: nothing filled by this step
+            if len(out) < 2 and first(n) and room and one_per_row and ahead < 0 and passable(n + 2, (*queue, pair_tag + n), p):
+                also(walk(n + 2, (*queue, pair_tag + n), ahead, used))  # cells n and n + 1 wait, a pair
+        q0 = cell_of(queue[0]) if queue else -1
+        if len(out) < 2 and queue and n >= (q0 // ncol + 1) * ncol:  # late only after the rest of its row
+            if queue[0] >= pair_tag:  # a pair: two numbers of one line
+                if p + 1 < len(vals) and vals[p].block == vals[p + 1].block:
+                    if fill(q0, p) and fill(q0 + 1, p + 1):
+                        follow(q0, p, walk(n, queue[1:], ahead, used), (q0 + 1, p + 1))
+                    unfill(q0 + 1)
+                    unfill(q0)
+            else:
+                if fill(q0, p):
+                    follow(q0, p, walk(n, queue[1:], ahead, used))
+                unfill(q0)
         early = (n // ncol + 1) * ncol  # the next row's first cell, printed beside this row's label lines
         if len(out) < 2 and first_column and ahead < 0 and n % ncol and early < size and not any(map(first, queue)):
             if fill(early, p):
-                follow(early, walk(n, queue, early))
+                follow(early, p, walk(n, queue, early, used))
             unfill(early)
+            if len(out) < 2 and p + 1 < len(vals) and vals[p].block == vals[p + 1].block:  # a pair printed early
+                if fill(early, p) and fill(early + 1, p + 1):
+                    follow(early, p, walk(n, queue, pair_tag + early, used), (early + 1, p + 1))
+                unfill(early + 1)
+                unfill(early)
         memo[key] = out[:2]
         return memo[key]
 
@@ -868,7 +994,7 @@ def _deferred(
         log.debug("table 三 in reading order: cells printed late: %d grids fit", len(readings))
         return None
     cells = dict(_unlink(readings[0]))
-    return [[vals[cells[r * ncol + c]] for c in range(ncol)] for r in range(len(rows))]
+    return [[tokens_[cells[r * ncol + c]] for c in range(ncol)] for r in range(len(rows))]
 
 
 class _OverBudget(Exception):

@@ -480,3 +480,70 @@ def test_a_wrapped_first_cell_whose_column_no_sum_tells_is_not_joined() -> None:
     row = ("1180", "1014", "1295", "1134", "1102", "1145", "1749", "61", "4", "7", "9", "3", "3", "87")
     assert [t.text for t in join_split_numbers(_tokens(*row), 7)] == [
         "118061", "10144", "12957", "11349", "11023", "11453", "174987"]
+
+
+PAIRS = FOLDER.parent / "viewer_2021_weasyprint_pairs"
+
+
+def _t3_read(got: dict, truth: dict) -> dict:
+    return {k: c for k, c in got.items() if k[0] == "t3" and k in truth and c["status"] != "not_found"}
+
+
+def test_first_two_cells_printed_as_a_pair_and_wrapped_totals_are_placed() -> None:
+    text = (PAIRS / "source.txt").read_text(encoding="utf-8")
+    truth = _truth(PAIRS)
+    t3_keys = [k for k in truth if k[0] == "t3"]
+    got = _cells(text)
+    assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {k: _expected(truth[k]) for k in t3_keys}
+    # the pairs: two numbers of one line, each the first two cells of a row printed out of its place
+    lines = text.split("\n")
+    pairs = [i for i, x in enumerate(lines) if len(x.split()) == 2 and all(w.isdigit() for w in x.split())]
+    assert len(pairs) >= 15
+    for i in pairs[::3]:  # a pair printed the other way round: its row adds up, its columns do not
+        a, b = lines[i].split()
+        got = _cells("\n".join([*lines[:i], f"{b} {a}", *lines[i + 1 :]]))
+        read = _t3_read(got, truth)
+        assert len(read) < len(t3_keys), lines[i]
+        assert all((c["status"], c["value"]) == _expected(truth[k]) for k, c in read.items()), lines[i]
+
+
+def test_a_number_lost_from_a_copy_of_pairs_and_wrapped_numbers_moves_no_number() -> None:
+    for folder in (PAIRS, FOLDER.parent / "viewer_2021_weasyprint_letter_first_lines"):
+        text = (folder / "source.txt").read_text(encoding="utf-8")
+        truth = _truth(folder)
+        lines = text.split("\n")
+        start = next(i for i, x in enumerate(lines) if x.startswith("一、本年新收"))
+        end = next(i for i, x in enumerate(lines) if x.lstrip("\f").startswith("四、结转下年度"))
+        spots = [(i, j) for i in range(start, end) for j, w in enumerate(lines[i].split()) if w.isdigit()]
+        assert len(spots) > 150
+        for i, j in spots[::11]:  # one printed number (or a wrapped number's piece) lost at a time
+            words = lines[i].split()
+            got = _cells("\n".join([*lines[:i], " ".join(words[:j] + words[j + 1 :]), *lines[i + 1 :]]))
+            read = _t3_read(got, truth)
+            assert len(read) < sum(k[0] == "t3" for k in truth), (folder.name, lines[i])
+            assert all((c["status"], c["value"]) == _expected(truth[k]) for k, c in read.items()), (folder.name, lines[i])
+
+
+def test_two_cells_wrapped_first_lines_first_are_told_apart_by_the_columns() -> None:
+    from tasks.extract.stream import split_readings
+
+    # 1693 and 4720 wrapped, their first lines printed first: six readings of the row, one per place of 1693
+    row = ("169", "472", "638", "500", "720", "640", "529", "3", "0")
+    readings = [[t.text for t in r] for r in split_readings(_tokens(*row), 7)]
+    assert len(readings) == 6
+    assert all(r[-1] == "4720" and "1693" in r[:-1] for r in readings)
+    folder = FOLDER.parent / "viewer_2021_weasyprint_letter_first_lines"
+    text = (folder / "source.txt").read_text(encoding="utf-8")
+    truth = _truth(folder)
+    t3_keys = [k for k in truth if k[0] == "t3"]
+    got = _cells(text)
+    assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {k: _expected(truth[k]) for k in t3_keys}
+    # the row 二 printed with one cell changed: no reading of the wrapped rows satisfies the columns
+    i = next(i for i, x in enumerate(text.split("\n")) if x.startswith("二、上年结转"))
+    lines = text.split("\n")
+    k = next(k for k in range(i + 1, len(lines)) if lines[k].isdigit())
+    lines[k] = str(int(lines[k]) + 1)
+    got = _cells("\n".join(lines))
+    read = _t3_read(got, truth)
+    assert not any(k[1] in ("new_received", "total_processed") for k in read)
+    assert all((c["status"], c["value"]) == _expected(truth[k]) for k, c in read.items())
