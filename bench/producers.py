@@ -7,7 +7,8 @@
 
 Sources are this project's own documents: data models of `tests/fixtures/generate.py` (the 2021
 template with distinct numbers per column and everywhere, 5–6 digit numbers, the 2019 format with
-units and signed changes, 2021_mixed, blanks/dashes/无, the source's own arithmetic errors) and the
+units and signed changes, 2021_mixed, blanks/dashes/无, the source's own arithmetic errors, a small
+agency's sparse table 三 of mostly zeros in two draws) and the
 shared samples where a producer applies (the Shanghai HTML page through every HTML producer; the
 PDFs through `pdftotext -layout`; the synthetic DOCX through LibreOffice). Producers: the HTML as is,
 headless Chromium print-to-PDF, WeasyPrint, LibreOffice Writer/Web PDF, LibreOffice PDF of the DOCX,
@@ -94,6 +95,8 @@ def model_sources() -> dict[str, Any]:
         "t2021_mixed": g.base("t2021_mixed", "样例市教育局", 2023, "2021_mixed", seed=13),
         "blanks_dashes": g.blanks_dashes_report("blanks_dashes"),
         "source_errors": g.source_errors_report("source_errors"),
+        "t2021_sparse": g.sparse_report("t2021_sparse"),
+        "t2021_sparse_b": g.sparse_report("t2021_sparse_b", seed=500),
     }
 
 

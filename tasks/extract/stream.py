@@ -255,6 +255,9 @@ MIN_TELLING = 3
 """Non-zero numbers a row away from the top must hold to be taken by its place alone."""
 SWAP_REACH = 2
 """How many following rows' labels, printed right before a row's numbers, make that row unconfirmed."""
+LABELS_FIRST = 3
+"""Rows below a row whose labels, printed together before its numbers, show a copy that prints the labels
+first."""
 
 
 def _telling(window: list[Token]) -> bool:
@@ -348,7 +351,10 @@ def _read_t3(
 
     labels = {norm(lbl): r.key for r in t3.ROWS for lbl in r.labels}
 
-    def adds_up(k: int) -> bool:
+    def adds_up(k: int, strict: bool = False) -> bool:
+        """Row k's seven places add up and nothing printed around them says they are another row's; `strict`:
+        nor is a line of another row's label printed among them (a copy that prints a row's first cells on its
+        label's line and its other columns later: "1.属于国家秘密 0 0" / "2.其他法律行政法" / "0 0")."""
         w = window(k)
         n = [_num(t) for t in w]
         if len(n) != ncol or n[-1] != sum(n[:-1]):
@@ -367,7 +373,13 @@ def _read_t3(
         if lines & nxt and rows[k].key not in lines:
             return False
         # nor a label printed on a number's own line another row's only (a row dropped above: the rows shift)
-        return all(not t.label or not (own := named_rows(_text(doc.blocks[t.block]))) or rows[k].key in own for t in w)
+        if not all(not t.label or not (own := named_rows(_text(doc.blocks[t.block]))) or rows[k].key in own for t in w):
+            return False
+        return not strict or not any(
+            (names := named_rows(b.text)) and rows[k].key not in names
+            for b in doc.blocks[w[0].block + 1 : w[-1].block]
+            if isinstance(b, Paragraph)
+        )
 
     def on_its_line(k: int) -> bool:
         """Row k's numbers carry its label (a piece of it) on their line."""
@@ -397,6 +409,15 @@ def _read_t3(
         n = [_num(t) for t in vals[s : s + ncol]]
         return len(n) == ncol and n[-1] != sum(n[:-1])
 
+    def labels_ahead(k: int) -> set[str]:
+        """The rows below row k named by the label lines printed between row k's numbers and the number before
+        them (each line naming one row)."""
+        w = window(k)
+        since = vals[k * ncol - 1].block + 1 if k else start + 1
+        below = {r.key for r in rows[k + 1 :]}
+        names = (named_rows(b.text) for b in doc.blocks[since : w[0].block] if isinstance(b, Paragraph))
+        return {key for n in names if len(n) == 1 for key in n & below}
+
     taken: dict[int, list[Token]] = {}
     i = 0
     # a row dropped (or printed empty) moves every row below it up a place, each still adding up: when the
@@ -404,6 +425,21 @@ def _read_t3(
     while i < len(rows) and adds_up(i) and (not off or placed(i)):
         taken[i] = window(i)
         i += 1
+    if i < len(rows):  # not the whole table (which its columns then confirm): the rows from the top, strictly
+        i = next((k for k in range(i) if not adds_up(k, strict=True)), i)
+        # after a block of several rows' labels printed together the numbers' order need not be the rows' (a
+        # column's cells may come next): a row there is taken by its place only when its label is on its
+        # line or it is telling
+        first = next((k for k in range(i) if len(labels_ahead(k)) >= LABELS_FIRST), i)
+        i = next((k for k in range(first, i) if not on_its_line(k) and not _telling(window(k))), i)
+        for k in range(i, len(rows)):
+            taken.pop(k, None)
+    # rows of zeros add up wherever they land: those that end the run from the top, their label not on their
+    # numbers' line, may be a column's zeros (a copy printing the rows' labels, then the numbers column by
+    # column); they are left to the readings below, which the table's identities confirm
+    while 0 < i < len(rows) and not on_its_line(i - 1) and all(_num(t) == 0 for t in window(i - 1)):
+        i -= 1
+        del taken[i]
     if len(vals) == len(rows) * ncol:  # every row's place is known: take each row that adds up in it
         taken.update({k: window(k) for k in range(i, len(rows)) if adds_up(k) and _telling(window(k))})
         # the rows between two rows at their places hold exactly the numbers between them (a cell never

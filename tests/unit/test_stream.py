@@ -547,3 +547,30 @@ def test_two_cells_wrapped_first_lines_first_are_told_apart_by_the_columns() -> 
     read = _t3_read(got, truth)
     assert not any(k[1] in ("new_received", "total_processed") for k in read)
     assert all((c["status"], c["value"]) == _expected(truth[k]) for k, c in read.items())
+
+
+def test_zeros_that_add_up_after_other_rows_labels_are_not_taken_as_the_row() -> None:
+    for name in ("viewer_2021_chromium_sparse_columns", "viewer_2021_chromium_sparse_labels_first"):
+        folder = FOLDER.parent / name
+        truth = _truth(folder)
+        got = _cells((folder / "source.txt").read_text(encoding="utf-8"))
+        read = _t3_read(got, truth)
+        # the rows printed on their labels' lines are read: 一, 二 and （一）
+        assert {"new_received", "carried_over", "granted"} <= {k[1] for k in read}, name
+        # 1.属于国家秘密 prints "0 0 5 0 0 0 5" (columns later in the copy): the zeros after its label are not it
+        assert truth[("t3", "denied_state_secret", "total")]["value"] != 0
+        assert not any(k[1] == "denied_state_secret" for k in read), name
+        assert all((c["status"], c["value"]) == _expected(truth[k]) for k, c in read.items()), name
+
+
+def test_a_sparse_copy_read_row_by_row_is_still_read_whole() -> None:
+    # the same small agency's table as a viewer copies a LibreOffice-like page, a row on each line: each row
+    # follows its label, so rows of zeros are taken where the whole table's columns then hold
+    truth = _truth(FOLDER.parent / "viewer_2021_chromium_sparse_columns")
+    lines = ["样例县农业农村局2023年政府信息公开工作年度报告", "三、收到和处理政府信息公开申请情况", "申请人情况", "自然人", "总计"]
+    for r in t3.rows_for("2021"):
+        lines += [r.label, " ".join(str(truth[("t3", r.key, c.key)]["value"]) for c in t3.COLUMNS)]
+    lines += ["四、政府信息公开行政复议、行政诉讼情况"]
+    got = _cells("\n".join(lines))
+    t3_keys = [k for k in truth if k[0] == "t3"]
+    assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {k: _expected(truth[k]) for k in t3_keys}
