@@ -10,10 +10,10 @@ template with distinct numbers per column and everywhere, 5–6 digit numbers, t
 units and signed changes, 2021_mixed, blanks/dashes/无, the source's own arithmetic errors, a small
 agency's sparse table 三 of mostly zeros in two draws) and the
 shared samples where a producer applies (the Shanghai HTML page through every HTML producer; the
-PDFs through `pdftotext -layout`; the synthetic DOCX through LibreOffice). Producers: the HTML as is,
+PDFs through `pdftotext` with and without `-layout`; the synthetic DOCX through LibreOffice). Producers: the HTML as is,
 headless Chromium print-to-PDF, WeasyPrint, LibreOffice Writer/Web PDF, LibreOffice PDF of the DOCX,
 the DOCX itself, pandoc HTML→DOCX, a browser copy (Chromium `innerText`), `pdftotext -layout` of the
-LibreOffice PDF, a PDF viewer's copy (`pdftotext` without `-layout`) of the Chromium and WeasyPrint
+LibreOffice PDF, a PDF viewer's copy (`pdftotext` without `-layout`) of the LibreOffice, Chromium and WeasyPrint
 PDFs, the generator's web-copy text and Markdown. Page styles for the HTML producers: the
 generator's page unstyled, narrow fixed columns, narrower columns with bottom-aligned cells, narrow
 with top-aligned cells, US Letter with wide margins and a larger font.
@@ -59,12 +59,12 @@ generate.LO_PROFILE = "file:///tmp/lo-profile-xxgk-producers-bench"  # not the g
 
 HTML_PRODUCERS = ["html", "chromium", "weasyprint", "writer_web", "browser", "pandoc", "chromium_viewer",
                   "weasyprint_viewer"]  # fmt: skip
-MODEL_PRODUCERS = ["lo_pdf", "docx", "pdftotext_layout", "text", "markdown"]
+MODEL_PRODUCERS = ["lo_pdf", "docx", "pdftotext_layout", "lo_viewer", "text", "markdown"]
 PRODUCERS = HTML_PRODUCERS + MODEL_PRODUCERS
 EXT = {"html": "html", "chromium": "pdf", "weasyprint": "pdf", "writer_web": "pdf", "browser": "txt",
        "pandoc": "docx", "lo_pdf": "pdf", "docx": "docx", "pdftotext_layout": "txt", "text": "txt", "markdown": "md",
-       "chromium_viewer": "txt", "weasyprint_viewer": "txt"}  # fmt: skip
-PDFTOTEXT = {"pdftotext_layout": ("lo_pdf", True), "chromium_viewer": ("chromium", False),
+       "chromium_viewer": "txt", "weasyprint_viewer": "txt", "lo_viewer": "txt"}  # fmt: skip
+PDFTOTEXT = {"pdftotext_layout": ("lo_pdf", True), "lo_viewer": ("lo_pdf", False), "chromium_viewer": ("chromium", False),
              "weasyprint_viewer": ("weasyprint", False)}  # fmt: skip
 """Producers that are pdftotext of another producer's PDF: (that producer, -layout). Without -layout
 it is the text a PDF viewer copies."""
@@ -159,9 +159,10 @@ def build(sources: list[str], styles: list[str], quiet: bool, only: set[str] | N
                         want(prod, out, html)
                         cases.append(Case(name, prod, style, expected, out))
             elif src.suffix == ".pdf":
-                out = docs / f"{_digest(src.read_bytes())}.pdftotext_layout.txt"
-                want("pdftotext_layout", out, src)
-                cases.append(Case(name, "pdftotext_layout", "-", expected, out))
+                for prod in ("pdftotext_layout", "lo_viewer"):  # the sample's own PDF, copied both ways
+                    out = docs / f"{_digest(src.read_bytes())}.{prod}.txt"
+                    want(prod, out, src)
+                    cases.append(Case(name, prod, "-", expected, out))
             elif src.suffix == ".docx":
                 key = _digest(src.read_bytes())
                 docx = docs / f"{key}.docx"
@@ -170,6 +171,7 @@ def build(sources: list[str], styles: list[str], quiet: bool, only: set[str] | N
                 out = docs / f"{key}.lo_pdf.pdf"
                 want("lo_pdf", out, docx)
                 cases.append(Case(name, "lo_pdf", "-", expected, out))
+                cases.append(Case(name, "lo_viewer", "-", expected, docs / f"{key}.lo_viewer.txt"))
             continue
         rep = models[name]
         expected = {"agency": rep.agency, "year": rep.year, "format_version": rep.layout, "cells": rep.expected_cells()}
@@ -189,13 +191,14 @@ def build(sources: list[str], styles: list[str], quiet: bool, only: set[str] | N
                 cases.append(Case(name, prod, style, expected, out))
         key = _digest(json.dumps(expected, sort_keys=True, ensure_ascii=False), page, "docx")
         docx = docs / f"{key}.docx"
-        if not docx.exists() and needed & {"docx", "lo_pdf", "pdftotext_layout"}:
+        if not docx.exists() and needed & {"docx", "lo_pdf", "pdftotext_layout", "lo_viewer"}:
             generate.build_docx(rep, docx)
         cases.append(Case(name, "docx", "-", expected, docx))
         lo = docs / f"{key}.lo_pdf.pdf"
         want("lo_pdf", lo, docx)
         cases.append(Case(name, "lo_pdf", "-", expected, lo))
         cases.append(Case(name, "pdftotext_layout", "-", expected, docs / f"{key}.pdftotext_layout.txt"))
+        cases.append(Case(name, "lo_viewer", "-", expected, docs / f"{key}.lo_viewer.txt"))
         for prod, make in (("text", generate.build_text), ("markdown", generate.build_markdown)):
             out = docs / f"{key}.{prod}.{EXT[prod]}"
             if prod in needed and not out.exists():
@@ -223,6 +226,8 @@ def _produce(todo: dict[str, list[tuple[Path, Path]]], quiet: bool) -> None:
     t0 = time.monotonic()
     for src, out in todo.get("pdftotext_layout", []):
         _pdftotext(src, out, layout=True)
+    for src, out in todo.get("lo_viewer", []):
+        _pdftotext(src, out, layout=False)
     for src, out in todo.get("pandoc", []):
         out.write_bytes(pandoc.to_docx(src.read_text(encoding="utf-8")))
     for src, out in todo.get("chromium", []):

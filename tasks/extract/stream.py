@@ -260,6 +260,16 @@ LABELS_FIRST = 3
 first."""
 
 
+T3_HEADER_LINES = ("申请人情况", "法人或其他组织", *(c.label for c in t3.COLUMNS if len(c.label) >= 3))
+"""Words of table 三's header that no line printed among a row's numbers holds (a copy printing the table
+column by column prints a column's first cells before the header's last lines)."""
+
+
+def _header_line(text: str) -> bool:
+    t = norm(text)
+    return any(w in t for w in T3_HEADER_LINES)
+
+
 def _telling(window: list[Token]) -> bool:
     return sum(1 for t in window if _num(t) != 0) >= MIN_TELLING
 
@@ -376,7 +386,7 @@ def _read_t3(
         if not all(not t.label or not (own := named_rows(_text(doc.blocks[t.block]))) or rows[k].key in own for t in w):
             return False
         return not strict or not any(
-            (names := named_rows(b.text)) and rows[k].key not in names
+            ((names := named_rows(b.text)) and rows[k].key not in names) or _header_line(b.text)
             for b in doc.blocks[w[0].block + 1 : w[-1].block]
             if isinstance(b, Paragraph)
         )
@@ -441,7 +451,7 @@ def _read_t3(
         i -= 1
         del taken[i]
     if len(vals) == len(rows) * ncol:  # every row's place is known: take each row that adds up in it
-        taken.update({k: window(k) for k in range(i, len(rows)) if adds_up(k) and _telling(window(k))})
+        taken.update({k: window(k) for k in range(i, len(rows)) if adds_up(k, strict=True) and _telling(window(k))})
         # the rows between two rows at their places hold exactly the numbers between them (a cell never
         # comes before the one above it or left of it): such a run of rows is taken when one grid fits
         a = 0

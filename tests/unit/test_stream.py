@@ -574,3 +574,14 @@ def test_a_sparse_copy_read_row_by_row_is_still_read_whole() -> None:
     got = _cells("\n".join(lines))
     t3_keys = [k for k in truth if k[0] == "t3"]
     assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {k: _expected(truth[k]) for k in t3_keys}
+
+
+def test_places_that_add_up_across_the_header_are_not_a_row() -> None:
+    folder = FOLDER.parent / "viewer_2021_lo_sparse_columns"
+    text = (folder / "source.txt").read_text(encoding="utf-8")
+    truth = _truth(folder)
+    # the first column's top cells, then the header's last lines, then the next column: "6 1 0 0 0 0" … "7"
+    assert "\n6\n1\n0\n\n0\n0\n0\n\n申请人情况\n" in text
+    read = _t3_read(_cells(text), truth)
+    assert not any(k[1] == "new_received" for k in read)  # [6, 1, 0, 0, 0, 0, 7] adds up; the row is 6 0 7 0 3 2 18
+    assert all((c["status"], c["value"]) == _expected(truth[k]) for k, c in read.items())
