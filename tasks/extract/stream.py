@@ -252,7 +252,7 @@ T3_HEADER_WORDS = ("申请人",)
 """Words of table 三's header that must be printed before its last number (a viewer may print the
 first rows' first columns before the header)."""
 MIN_TELLING = 3
-"""Non-zero numbers a row away from the top must hold to be taken by its place alone."""
+"""Numbers not 0 among its six parts that a row away from the top must hold to be taken by its place alone."""
 SWAP_REACH = 2
 """How many following rows' labels, printed right before a row's numbers, make that row unconfirmed."""
 LABELS_FIRST = 3
@@ -271,7 +271,9 @@ def _header_line(text: str) -> bool:
 
 
 def _telling(window: list[Token]) -> bool:
-    return sum(1 for t in window if _num(t) != 0) >= MIN_TELLING
+    """At least MIN_TELLING of a row's parts (its total aside) are not 0: such seven numbers seldom add up by
+    chance (`0 0 0 1 0 1 2` does, in a sparse table whose cells are printed out of their places)."""
+    return sum(1 for t in window[:-1] if _num(t) != 0) >= MIN_TELLING
 
 
 def _layout_evidence(doc: Document, start: int, end: int) -> str:
