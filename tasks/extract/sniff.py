@@ -229,12 +229,21 @@ def _bad_chars(text: str) -> int:
     )
 
 
+_TEXT_FORMAT_CHARS = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+"""Zero-width characters web editors and browsers leave in copied text."""
+
+
 def _printable_ratio(text: str) -> float:
+    """The share of characters that text holds: printable ones, tabs and line ends, and the Unicode spaces
+    (a browser's copy of a page whose empty cells are `&nbsp;` is mostly NBSP, tabs and newlines; Chinese
+    text indents with U+3000), not the C0/C1 controls that `str.isspace` also counts."""
     if not text:
         return 0.0
     good = 0
     for ch in text:
-        if ch in "\t\n\r\f" or (ch.isprintable() and ch != "\ufffd" and not "\ue000" <= ch <= "\uf8ff"):
+        if ch in "\t\n\r\f" or (ch.isspace() and ch >= "\xa0") or ch in _TEXT_FORMAT_CHARS or (
+            ch.isprintable() and ch != "\ufffd" and not "\ue000" <= ch <= "\uf8ff"
+        ):
             good += 1
     return good / len(text)
 

@@ -304,6 +304,15 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
     `_deferred` reads the whole table with cells printed after their place (Chromium and WeasyPrint
     put a cell beside a taller block into that block): taken when one grid satisfies every identity
     and agrees with the rows already taken.
+    When the table is not read whole that way (a whole table's columns confirm it), rows of zeros and
+    sparse rows such as `1 0 0 0 0 0 1`, which add up wherever they land, make the rows from the top
+    weaker evidence: they are then taken only up to the first whose numbers another row's label line or
+    a line of the header interrupts, after a block of several rows' labels only while each is on its
+    label's line or telling, and without the rows of zeros that end them off their labels' lines.
+    Numbers wrapped in their cells are joined first (`join_split_numbers`); where two wrapped cells'
+    first lines come first and no row sum tells their columns, each reading is read as a table and the
+    one whose whole table every identity confirms is taken (`split_readings`); a wrapped total whose
+    end follows it is joined inside `_deferred`.
     A row's numbers right after the label of one of the next rows are not taken (rows printed out of
     order, label first). Labels farther off are displaced labels (copies print groups of labels
     before or after their numbers). Two whole rows printed in each other's place with no label

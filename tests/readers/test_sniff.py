@@ -278,3 +278,18 @@ def test_decode_text_uses_a_declaration_only_on_evidence() -> None:
     assert decode_text(data, declared="utf-16").rstrip() == page
     real = page.encode("utf-16")
     assert decode_text(real, declared="utf-16") == page
+
+
+def test_a_browser_copy_mostly_of_nbsp_cells_is_text() -> None:
+    # a page whose empty cells are &nbsp;: the copy is mostly NBSP, TAB and newline lines (and U+3000 indents)
+    cells = "\n\n\xa0\n\n\t" * 400
+    data = ("样例县农业农村局2023年政府信息公开工作年度报告\n\u3000\u3000一、总体情况\n" + cells + "\n1\n").encode()
+    assert sniff(data) == "text"
+
+
+def test_control_characters_that_python_counts_as_spaces_are_not_text() -> None:
+    # str.isspace() is true for the C0 separators \x1c–\x1f, \x0b and \x85: they do not make bytes text
+    rng = random.Random(11)
+    data = bytes(rng.choice(b"\x1c\x1d\x1e\x1f\x0b") for _ in range(4000)) + "报告".encode()
+    with pytest.raises(UnsupportedFormat):
+        sniff(data)
