@@ -32,6 +32,7 @@ mapping layer normalises). Empty or whitespace-only input raises `UnsupportedFor
 from __future__ import annotations
 
 import html
+import itertools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -415,6 +416,43 @@ def _plain_items(lines: list[str]) -> list[_Item]:
 # ---------------------------------------------------------------- assembly
 
 
+def _data_row_labels() -> frozenset[str]:
+    """The labels of the data rows of tables 二 and 三 (not groups, captions or columns; table 四's row labels
+    are its blocks' captions)."""
+    labels = {lbl for row in t3.ROWS for lbl in row.labels}
+    labels |= {lbl for block in t2.BLOCKS for row in block.rows for lbl in row.labels}
+    return frozenset(norm(x) for x in labels)
+
+
+_DATA_ROW_LABELS = _data_row_labels()
+_T3_ROW_LABELS = frozenset(norm(lbl) for row in t3.ROWS for lbl in row.labels)
+_GROUP_LABELS = frozenset({norm(r.group) for r in t3.ROWS if r.group} | {norm(t3.RESULTS_GROUP)})
+
+
+def _lone_label(item: _Item | None) -> _Row | None:
+    """The row of lines that are a data row's label and nothing else, after its groups' labels (its
+    cells, if any, all empty lines): `二、上年结转政府信息公开申请数量` (read as a heading on its own),
+    `三、本年度办理结果` / `（一）予以公开`."""
+    if isinstance(item, Paragraph) and norm(item.text) in _DATA_ROW_LABELS:  # a label that reads as a heading
+        return _Row([item.text], "plain")
+    if not isinstance(item, _Tentative) or not item.row.cells:
+        return None
+    *groups, label = (norm(c) for c in item.row.cells)
+    if label in _DATA_ROW_LABELS and all(g in _GROUP_LABELS for g in groups):
+        return item.row
+    return None
+
+
+def _next_row(items: list[_Item], heading: bool) -> bool:
+    """The block opens the next row: a labelled row of numbers, a data row's label alone (after its groups'
+    labels), or, with `heading`, a heading (the section after the table)."""
+    if _starts_row(items):
+        return True
+    if not items:
+        return False
+    return _lone_label(items[0]) is not None or (heading and isinstance(items[0], Paragraph) and _is_heading(items[0].text))
+
+
 def _ends_in_value(item: _Item | None) -> bool:
     return isinstance(item, _Row) and item.source == "plain" and bool(item.cells) and is_value(item.cells[-1])
 
@@ -457,30 +495,51 @@ def _parse(lines: list[str]) -> list[_Item]:
     label); the empty lines after a row ending in a number beyond the copy's row separator
     (`_row_separator`) are empty cells closing it, when the next row follows (before a heading or a
     paragraph, more empty lines are only a wider break). A copy that prints its empty cells as NBSP
-    lines has no empty cell of this kind. A row whose first cells are empty stays short (its label
-    then the row separator look like a label followed by nothing) and is refused by the table
-    reader."""
+    lines has no empty cell of this kind. A data row's label alone on its line followed by empty lines
+    and then numbers has those empty cells first (no separator comes inside a row); followed by more
+    empty lines than the separator and then the next label, the lines beyond the separator are its
+    empty cells (a row printed all empty, as pages that print zeros as empty cells do); the table
+    reader then checks the row's count."""
     items: list[_Item] = []
     groups = _groups(lines)
     sep = _row_separator(groups)
     marked = any(_is_soft_blank(x) and not _is_blank(x) for x in lines)  # NBSP cells: empty lines are breaks
+    # a copy whose rows print a label's line right above its first number's: the lines of a row are not apart,
+    # so empty lines after a label alone are its empty cells (a viewer's copy parts every line instead)
+    tight = any(
+        kind == "block" and any(norm(a) in _DATA_ROW_LABELS and is_value(b) for a, b in itertools.pairwise(group))
+        for kind, group in groups
+    )
     blanks = 0
     for n, (kind, group) in enumerate(groups):
         prev = items[-1] if items else None
+        lone = _lone_label(prev) if tight and not marked else None
         if kind == "blank":
             blanks += len(group)
-            if not marked and _ends_in_value(prev) and len(group) > sep and n + 1 < len(groups):
+            if not marked and (_ends_in_value(prev) or lone) and len(group) > sep and n + 1 < len(groups):
                 nxt = groups[n + 1]
                 after = _plain_items(nxt[1]) if nxt[0] == "block" and not any("\t" in x for x in nxt[1]) else []
-                if _values_only(after) is None and _starts_row(after):
-                    assert isinstance(prev, _Row)
-                    prev.cells.extend([""] * (len(group) - sep))
+                row = lone if lone is not None else prev
+                assert isinstance(row, _Row)
+                # before a heading more empty lines are a wider break, unless they make a table-三 row whole
+                labels = next((i for i, c in enumerate(row.cells) if is_value(c) or not c), len(row.cells))
+                whole = (labels > 0 and norm(row.cells[labels - 1]) in _T3_ROW_LABELS
+                         and len(row.cells) - labels + len(group) - sep == len(t3.COLUMNS))  # fmt: skip
+                if _values_only(after) is None and _next_row(after, heading=whole):
+                    row.cells.extend([""] * (len(group) - sep))
+                    if lone is not None:  # a data row's label and its empty cells: a row, not a paragraph
+                        items[-1] = lone
             continue
-        if kind == "block" and blanks and not marked and _ends_in_value(prev) and not any("\t" in x for x in group):
+        if kind == "block" and blanks and not marked and (_ends_in_value(prev) or lone) and not any(
+            "\t" in x for x in group
+        ):
             more = _values_only(_plain_items([_clean_markup(x) for x in group]))
             if more is not None:
-                assert isinstance(prev, _Row)
-                prev.cells.extend([""] * blanks + more)
+                row = lone if lone is not None else prev
+                assert isinstance(row, _Row)
+                row.cells.extend([""] * blanks + more)  # within a row no separator: every empty line a cell
+                if lone is not None:
+                    items[-1] = lone
                 blanks = 0
                 continue
         if kind == "pipe":

@@ -454,3 +454,33 @@ def test_empty_lines_inside_a_cell_per_line_row_are_empty_cells() -> None:
     assert rows == [["（三）不予公开", "1.属于国家秘密", "8", "20", "", "38", "147"],
                     ["2.其他法律行政法规禁止公开", "14", "25", ""],
                     ["3.危及“三安全一稳定”", "1", "2", "3"]]
+
+
+def _rows_of(doc: Document) -> list[list[str]]:
+    return [_texts(r) for t in _tables(doc) for r in t.rows]
+
+
+def test_a_row_printed_all_empty_is_its_label_and_the_empty_lines_beyond_the_separator() -> None:
+    # cell per line, rows one empty line apart; 二、 prints seven empty cells, （一） two empty cells then numbers
+    text = "\n".join([
+        "一、本年新收政府信息公开申请数量", "3", "", "", "", "", "", "3", "",
+        "二、上年结转政府信息公开申请数量", "", "", "", "", "", "", "", "",
+        "三、本年度办理结果", "（一）予以公开", "", "", "1", "", "", "", "1", "",
+        "（二）部分公开（区分处理的，只计这一情形，不计其他情形）", "2", "", "", "", "", "", "2", "",
+    ])
+    rows = _rows_of(read_text(text.encode()))
+    assert ["二、上年结转政府信息公开申请数量", *[""] * 7] in rows
+    assert ["三、本年度办理结果", "（一）予以公开", "", "", "1", "", "", "", "1"] in rows
+
+
+def test_empty_lines_before_a_heading_are_cells_only_where_they_make_a_table_3_row_whole() -> None:
+    head = ["一、本年新收政府信息公开申请数量", "3", "", "", "", "", "", "3", ""]
+    # row 四 ends in two empty cells, then the separator, then section 四's heading: seven cells
+    whole = [*head, "四、结转下年度继续办理", "1", "", "", "", "", "1", "", "", "四、政府信息公开行政复议、行政诉讼情况"]
+    assert ["四、结转下年度继续办理", "1", "", "", "", "", "1", ""] in _rows_of(read_text("\n".join(whole).encode()))
+    # three more empty lines would give it nine: a wider break before the heading, not cells
+    wide = [*head, "四、结转下年度继续办理", "1", "", "", "", "", "", "1", "", "", "", "", "四、政府信息公开行政复议、行政诉讼情况"]
+    assert not any(len(r) > 8 for r in _rows_of(read_text("\n".join(wide).encode())))
+    # a paragraph's line is not a row's label: empty lines after it stay a break
+    prose = ["六、其他需要报告的事项", "", "", "", "本年度无其他需要报告的事项。", ""]
+    assert not _tables(read_text("\n".join(prose).encode()))
