@@ -8,7 +8,7 @@
 Sources are this project's own documents: data models of `tests/fixtures/generate.py` (the 2021
 template with distinct numbers per column and everywhere, 5–6 digit numbers, the 2019 format with
 units and signed changes, 2021_mixed, blanks/dashes/无, the source's own arithmetic errors, a small
-agency's sparse table 三 of mostly zeros in two draws) and the
+agency's sparse table 三 of mostly zeros in two draws, and a third whose zeros are printed empty) and the
 shared samples where a producer applies (the Shanghai HTML page through every HTML producer; the
 PDFs through `pdftotext` with and without `-layout`; the synthetic DOCX through LibreOffice). Producers: the HTML as is,
 headless Chromium print-to-PDF, WeasyPrint, LibreOffice Writer/Web PDF, LibreOffice PDF of the DOCX,
@@ -97,6 +97,7 @@ def model_sources() -> dict[str, Any]:
         "source_errors": g.source_errors_report("source_errors"),
         "t2021_sparse": g.sparse_report("t2021_sparse"),
         "t2021_sparse_b": g.sparse_report("t2021_sparse_b", seed=500),
+        "t2021_sparse_blank": g.blank_zeros(g.sparse_report("t2021_sparse_blank", seed=701), 1.0, 701),
     }
 
 
