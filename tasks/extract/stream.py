@@ -176,7 +176,7 @@ def join_split_numbers(vals: list[Token], cells: int, exact: bool = True) -> lis
     `exact`: the joins are kept while they leave more than `cells` numbers, for `_deferred` to read the
     rest (a wrapped total whose end comes right after it, in a row whose other numbers are not together)."""
     runs = _split_runs(vals, cells, several=False, exact=exact)
-    if runs is None or any(len(r) > 1 for r in runs):
+    if runs is None:
         return vals
     return [t for r in runs for t in r[0]]
 
@@ -195,7 +195,7 @@ def _is_row_label(text: str) -> bool:
     """Text that labels a table row: a label of the spec's (table 二 or 三) whole, or a line of at least
     LABEL_PIECE characters of one (a label wrapped in a narrow cell, its numbers on that line)."""
     t = norm(text)
-    return t in _ROW_LABELS or (len(t) >= LABEL_PIECE and any(t in lbl for lbl in _ROW_LABELS))
+    return t in ROW_LABELS or (len(t) >= LABEL_PIECE and any(t in lbl for lbl in ROW_LABELS))
 
 
 LABEL_PIECE = 4
@@ -207,8 +207,8 @@ def _label_pieces(words: list[str]) -> bool:
     label (a group label wrapped in its narrow cell beside a row's: "度办", "（三）", "不予公"), one of
     them at least LABEL_PIECE characters of a row's."""
     pieces = [norm(w) for w in words]
-    return any(len(p) >= LABEL_PIECE and any(p in lbl for lbl in _T3_LABELS) for p in pieces) and all(
-        any(p in lbl for lbl in _T3_LABELS | _T3_GROUPS) for p in pieces
+    return any(len(p) >= LABEL_PIECE and any(p in lbl for lbl in T3_LABELS) for p in pieces) and all(
+        any(p in lbl for lbl in T3_LABELS | T3_GROUPS) for p in pieces
     )
 
 
@@ -245,9 +245,12 @@ def _printed(tok: Token) -> Printed:
     return Printed(tok.text, tok.page, None)
 
 
-_ROW_LABELS = _row_labels()
-_T3_LABELS = frozenset(norm(lbl) for r in t3.ROWS for lbl in r.labels)
-_T3_GROUPS = frozenset(norm(r.group) for r in t3.ROWS if r.group)
+ROW_LABELS = _row_labels()
+"""The data rows' labels of tables 二 and 三, normalized (not groups, captions or columns)."""
+T3_LABELS = frozenset(norm(lbl) for r in t3.ROWS for lbl in r.labels)
+"""Table 三's row labels, normalized."""
+T3_GROUPS = frozenset(norm(r.group) for r in t3.ROWS if r.group)
+"""Table 三's group labels (三、本年度办理结果, （三）不予公开 …), normalized."""
 T3_HEADER_WORDS = ("申请人",)
 """Words of table 三's header that must be printed before its last number (a viewer may print the
 first rows' first columns before the header)."""
@@ -331,7 +334,7 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
             whole = {}
             for reading in split_readings(vals, shown_cells):
                 cells, name = _read_t3(doc, start, vals=reading, shown=shown)
-                if name and len(cells) == len(t3.rows_for("2021" if name == "2021" else "2021_mixed")) * ncol:
+                if name and len(cells) == len(_shape("2021" if name == "2021" else "2021_mixed")[0]) * ncol:
                     whole[tuple(sorted((k, c.raw) for k, c in cells.items()))] = (cells, name)
             if len(whole) == 1:  # one reading whose whole table every identity confirms
                 return next(iter(whole.values()))
@@ -339,18 +342,27 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
                 log.debug("table 三 in reading order: %d readings of its wrapped numbers confirmed", len(whole))
             rest = join_split_numbers(vals, shown_cells, exact=False)  # wrapped totals read in the search
             if len(rest) > shown_cells:
-                rows = t3.rows_for(shown)
-                leaves = t3.RESULT_LEAVES_2021 if shown == "2021" else t3.RESULT_LEAVES_2019
+                rows, leaves, name = _shape(shown)
                 extra = len(rest) - shown_cells
                 grid = _deferred(rest, rows, leaves, joins=extra) or _deferred(
                     rest, rows, leaves, first_column=True, joins=extra
                 )
                 if grid is not None:
-                    return {(r.key, col.key): _printed(t) for r, w in zip(rows, grid) for col, t in zip(t3.COLUMNS, w)}, (
-                        "2021" if shown == "2021" else "single"
-                    )
+                    return _grid_cells(rows, dict(enumerate(grid))), name
         vals = joined
     return _read_t3(doc, start, vals, shown)
+
+
+def _shape(layout: str) -> tuple[Sequence[Row], tuple[str, ...], str]:
+    """A table-三 layout's ("2021" or "2021_mixed") rows, result leaves and reading's name ("2021", "single")."""
+    if layout == "2021":
+        return t3.rows_for(layout), t3.RESULT_LEAVES_2021, "2021"
+    return t3.rows_for(layout), t3.RESULT_LEAVES_2019, "single"
+
+
+def _grid_cells(rows: Sequence[Row], grid: dict[int, list[Token]]) -> dict[tuple[str, str], Printed]:
+    """The cells of table-三 rows read (row index → its seven tokens)."""
+    return {(rows[k].key, col.key): _printed(t) for k, w in grid.items() for col, t in zip(t3.COLUMNS, w)}
 
 
 def _read_t3(
@@ -363,9 +375,7 @@ def _read_t3(
     layout = fits.get(len(vals)) or shown
     if layout != shown and shown == "2021":  # 161 numbers under the three （六） leaves' labels: two rows lost
         layout = shown
-    rows = t3.rows_for(layout)
-    leaves = t3.RESULT_LEAVES_2021 if layout == "2021" else t3.RESULT_LEAVES_2019
-    name = "2021" if layout == "2021" else "single"
+    rows, leaves, name = _shape(layout)
 
     def window(i: int) -> list[Token]:
         return vals[i * ncol : (i + 1) * ncol]
@@ -402,6 +412,11 @@ def _read_t3(
             if isinstance(b, Paragraph)
         )
 
+    def label_lines(k: int) -> list[set[str]]:
+        """The rows each line printed between row k's place's first number and the number before it names."""
+        since = vals[k * ncol - 1].block + 1 if k else start + 1
+        return [named_rows(b.text) for b in doc.blocks[since : window(k)[0].block] if isinstance(b, Paragraph)]
+
     def on_its_line(k: int) -> bool:
         """Row k's numbers carry its label (a piece of it) on their line."""
         return any(t.label and rows[k].key in named_rows(_text(doc.blocks[t.block])) for t in window(k))
@@ -409,12 +424,9 @@ def _read_t3(
     def tied(k: int) -> bool:
         """Row k's numbers carry its label on their line, or the label lines printed since the number
         before them name this row and no other."""
-        w = window(k)
         if on_its_line(k):
             return True
-        since = vals[k * ncol - 1].block + 1 if k else start + 1
-        lines = {key for b in doc.blocks[since : w[0].block] if isinstance(b, Paragraph) for key in named_rows(b.text)}
-        return lines == {rows[k].key}
+        return set().union(*label_lines(k)) == {rows[k].key}
 
     off = len(vals) - len(rows) * ncol
 
@@ -433,11 +445,8 @@ def _read_t3(
     def labels_ahead(k: int) -> set[str]:
         """The rows below row k named by the label lines printed between row k's numbers and the number before
         them (each line naming one row)."""
-        w = window(k)
-        since = vals[k * ncol - 1].block + 1 if k else start + 1
         below = {r.key for r in rows[k + 1 :]}
-        names = (named_rows(b.text) for b in doc.blocks[since : w[0].block] if isinstance(b, Paragraph))
-        return {key for n in names if len(n) == 1 for key in n & below}
+        return {key for n in label_lines(k) if len(n) == 1 for key in n & below}
 
     taken: dict[int, list[Token]] = {}
     i = 0
@@ -500,7 +509,7 @@ def _read_t3(
             return {}, None
     if len(taken) < len(rows):
         log.debug("table 三 in reading order: %d of %d rows confirmed (%d value cells)", len(taken), len(rows), len(vals))
-    cells = {(rows[k].key, col.key): _printed(t) for k, w in taken.items() for col, t in zip(t3.COLUMNS, w)}
+    cells = _grid_cells(rows, taken)
     return cells, (name if cells else None)
 
 
