@@ -44,7 +44,7 @@ from tasks.extract.layout_text import looks_like_layout_text, read_layout_text
 from tasks.extract.model import Block, Cell, Document, Paragraph, Table, TableRow
 from tasks.extract.normalize import norm
 from tasks.extract.sniff import decode_text
-from tasks.extract.stream import join_wrapped_cells
+from tasks.extract.stream import ROW_LABELS, T3_GROUPS, T3_LABELS, join_wrapped_cells
 from tasks.spec import t2, t3, t4
 
 log = logging.getLogger(__name__)
@@ -416,29 +416,16 @@ def _plain_items(lines: list[str]) -> list[_Item]:
 # ---------------------------------------------------------------- assembly
 
 
-def _data_row_labels() -> frozenset[str]:
-    """The labels of the data rows of tables 二 and 三 (not groups, captions or columns; table 四's row labels
-    are its blocks' captions)."""
-    labels = {lbl for row in t3.ROWS for lbl in row.labels}
-    labels |= {lbl for block in t2.BLOCKS for row in block.rows for lbl in row.labels}
-    return frozenset(norm(x) for x in labels)
-
-
-_DATA_ROW_LABELS = _data_row_labels()
-_T3_ROW_LABELS = frozenset(norm(lbl) for row in t3.ROWS for lbl in row.labels)
-_GROUP_LABELS = frozenset({norm(r.group) for r in t3.ROWS if r.group} | {norm(t3.RESULTS_GROUP)})
-
-
 def _lone_label(item: _Item | None) -> _Row | None:
     """The row of lines that are a data row's label and nothing else, after its groups' labels (its
     cells, if any, all empty lines): `二、上年结转政府信息公开申请数量` (read as a heading on its own),
     `三、本年度办理结果` / `（一）予以公开`."""
-    if isinstance(item, Paragraph) and norm(item.text) in _DATA_ROW_LABELS:  # a label that reads as a heading
+    if isinstance(item, Paragraph) and norm(item.text) in ROW_LABELS:  # a label that reads as a heading
         return _Row([item.text], "plain")
     if not isinstance(item, _Tentative) or not item.row.cells:
         return None
     *groups, label = (norm(c) for c in item.row.cells)
-    if label in _DATA_ROW_LABELS and all(g in _GROUP_LABELS for g in groups):
+    if label in ROW_LABELS and all(g in T3_GROUPS for g in groups):
         return item.row
     return None
 
@@ -488,6 +475,13 @@ def _row_separator(groups: list[tuple[str, list[str]]]) -> int:
     return min(seps, default=1)
 
 
+def _go_on(items: list[_Item], row: _Row, cells: list[str]) -> None:
+    """The last item's row goes on with `cells`; a data row's label read alone becomes that row."""
+    row.cells.extend(cells)
+    if items[-1] is not row:  # a data row's label and its empty cells: a row, not a paragraph
+        items[-1] = row
+
+
 def _parse(lines: list[str]) -> list[_Item]:
     """Items of the lines' groups. In a cell-per-line copy without TABs an empty cell is an empty line
     (nothing else is left of it): a row ending in a number followed, after k empty lines, by lines
@@ -507,39 +501,32 @@ def _parse(lines: list[str]) -> list[_Item]:
     # a copy whose rows print a label's line right above its first number's: the lines of a row are not apart,
     # so empty lines after a label alone are its empty cells (a viewer's copy parts every line instead)
     tight = any(
-        kind == "block" and any(norm(a) in _DATA_ROW_LABELS and is_value(b) for a, b in itertools.pairwise(group))
+        kind == "block" and any(norm(a) in ROW_LABELS and is_value(b) for a, b in itertools.pairwise(group))
         for kind, group in groups
     )
     blanks = 0
     for n, (kind, group) in enumerate(groups):
         prev = items[-1] if items else None
-        lone = _lone_label(prev) if tight and not marked else None
+        # the row empty lines may go on: one ending in a number, or a data row's label alone (in a tight copy)
+        row = None if marked else (prev if isinstance(prev, _Row) and _ends_in_value(prev) else None)
+        if row is None and tight and not marked:
+            row = _lone_label(prev)
         if kind == "blank":
             blanks += len(group)
-            if not marked and (_ends_in_value(prev) or lone) and len(group) > sep and n + 1 < len(groups):
+            if row is not None and len(group) > sep and n + 1 < len(groups):
                 nxt = groups[n + 1]
                 after = _plain_items(nxt[1]) if nxt[0] == "block" and not any("\t" in x for x in nxt[1]) else []
-                row = lone if lone is not None else prev
-                assert isinstance(row, _Row)
                 # before a heading more empty lines are a wider break, unless they make a table-三 row whole
                 labels = next((i for i, c in enumerate(row.cells) if is_value(c) or not c), len(row.cells))
-                whole = (labels > 0 and norm(row.cells[labels - 1]) in _T3_ROW_LABELS
+                whole = (labels > 0 and norm(row.cells[labels - 1]) in T3_LABELS
                          and len(row.cells) - labels + len(group) - sep == len(t3.COLUMNS))  # fmt: skip
                 if _values_only(after) is None and _next_row(after, heading=whole):
-                    row.cells.extend([""] * (len(group) - sep))
-                    if lone is not None:  # a data row's label and its empty cells: a row, not a paragraph
-                        items[-1] = lone
+                    _go_on(items, row, [""] * (len(group) - sep))
             continue
-        if kind == "block" and blanks and not marked and (_ends_in_value(prev) or lone) and not any(
-            "\t" in x for x in group
-        ):
+        if kind == "block" and blanks and row is not None and not any("\t" in x for x in group):
             more = _values_only(_plain_items([_clean_markup(x) for x in group]))
             if more is not None:
-                row = lone if lone is not None else prev
-                assert isinstance(row, _Row)
-                row.cells.extend([""] * blanks + more)  # within a row no separator: every empty line a cell
-                if lone is not None:
-                    items[-1] = lone
+                _go_on(items, row, [""] * blanks + more)  # within a row no separator: every empty line a cell
                 blanks = 0
                 continue
         if kind == "pipe":
