@@ -158,14 +158,24 @@ def _numbers_close(path: Path, left: str, right: str, max_gap_em: float) -> str 
 
     seen = []
     for page in _pdf_objects(path):
-        chars = sorted((o for o in page if isinstance(o, LTChar) and o.get_text().strip()),
-                       key=lambda c: (-round(c.y0), c.x0))  # fmt: skip
-        text = "".join(c.get_text() for c in chars)
+        # lines: characters whose vertical centres lie within half a size of the line's first (digits and
+        # CJK of one line sit on baselines a point apart)
+        lines: list[list[Any]] = []
+        for c in sorted((o for o in page if isinstance(o, LTChar) and o.get_text().strip()), key=lambda c: -(c.y0 + c.y1)):
+            if lines and abs((lines[-1][0].y0 + lines[-1][0].y1) - (c.y0 + c.y1)) / 2 < c.size / 2:
+                lines[-1].append(c)
+            else:
+                lines.append([c])
+        lines = [sorted(line, key=lambda c: c.x0) for line in lines]
+        chars = [c for line in lines for c in line]
+        ends = {id(line[-1]) for line in lines}
+        text = "".join(c.get_text() + ("\n" if id(c) in ends else "") for c in chars)
+        chars = [c for c in chars for _ in range(2 if id(c) in ends else 1)]  # index by text position
         start = text.find(left + right)
         while start >= 0:
             a, b = chars[start + len(left) - 1], chars[start + len(left)]
             gap = b.x0 - a.x1
-            if round(a.y0) == round(b.y0) and 0 < gap < max_gap_em * b.size:
+            if 0 < gap < max_gap_em * b.size:
                 return None
             seen.append(round(gap / b.size, 2))
             start = text.find(left + right, start + 1)

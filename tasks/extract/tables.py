@@ -77,10 +77,23 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _FIELD_GAP = re.compile(r"\t+| {2,}|\u3000+")
 
 
+_GLUED = re.compile(r"^(\S*[\u4e00-\u9fff])(\d\S*)$")
+
+
+def _unglue(fields: list[str]) -> list[str]:
+    """A table-二 row label run into its first number ("行政事业性收费3691.19": a PDF whose label
+    column ends where the value column starts, nothing between them) is two fields. Only a whole
+    row label of table 二 is cut off, so prose that runs into a number stays prose."""
+    m = _GLUED.match(fields[0]) if fields else None
+    if m is None or _t2_row(m.group(1)) is None or not _CJK.search(m.group(1)):
+        return fields
+    return [m.group(1), m.group(2), *fields[1:]]
+
+
 def _row_from_text(p: Paragraph) -> TableRow | None:
     fields = [f.strip() for f in _FIELD_GAP.split(p.text.strip())]
     if len(fields) < 2:  # "规章 0 0 0": a CJK label, then values separated by single spaces
-        fields = p.text.split()
+        fields = _unglue(p.text.split())
         if not _CJK.search(fields[0] if fields else ""):
             return None
     if len(fields) < 2 or not fields[0] or not all(fields):

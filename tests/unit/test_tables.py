@@ -344,3 +344,19 @@ def test_unruled_table_3_under_stacked_headers_reads_rows_printing_empty_cells_a
     stray = [rows[0], _t3_line("二、上年结转政府信息公开申请数量", {0: "18", 6: "18"})]
     stray[1].cells.append(Cell("7", 226, 233, bbox=(0.0, 0.0, 1.0, 1.0)))  # between two columns' headers
     assert set(got(stray, "carried_forward").values()) == {("not_found", None)}
+
+
+def test_a_table_two_label_run_into_its_number_is_cut_from_the_whole_label_only():
+    """A PDF whose label column ends where the value column starts prints the two as one word
+    ("行政事业性收费3691.19", no table: two lines). The whole row label of table 二 is cut off its
+    first number; prose or a label's piece running into a number stays a paragraph."""
+    from tasks.extract.tables import lines_of, read_t2
+
+    head = Paragraph("信息内容 本年收费金额（单位：万元）")
+    got = read_t2(lines_of(Document("pdf", [head, Paragraph("行政事业性收费3691.19")]))).cells
+    assert {k: v.raw for k, v in got.items()} == {("administrative_fees", "fee_amount"): "3691.19"}
+    two = read_t2(lines_of(Document("pdf", [Paragraph("规章12 3 45")]))).cells  # the other numbers spaced
+    assert {k: v.raw for k, v in two.items()} == {
+        ("regulations", "issued"): "12", ("regulations", "abolished"): "3", ("regulations", "in_force"): "45"}
+    for prose in ("全年共受理政府信息公开申请4720", "性收费3691.19", "行政许可2 件"):
+        assert lines_of(Document("pdf", [Paragraph(prose)])) == [], prose
