@@ -332,6 +332,23 @@ def test_unruled_table_fallback() -> None:
     assert isinstance(doc.blocks[-1], Paragraph) and doc.blocks[-1].text == "A closing paragraph far below."
 
 
+def test_a_lone_row_opening_a_page_keeps_its_cells_places() -> None:
+    """A table's row cut off by the page break opens the next page alone (a label, numbers with
+    empty cells between them): one positioned row, so the columns of the table before place it.
+    The same line below a row of values is text, and so is prose at the page's head."""
+    row = _text(50, 760, "carried") + _text(200, 760, "72") + _text(440, 760, "72")
+    doc = read_pdf(make_pdf(row + _text(50, 700, "Section four heading")))
+    first = doc.blocks[0]
+    assert isinstance(first, Table) and first.positioned
+    assert [(c.text, round(c.x0)) for c in first.rows[0].cells] == [("carried", 50), ("72", 200), ("72", 440)]
+    assert isinstance(doc.blocks[1], Paragraph)
+    above = _text(50, 790, "total") + _text(200, 790, "5") + _text(440, 790, "5")
+    below = read_pdf(make_pdf(above + row.replace(" 760 ", " 730 ")))
+    assert [type(b) for b in below.blocks] == [Table, Paragraph]  # the first opens the page, the second not
+    prose = read_pdf(make_pdf(_text(50, 760, "Since 2019 the office published 12 notices")))
+    assert [type(b) for b in prose.blocks] == [Paragraph]
+
+
 def test_unruled_cells_run_together_are_cut_where_another_row_starts_a_cell() -> None:
     """No rulings and cells printed closer than a space (unstyled HTML printed by WeasyPrint): "1702"
     and "704" read as one run, a first column's number close after its label. They are cut before a

@@ -483,10 +483,23 @@ def _merge_label_lines(row: TextLine, extra: Sequence[TextLine], page: int) -> l
     return out
 
 
+def _page_head_row(ln: TextLine) -> bool:
+    """A line that is a table row on its own: a label, then two or more fragments each a number
+    ("四、结转下年度继续办理   72   72": cells printed empty between them leave wide gaps)."""
+    return len(ln.frags) >= 3 and ln.numeric == len(ln.frags) - 1 and not _numeric_count(ln.frags[:1])
+
+
 def text_blocks(lines: Sequence[TextLine], page: int, s: TableSettings = SETTINGS) -> list[tuple[float, Block]]:
     """Paragraphs and unruled tables from the lines outside ruled tables, keyed by their top."""
     out: list[tuple[float, Block]] = []
+    rows_above = False  # a line of the page above this group is a row of values
     for group in _group_lines(lines, s):
+        head, rows_above = not rows_above, rows_above or any(_is_value_row(ln) for ln in group)
+        if head and len(group) == 1 and _page_head_row(group[0]):
+            # a table's row cut off by the page break, alone at the head of the next page: one row whose
+            # cells keep their places, so the columns of the table on the page before place them
+            out.append((group[0].top, unruled_table(group, page, s)))
+            continue
         if not _looks_like_table(group, s):
             out.extend((ln.top, Paragraph(line_text(ln.chars), page=page)) for ln in group)
             continue
