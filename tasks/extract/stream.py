@@ -495,6 +495,11 @@ def _read_t3(
         grid = _deferred(vals, rows, leaves) or _deferred(vals, rows, leaves, first_column=True)
         if grid is not None and all(grid[k] == w for k, w in taken.items()):
             taken = dict(enumerate(grid))
+    if len(taken) < len(rows) and len(vals) == len(rows) * ncol:
+        # first cells printed inside their labels' lines, the other cells in row order
+        grid = _anchored(doc, start, vals, rows, leaves)
+        if grid is not None and all(grid[k] == w for k, w in taken.items()):
+            taken = dict(enumerate(grid))
     if len(taken) < len(rows):
         blank = _totals_blank(vals, rows, leaves) or _printed_empty(vals, rows, leaves)
         # the rows the earlier readings took must read the same in it
@@ -511,6 +516,75 @@ def _read_t3(
         log.debug("table 三 in reading order: %d of %d rows confirmed (%d value cells)", len(taken), len(rows), len(vals))
     cells = _grid_cells(rows, taken)
     return cells, (name if cells else None)
+
+
+def _one_row(doc: Document, block: int, index: dict[str, int]) -> int | None:
+    """The row (its index) a line of the copy names, when it names exactly one of table 三's rows."""
+    b = doc.blocks[block] if 0 <= block < len(doc.blocks) else None
+    if not isinstance(b, Paragraph) or _is_cell_value(b.text):
+        return None
+    named = {index[k] for k in named_rows(b.text) if k in index}
+    return named.pop() if len(named) == 1 else None
+
+
+def _anchored(
+    doc: Document, start: int, vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...]
+) -> list[list[Token]] | None:
+    """The whole table 三 read with each row's first cell where its label puts it, the other cells in
+    row order; None unless every identity confirms it.
+
+    WeasyPrint puts a row's first cell into its label's text block, so pdftotext prints it among the
+    label's lines (`（二）部分公开（区分处理的，只计这一情` / `0` / `形，不计其他情形）`) or at the end of
+    one (`正、行政机关不再处理其政府信 0`), which may come before the row above has printed its other
+    cells: two rows' first cells, then their other cells (`0` `0` / `0 2 0 0 0 2` / `0 0 0 0 0 0`). In a
+    sparse table such readings are too many for `_deferred` to search (rows of zeros wait anywhere);
+    here there is one. A number is its row's first cell when it is the first number after a line
+    naming that row alone, or on such a line, and the row is the one being read or the next; every other
+    number fills the next cell in row order. The reading is taken only when every row adds up (H3.3),
+    every column satisfies H3.1 and H3.2, and the numbers come in the labels' order: no number of a row
+    comes after the label of a row more than one below it (a copy printing the labels first, then the
+    numbers in another order, is not this one)."""
+    ncol = len(t3.COLUMNS)
+    size = len(rows) * ncol
+    if len(vals) != size or any(parse_value(t.text)[1] != "reported" for t in vals):
+        return None
+    index = {r.key: i for i, r in enumerate(rows)}
+    at: list[int] = [-1] * size  # cell → token
+    nxt = 0  # the next cell in row order not filled
+    named_max = -1  # the lowest row (its index) a label printed so far names alone
+    scanned = start + 1
+    for j, t in enumerate(vals):
+        while scanned < t.block:
+            k = _one_row(doc, scanned, index)
+            named_max = max(named_max, -1 if k is None else k)
+            scanned += 1
+        first_on_line = j == 0 or vals[j - 1].block != t.block
+        k = None
+        if first_on_line:
+            k = _one_row(doc, t.block, index) if t.label else _one_row(doc, t.block - 1, index)
+        if t.label and first_on_line and k is not None:
+            named_max = max(named_max, k)  # the label piece on the number's own line
+        row = nxt // ncol
+        if k is not None and k in (row, row + 1) and at[k * ncol] < 0 and nxt < size:
+            cell = k * ncol
+        else:
+            while nxt < size and at[nxt] >= 0:
+                nxt += 1
+            if nxt >= size:
+                return None
+            cell = nxt
+        if named_max > cell // ncol + 1:
+            return None  # a number after the label of a row more than one below its own
+        at[cell] = j
+        while nxt < size and at[nxt] >= 0:
+            nxt += 1
+    if min(at) < 0:
+        return None
+    grid = [[vals[at[r * ncol + c]] for c in range(ncol)] for r in range(len(rows))]
+    n = {rows[r].key: [_num(t) for t in w] for r, w in enumerate(grid)}
+    if not all(v[-1] == sum(v[:-1]) for v in n.values()) or not _columns_hold(n, leaves):
+        return None
+    return grid
 
 
 FULL_ROWS = ("new_received", "carried_over", "total_processed", "carried_forward")
@@ -1218,15 +1292,23 @@ def read_t2_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
         marks = []
         for r in rows:
             labels = [norm(x) for x in r.labels]
-            pos = next((i for i, t in paras if at < i < stop and any(t == x or t.startswith(x + "(") for x in labels)), None)
+            # the row's label alone, or followed by its first numbers on its line ("行政规范性文件 20")
+            pos = next((i for i, t in paras if at < i < stop and any(
+                t == x or t.startswith(x + "(") or _label_then_values(_text(doc.blocks[i]), x) for x in labels)), None)
             marks.append(pos)
         for r, pos, nxt in zip(rows, marks, [*marks[1:], stop]):
             if pos is None or nxt is None or nxt < pos:
                 continue
-            vals = tokens(doc, pos + 1, nxt)
+            vals = tokens(doc, pos, nxt)  # the label's line gives the numbers printed on it
             if len(vals) == len(cols):
                 out.update({(r.key, c.key): _printed(t) for c, t in zip(cols, vals)})
     return out, (fmt if out else None)
+
+
+def _label_then_values(text: str, label: str) -> bool:
+    """A line printing a row's whole label (normalised `label`), then numbers (or dashes) only."""
+    words = text.split()
+    return len(words) > 1 and norm(words[0]) == label and all(_is_cell_value(w) for w in words[1:])
 
 
 DIGIT_LINES = 3

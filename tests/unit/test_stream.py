@@ -81,6 +81,7 @@ def test_a_copy_without_page_breaks_is_read_the_same() -> None:
 LO = Path(__file__).resolve().parents[1] / "fixtures" / "generated" / "viewer_2021_pagebreak_narrow"
 LO_TEXT = (LO / "source.txt").read_text(encoding="utf-8")
 LO_TRUTH = _truth(LO)
+SPARSE_PLAIN = Path(__file__).resolve().parents[1] / "fixtures" / "generated" / "viewer_2021_weasyprint_sparse_plain"
 ART20_1 = [("t2", r, c) for r in ("regulations", "normative_documents") for c in ("issued", "abolished", "in_force")]
 
 
@@ -107,6 +108,20 @@ def test_a_table_2_block_of_numbers_printed_one_block_each_is_not_taken() -> Non
     assert f"\n\n{first}\n" not in LO_TEXT and str(first) == lines[at + 1]
     got = _cells(spaced)
     assert all(got[k]["status"] == "not_found" for k in ART20_1)
+
+
+def test_a_table_2_row_whose_first_number_is_on_its_labels_line_is_read() -> None:
+    """WeasyPrint's copy: each value its own text block, a row's first number on its label's line
+    (`行政规范性文件 20`); each row is its label and the numbers up to the next label."""
+    text = (SPARSE_PLAIN / "source.txt").read_text(encoding="utf-8")
+    truth = _truth(SPARSE_PLAIN)
+    line = f"行政规范性文件 {truth[('t2', 'normative_documents', 'issued')]['value']}"
+    assert f"\n{line}\n" in text
+    got = _cells(text)
+    assert [got[k]["value"] for k in ART20_1] == [truth[k]["value"] for k in ART20_1]
+    # a word after the number: the line is no row's label, neither row's numbers are bounded
+    worded = _cells(text.replace(f"\n{line}\n", f"\n{line} 件\n", 1))
+    assert all(worded[k]["status"] == "not_found" for k in ART20_1)
 
 
 def test_numbers_after_section_4_without_a_table_4_header_are_not_taken() -> None:
@@ -585,3 +600,69 @@ def test_places_that_add_up_across_the_header_are_not_a_row() -> None:
     read = _t3_read(_cells(text), truth)
     assert not any(k[1] == "new_received" for k in read)  # [6, 1, 0, 0, 0, 0, 7] adds up; the row is 6 0 7 0 3 2 18
     assert all((c["status"], c["value"]) == _expected(truth[k]) for k, c in read.items())
+
+
+def _first_cells_in_labels(truth: dict, first_at: dict[str, list[str]] | None = None) -> str:
+    """A WeasyPrint-like viewer copy of a sparse table 三: each row's first cell printed among its label's
+    lines (`first_at`: the label's lines, the first cell after the first of them), the first cells of （一）
+    and （二） both before （一）'s other cells, then each row's other cells; the other rows a label line, then
+    their seven numbers."""
+    def row(key: str) -> list[str]:
+        return [str(truth[("t3", key, c.key)]["value"]) for c in t3.COLUMNS]
+
+    lines = ["样例县农业农村局2023年政府信息公开工作年度报告", "三、收到和处理政府信息公开申请情况", "申请人情况",
+             "法人或其他组织", "自然人", "总计"]
+    split = first_at or {"granted": ["三、本年 （一）予以公开", "度办理结", "果"],
+                         "partially_granted": ["（二）部分公开（区分处理的，只计这一情", "形，不计其他情形）"]}
+    rows = t3.rows_for("2021")
+    k = 0
+    while k < len(rows):
+        r = rows[k]
+        if r.key == "granted":  # the two first cells, then the two rows' other cells
+            a, b = row("granted"), row("partially_granted")
+            g, p = split["granted"], split["partially_granted"]
+            lines += [g[0], a[0], *g[1:], p[0], b[0], *p[1:], *a[1:], *b[1:]]
+            k += 2
+            continue
+        if r.key == "other_no_correction":  # the first cell at the end of a label's line
+            lines += ["1.申请人无正当理由逾期不补", f"正、行政机关不再处理其政府信 {row(r.key)[0]}", "息公开申请",
+                      *row(r.key)[1:]]
+        else:
+            lines += [r.label, *row(r.key)]
+        k += 1
+    lines += ["四、政府信息公开行政复议、行政诉讼情况"]
+    return "\n\n".join(lines)
+
+
+def test_first_cells_printed_inside_their_labels_are_placed_in_a_sparse_table() -> None:
+    from tasks.extract.stream import _anchored
+
+    truth = _truth(FOLDER.parent / "viewer_2021_chromium_sparse_columns")
+    t3_keys = [k for k in truth if k[0] == "t3"]
+    got = _cells(_first_cells_in_labels(truth))
+    assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {k: _expected(truth[k]) for k in t3_keys}
+    # the labels of （一） and （二） printed the other way round: their first cells read in each other's rows
+    # (0 and 0 here, so the reading is the same) — with a first cell not 0 the rows no longer add up
+    changed = dict(truth)
+    for key, v in (("granted", [1, 0, 2, 0, 0, 0, 3]), ("total_processed", [7, 0, 7, 0, 3, 2, 19]),
+                   ("new_received", [7, 0, 7, 0, 3, 2, 19])):
+        for c, x in zip(t3.COLUMNS, v):
+            changed[("t3", key, c.key)] = {**truth[("t3", key, c.key)], "value": x}
+    ok = _cells(_first_cells_in_labels(changed))
+    assert {k: ok[k]["value"] for k in t3_keys} == {k: changed[k]["value"] for k in t3_keys}
+    swapped = _first_cells_in_labels(changed, {"granted": ["（二）部分公开（区分处理的，只计这一情", "形，不计其他情形）"],
+                                               "partially_granted": ["三、本年 （一）予以公开", "度办理结", "果"]})
+    read = _t3_read(_cells(swapped), changed)
+    assert not any(k[1] in ("granted", "partially_granted") for k in read)
+    assert all((c["status"], c["value"]) == _expected(changed[k]) for k, c in read.items())
+    # the labels printed first, then the numbers: no label puts a first cell, nothing is read this way
+    doc_text = "\n\n".join([*(r.label for r in t3.rows_for("2021")),
+                            *(str(truth[("t3", r.key, c.key)]["value"]) for r in t3.rows_for("2021") for c in t3.COLUMNS)])
+    from tasks.extract import text as text_reader
+    from tasks.extract.stream import tokens
+
+    doc = text_reader.read_text(("三、收到和处理政府信息公开申请情况\n\n申请人情况\n\n" + doc_text).encode())
+    vals = tokens(doc, 0)
+    assert len(vals) == 175
+    rows = t3.rows_for("2021")
+    assert _anchored(doc, 0, vals, rows, t3.RESULT_LEAVES_2021) is None
