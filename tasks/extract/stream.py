@@ -497,9 +497,11 @@ def _read_t3(
             taken = dict(enumerate(grid))
     if len(taken) < len(rows) and len(vals) == len(rows) * ncol:
         # first cells printed inside their labels' lines, the other cells in row order
-        grid = _anchored(doc, start, vals, rows, leaves)
-        if grid is not None and all(grid[k] == w for k, w in taken.items()):
-            taken = dict(enumerate(grid))
+        grids = [g for g in (_anchored(doc, start, vals, rows, leaves), _anchored_late(doc, start, vals, rows, leaves))
+                 if g is not None and all(g[k] == w for k, w in taken.items())]
+        values = {tuple(t.text for w in g for t in w) for g in grids}
+        if len(values) == 1:  # the readings that the identities confirm read the same
+            taken = dict(enumerate(grids[0]))
     if len(taken) < len(rows):
         blank = _totals_blank(vals, rows, leaves) or _printed_empty(vals, rows, leaves)
         # the rows the earlier readings took must read the same in it
@@ -578,6 +580,13 @@ def _anchored(
         at[cell] = j
         while nxt < size and at[nxt] >= 0:
             nxt += 1
+    return _confirmed(at, vals, rows, leaves)
+
+
+def _confirmed(at: list[int], vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...]) -> list[list[Token]] | None:
+    """The grid of a reading (cell → token), when every cell is filled, every row adds up (H3.3) and every
+    column satisfies H3.1 and H3.2; else None."""
+    ncol = len(t3.COLUMNS)
     if min(at) < 0:
         return None
     grid = [[vals[at[r * ncol + c]] for c in range(ncol)] for r in range(len(rows))]
@@ -585,6 +594,92 @@ def _anchored(
     if not all(v[-1] == sum(v[:-1]) for v in n.values()) or not _columns_hold(n, leaves):
         return None
     return grid
+
+
+def _group_piece(text: str) -> bool:
+    """A line of a group's label only (`（五）`, `无法提`, `理`): no row's label, a piece of a group's."""
+    words = [norm(w) for w in text.split()]
+    return bool(words) and all(any(w in g for g in T3_GROUPS) for w in words) and not named_rows(text)
+
+
+def _label_before(doc: Document, block: int, start: int, index: dict[str, int]) -> int | None:
+    """The row named alone by the line before `block`, or by the nearest line before it past lines of a
+    group's label only (a rowspan group's label wrapped beside its rows' labels)."""
+    b = block - 1
+    while b > start:
+        k = _one_row(doc, b, index)
+        if k is not None or not _group_piece(_text(doc.blocks[b])):
+            return k
+        b -= 1
+    return None
+
+
+def _anchored_late(
+    doc: Document, start: int, vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...]
+) -> list[list[Token]] | None:
+    """`_anchored` where a row's first cell may also come after the row's other cells: WeasyPrint prints
+    the label blocks of a rowspan group (（三） 4.保护第三方合法权 / 0 / 不予公 益 …) after the table, each with the
+    first cell it holds, while the rows' other cells stay in place. Every number that is the first after a
+    line naming one row alone (past lines of a group's label), or on such a line, is that row's first cell,
+    wherever it comes; every other number fills the next cell in row order that no such number holds. Taken
+    only when every identity confirms it and no number placed by the order comes after the label of a row
+    more than one below its own. When that reading fails and exactly one number no label names is printed
+    between two such late first cells (`3.补正后申请内容仍` / `0` / `不明确` / `0`: a cell of the group's block),
+    it is tried in every cell: taken when the readings the identities confirm all read the same values."""
+    ncol = len(t3.COLUMNS)
+    size = len(rows) * ncol
+    if len(vals) != size or any(parse_value(t.text)[1] != "reported" for t in vals):
+        return None
+    index = {r.key: i for i, r in enumerate(rows)}
+    first_of: dict[int, int] = {}  # token → the row whose first cell it is
+    for j, t in enumerate(vals):
+        if j and vals[j - 1].block == t.block:
+            continue
+        k = _one_row(doc, t.block, index) if t.label else _label_before(doc, t.block, start, index)
+        if k is not None and k not in first_of.values():
+            first_of[j] = k
+    # the lowest row named alone by a label line printed before each token
+    named_max: list[int] = []
+    low, scanned = -1, start + 1
+    for t in vals:
+        while scanned < t.block:
+            k = _one_row(doc, scanned, index)
+            low = max(low, -1 if k is None else k)
+            scanned += 1
+        named_max.append(low)
+
+    def read(stray: dict[int, int]) -> tuple[list[list[Token]] | None, list[int]]:
+        """The reading with `stray` (token → cell) placed too, and the unanchored tokens printed between two
+        first cells that came after their rows (a cell printed with a group's label blocks)."""
+        reserved = {k * ncol for k in first_of.values()} | set(stray.values())
+        at: list[int] = [-1] * size
+        strays: list[int] = []
+        nxt = 0
+        for j in range(len(vals)):
+            if j in first_of or j in stray:
+                at[first_of[j] * ncol if j in first_of else stray[j]] = j
+                continue
+            while nxt < size and (at[nxt] >= 0 or nxt in reserved):
+                nxt += 1
+            if nxt >= size or named_max[j] > nxt // ncol + 1:
+                return None, strays
+            late = [first_of.get(i, size) < nxt // ncol for i in (j - 1, j + 1)]
+            if all(late):
+                strays.append(j)
+            at[nxt] = j
+        return _confirmed(at, vals, rows, leaves), strays
+
+    grid, strays = read({})
+    if grid is not None or len(strays) != 1:
+        return grid
+    # one number printed among the late first cells: the cell it is, wherever it is, left to the identities
+    found = {}
+    for cell in range(size):
+        if cell % ncol or cell // ncol not in first_of.values():
+            g, _ = read({strays[0]: cell})
+            if g is not None:
+                found[tuple(t.text for w in g for t in w)] = g
+    return next(iter(found.values())) if len(found) == 1 else None
 
 
 FULL_ROWS = ("new_received", "carried_over", "total_processed", "carried_forward")

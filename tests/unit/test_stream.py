@@ -666,3 +666,24 @@ def test_first_cells_printed_inside_their_labels_are_placed_in_a_sparse_table() 
     assert len(vals) == 175
     rows = t3.rows_for("2021")
     assert _anchored(doc, 0, vals, rows, t3.RESULT_LEAVES_2021) is None
+
+
+def test_first_cells_printed_after_the_table_with_their_labels_are_placed_and_a_changed_one_is_not() -> None:
+    folder = FOLDER.parent / "viewer_2021_weasyprint_sparse_first_cells"
+    text = (folder / "source.txt").read_text(encoding="utf-8")
+    truth = _truth(folder)
+    t3_keys = [k for k in truth if k[0] == "t3"]
+    got = _cells(text)
+    assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {k: _expected(truth[k]) for k in t3_keys}
+    # the label blocks of the groups come after the table, each with its first cell; one number among them
+    # is no label's ("不明确" / "0")
+    late = "\n（三） 4.保护第三方合法权\n0\n不予公 益\n"
+    stray = "\n不明确\n\n0\n\n3.要求提供公开出版\n"
+    assert late in text and stray in text and text.index(late) > text.index("\n1.申请人无正当理由\n")  # after （六）'s rows
+    assert truth[("t3", "other_fee_unpaid", "natural_person")]["value"] == 2
+    for changed in (text.replace(stray, stray.replace("\n0\n", "\n1\n")),  # the stray number not a 0
+                    text.replace("\n用、行政机关不再 2\n", "\n用、行政机关不再 3\n"),  # a late first cell changed
+                    text.replace(late, late.replace("\n0\n", "\n1\n"))):
+        read = _t3_read(_cells(changed), truth)
+        assert len(read) < len(t3_keys)
+        assert all((c["status"], c["value"]) == _expected(truth[k]) for k, c in read.items())
