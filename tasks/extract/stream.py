@@ -502,6 +502,11 @@ def _read_t3(
         values = {tuple(t.text for w in g for t in w) for g in grids}
         if len(values) == 1:  # the readings that the identities confirm read the same
             taken = dict(enumerate(grids[0]))
+    if len(taken) < len(rows) and len(vals) == len(rows) * ncol:
+        # groups of rows, each printed a row at a time or a column at a time
+        grid = _row_groups(vals, rows, leaves)
+        if grid is not None and all(grid[k] == w for k, w in taken.items()):
+            taken = dict(enumerate(grid))
     if len(taken) < len(rows):
         blank = _totals_blank(vals, rows, leaves) or _printed_empty(vals, rows, leaves)
         # the rows the earlier readings took must read the same in it
@@ -680,6 +685,74 @@ def _anchored_late(
             if g is not None:
                 found[tuple(t.text for w in g for t in w)] = g
     return next(iter(found.values())) if len(found) == 1 else None
+
+
+ROW_GROUPS_BUDGET = 20_000
+"""Steps `_row_groups` may take before it refuses."""
+
+
+def _row_groups(vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...]) -> list[list[Token]] | None:
+    """The whole table 三 read as groups of rows in row order, each printed whole before the next: a text
+    block of the viewer's holding whole rows left to right (rows on their labels' lines), or, for a group
+    of h rows, seven text blocks of h numbers, its columns one after another (Chromium's narrow pages print
+    the labels, then the rows in such groups: `0 0 0 0` / `0 0 0 0` / `0 3 0 0` / … for four rows). Every
+    way to cut the copy's text blocks so is read; the table is taken when every reading that every row
+    and column confirms (H3.3, H3.1, H3.2) reads the same values, else None."""
+    ncol = len(t3.COLUMNS)
+    nrow = len(rows)
+    if len(vals) != nrow * ncol or any(t.run is None for t in vals) or any(
+        parse_value(t.text)[1] != "reported" for t in vals
+    ):
+        return None
+    runs: list[list[Token]] = []
+    for t in vals:
+        if runs and runs[-1][-1].run == t.run:
+            runs[-1].append(t)
+        else:
+            runs.append([t])
+    grid: list[list[Token]] = []
+    found: dict[tuple[str, ...], list[list[Token]]] = {}
+    steps = 0
+
+    def adds_up(w: list[Token]) -> bool:
+        n = [_num(t) for t in w]
+        return n[-1] == sum(n[:-1])
+
+    def walk(ri: int) -> bool:  # False: stop (two readings, or over budget)
+        nonlocal steps
+        steps += 1
+        if steps > ROW_GROUPS_BUDGET:
+            return False
+        r = len(grid)
+        if ri == len(runs) or r == nrow:
+            if ri == len(runs) and r == nrow:
+                n = {rows[k].key: [_num(t) for t in w] for k, w in enumerate(grid)}
+                if _columns_hold(n, leaves):
+                    found.setdefault(tuple(t.text for w in grid for t in w), [w[:] for w in grid])
+            return len(found) < 2
+        run = runs[ri]
+        options: list[tuple[int, list[list[Token]]]] = []
+        if len(run) % ncol == 0 and r + len(run) // ncol <= nrow:  # whole rows, left to right
+            options.append((ri + 1, [run[k * ncol : (k + 1) * ncol] for k in range(len(run) // ncol)]))
+        h = len(run)
+        block = runs[ri : ri + ncol]
+        if r + h <= nrow and len(block) == ncol and all(len(b) == h for b in block):  # h rows, a column at a time
+            options.append((ri + ncol, [[b[k] for b in block] for k in range(h)]))
+        for nxt, group in options:
+            if all(adds_up(w) for w in group):
+                grid.extend(group)
+                go_on = walk(nxt)
+                del grid[len(grid) - len(group) :]
+                if not go_on:
+                    return False
+        return True
+
+    if not walk(0) or len(found) != 1:
+        if found or steps > ROW_GROUPS_BUDGET:
+            why = "over budget" if steps > ROW_GROUPS_BUDGET else f"{len(found)} readings"
+            log.debug("table 三 in reading order: groups of rows: %s", why)
+        return None
+    return next(iter(found.values()))
 
 
 FULL_ROWS = ("new_received", "carried_over", "total_processed", "carried_forward")
