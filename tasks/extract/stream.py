@@ -245,6 +245,11 @@ def _printed(tok: Token) -> Printed:
     return Printed(tok.text, tok.page, None)
 
 
+def _all_numbers(vals: Sequence[Token]) -> bool:
+    """Every token printed as a number: a dash or a word may be a cell printed elsewhere."""
+    return all(parse_value(t.text)[1] == "reported" for t in vals)
+
+
 ROW_LABELS = _row_labels()
 """The data rows' labels of tables 二 and 三, normalized (not groups, captions or columns)."""
 T3_LABELS = frozenset(norm(lbl) for r in t3.ROWS for lbl in r.labels)
@@ -490,22 +495,26 @@ def _read_t3(
             known = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
             grid = _staircase(vals[a * ncol : b * ncol], rows[a:b], leaves, known)
             taken.update({a + j: row for j, row in enumerate(grid or [])})
+    def agrees(grid: list[list[Token]]) -> bool:
+        """A whole reading reads the rows already taken as they were taken."""
+        return all(grid[k] == w for k, w in taken.items())
+
     if len(taken) < len(rows) and len(vals) == len(rows) * ncol:
         # cells printed after their place (a cell whose line the viewer reads with a later block)
         grid = _deferred(vals, rows, leaves) or _deferred(vals, rows, leaves, first_column=True)
-        if grid is not None and all(grid[k] == w for k, w in taken.items()):
+        if grid is not None and agrees(grid):
             taken = dict(enumerate(grid))
     if len(taken) < len(rows) and len(vals) == len(rows) * ncol:
         # first cells printed inside their labels' lines, the other cells in row order
         grids = [g for g in (_anchored(doc, start, vals, rows, leaves), _anchored_late(doc, start, vals, rows, leaves))
-                 if g is not None and all(g[k] == w for k, w in taken.items())]
+                 if g is not None and agrees(g)]
         values = {tuple(t.text for w in g for t in w) for g in grids}
         if len(values) == 1:  # the readings that the identities confirm read the same
             taken = dict(enumerate(grids[0]))
     if len(taken) < len(rows) and len(vals) == len(rows) * ncol:
         # groups of rows, each printed a row at a time or a column at a time
         grid = _row_groups(vals, rows, leaves)
-        if grid is not None and all(grid[k] == w for k, w in taken.items()):
+        if grid is not None and agrees(grid):
             taken = dict(enumerate(grid))
     if len(taken) < len(rows):
         blank = _totals_blank(vals, rows, leaves) or _printed_empty(vals, rows, leaves)
@@ -534,6 +543,20 @@ def _one_row(doc: Document, block: int, index: dict[str, int]) -> int | None:
     return named.pop() if len(named) == 1 else None
 
 
+def _named_before(doc: Document, start: int, vals: list[Token], index: dict[str, int]) -> list[int]:
+    """For each token, the lowest row (its index) named alone by a line printed between the section's
+    heading (block `start`) and the token's line; -1 when none."""
+    out: list[int] = []
+    low, scanned = -1, start + 1
+    for t in vals:
+        while scanned < t.block:
+            k = _one_row(doc, scanned, index)
+            low = max(low, -1 if k is None else k)
+            scanned += 1
+        out.append(low)
+    return out
+
+
 def _anchored(
     doc: Document, start: int, vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...]
 ) -> list[list[Token]] | None:
@@ -553,24 +576,21 @@ def _anchored(
     numbers in another order, is not this one)."""
     ncol = len(t3.COLUMNS)
     size = len(rows) * ncol
-    if len(vals) != size or any(parse_value(t.text)[1] != "reported" for t in vals):
+    if len(vals) != size or not _all_numbers(vals):
         return None
     index = {r.key: i for i, r in enumerate(rows)}
     at: list[int] = [-1] * size  # cell → token
     nxt = 0  # the next cell in row order not filled
-    named_max = -1  # the lowest row (its index) a label printed so far names alone
-    scanned = start + 1
+    before = _named_before(doc, start, vals, index)
+    own = -1  # the lowest row named by a label piece on a number's own line so far
     for j, t in enumerate(vals):
-        while scanned < t.block:
-            k = _one_row(doc, scanned, index)
-            named_max = max(named_max, -1 if k is None else k)
-            scanned += 1
         first_on_line = j == 0 or vals[j - 1].block != t.block
         k = None
         if first_on_line:
             k = _one_row(doc, t.block, index) if t.label else _one_row(doc, t.block - 1, index)
         if t.label and first_on_line and k is not None:
-            named_max = max(named_max, k)  # the label piece on the number's own line
+            own = max(own, k)
+        named_max = max(before[j], own)  # the lowest row a label printed so far names alone
         row = nxt // ncol
         if k is not None and k in (row, row + 1) and at[k * ncol] < 0 and nxt < size:
             cell = k * ncol
@@ -595,10 +615,10 @@ def _confirmed(at: list[int], vals: list[Token], rows: Sequence[Row], leaves: tu
     if min(at) < 0:
         return None
     grid = [[vals[at[r * ncol + c]] for c in range(ncol)] for r in range(len(rows))]
-    n = {rows[r].key: [_num(t) for t in w] for r, w in enumerate(grid)}
-    if not all(v[-1] == sum(v[:-1]) for v in n.values()) or not _columns_hold(n, leaves):
+    if not all(map(_adds_up, grid)):
         return None
-    return grid
+    n = {rows[r].key: [_num(t) for t in w] for r, w in enumerate(grid)}
+    return grid if _columns_hold(n, leaves) else None
 
 
 def _group_piece(text: str) -> bool:
@@ -633,7 +653,7 @@ def _anchored_late(
     it is tried in every cell: taken when the readings the identities confirm all read the same values."""
     ncol = len(t3.COLUMNS)
     size = len(rows) * ncol
-    if len(vals) != size or any(parse_value(t.text)[1] != "reported" for t in vals):
+    if len(vals) != size or not _all_numbers(vals):
         return None
     index = {r.key: i for i, r in enumerate(rows)}
     first_of: dict[int, int] = {}  # token → the row whose first cell it is
@@ -643,15 +663,7 @@ def _anchored_late(
         k = _one_row(doc, t.block, index) if t.label else _label_before(doc, t.block, start, index)
         if k is not None and k not in first_of.values():
             first_of[j] = k
-    # the lowest row named alone by a label line printed before each token
-    named_max: list[int] = []
-    low, scanned = -1, start + 1
-    for t in vals:
-        while scanned < t.block:
-            k = _one_row(doc, scanned, index)
-            low = max(low, -1 if k is None else k)
-            scanned += 1
-        named_max.append(low)
+    named_max = _named_before(doc, start, vals, index)
 
     def read(stray: dict[int, int]) -> tuple[list[list[Token]] | None, list[int]]:
         """The reading with `stray` (token → cell) placed too, and the unanchored tokens printed between two
@@ -700,9 +712,7 @@ def _row_groups(vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...])
     and column confirms (H3.3, H3.1, H3.2) reads the same values, else None."""
     ncol = len(t3.COLUMNS)
     nrow = len(rows)
-    if len(vals) != nrow * ncol or any(t.run is None for t in vals) or any(
-        parse_value(t.text)[1] != "reported" for t in vals
-    ):
+    if len(vals) != nrow * ncol or any(t.run is None for t in vals) or not _all_numbers(vals):
         return None
     runs: list[list[Token]] = []
     for t in vals:
@@ -713,10 +723,6 @@ def _row_groups(vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...])
     grid: list[list[Token]] = []
     found: dict[tuple[str, ...], list[list[Token]]] = {}
     steps = 0
-
-    def adds_up(w: list[Token]) -> bool:
-        n = [_num(t) for t in w]
-        return n[-1] == sum(n[:-1])
 
     def walk(ri: int) -> bool:  # False: stop (two readings, or over budget)
         nonlocal steps
@@ -739,7 +745,7 @@ def _row_groups(vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...])
         if r + h <= nrow and len(block) == ncol and all(len(b) == h for b in block):  # h rows, a column at a time
             options.append((ri + ncol, [[b[k] for b in block] for k in range(h)]))
         for nxt, group in options:
-            if all(adds_up(w) for w in group):
+            if all(map(_adds_up, group)):
                 grid.extend(group)
                 go_on = walk(nxt)
                 del grid[len(grid) - len(group) :]
@@ -775,7 +781,7 @@ def _totals_blank(
     ncol = len(t3.COLUMNS)
     slots = [(r, c) for r, row in enumerate(rows) for c in range(ncol if row.key in FULL_ROWS else ncol - 1)]
     missing = len(slots) - len(vals)
-    if not 0 <= missing <= MAX_T3_BLANKS or any(parse_value(t.text)[1] != "reported" for t in vals):
+    if not 0 <= missing <= MAX_T3_BLANKS or not _all_numbers(vals):
         return None
     index = {r.key: i for i, r in enumerate(rows)}
     if any(k not in index for k in FULL_ROWS):
@@ -1112,8 +1118,8 @@ def _deferred(
     def waiting(queue: tuple[int, ...]) -> int:
         return sum(2 if q >= pair_tag else 1 for q in queue)
 
-    if not size <= len(vals) <= size + joins or any(parse_value(t.text)[1] != "reported" for t in vals):
-        return None  # every cell printed as a number: a dash or a word may be a cell printed elsewhere
+    if not size <= len(vals) <= size + joins or not _all_numbers(vals):
+        return None
     # a total and the next number joined, read as one token after the copy's own (`joined[p]`: p and p + 1)
     joined: dict[int, int] = {}
     tokens_ = list(vals)
@@ -1401,7 +1407,8 @@ def read_t4_stream(doc: Document, start: int, end: int | None = None) -> dict[tu
 
 
 def _adds_up(block: Sequence[Token | None]) -> bool:
-    """H4.1 on a table-四 block (an empty cell, None, counts 0)."""
+    """The last number is the sum of the others: H3.3 on a table-三 row, H4.1 on a table-四 block (an empty
+    cell, None, counts 0)."""
     n = [_num(t) if t is not None else 0 for t in block]
     return n[-1] == sum(n[:-1])
 
