@@ -85,7 +85,7 @@ def _unglue(fields: list[str]) -> list[str]:
     column ends where the value column starts, nothing between them) is two fields. Only a whole
     row label of table 二 is cut off, so prose that runs into a number stays prose."""
     m = _GLUED.match(fields[0]) if fields else None
-    if m is None or _t2_row(m.group(1)) is None or not _CJK.search(m.group(1)):
+    if m is None or _t2_row(m.group(1)) is None:
         return fields
     return [m.group(1), m.group(2), *fields[1:]]
 
