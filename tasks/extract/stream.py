@@ -1413,6 +1413,9 @@ def _adds_up(block: Sequence[Token | None]) -> bool:
     return n[-1] == sum(n[:-1])
 
 
+T2_ROW_LABELS = frozenset(x for blk in t2.BLOCKS for r in blk.rows for x in r.labels)
+"""Every table-二 row label, both formats."""
+
 _T2_ONLY: dict[FormatVersion, tuple[str, ...]] = {
     "2019": ("本年新制作数量", "对外公开总数量", "上一年项目数量", "采购项目数量"),
     "2021": ("本年制发件数", "现行有效件数", "本年收费金额"),
@@ -1427,7 +1430,8 @@ def read_t2_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
     too). Then a block is taken
     when exactly its count of values lies between its caption and the next, and it has one row or
     one column, or its values are one text block of the viewer (read row by row, as a viewer reads a
-    block: top to bottom, left to right); otherwise a row only when its label is printed and exactly
+    block: top to bottom, left to right), or they all print the same (`0` six times: every order
+    reads the same cells); otherwise a row only when its label is printed and exactly
     its columns' count of values follows it before the next label (values printed one block each
     could have been read row by row or column by column)."""
     paras = [(i, norm(b.text)) for i, b in enumerate(doc.blocks[start:end], start=start) if isinstance(b, Paragraph)]
@@ -1457,7 +1461,9 @@ def read_t2_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
         if _digit_lines(doc, at + 1, stop):
             continue  # a number wrapped one digit per line: its digits are tokens of their own, and lines apart
         one_run = bool(vals) and vals[0].run is not None and all(t.run == vals[0].run for t in vals)
-        if len(rows) == 1 or len(cols) == 1 or one_run:  # left to right, top to bottom: the order of a copy
+        # every value printed alike ("0" six times): every order of them reads the same cells
+        alike = len(vals) == len(rows) * len(cols) and len({t.text for t in vals}) == 1
+        if len(rows) == 1 or len(cols) == 1 or one_run or alike:  # left to right, top to bottom: the order of a copy
             if len(rows) == 1 and len(cols) > 1 and _around_label(doc, rows[0], vals, at + 1, stop):
                 continue  # numbers before and after the row's label: lines of cells of several heights
             if len(vals) == len(rows) * len(cols):
@@ -1477,7 +1483,56 @@ def read_t2_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
             vals = tokens(doc, pos, nxt)  # the label's line gives the numbers printed on it
             if len(vals) == len(cols):
                 out.update({(r.key, c.key): _printed(t) for c, t in zip(cols, vals)})
+    for blk in t2.BLOCKS:  # a block whose caption is printed away from its rows: its rows' own labels
+        if fmt not in blk.columns:
+            continue
+        rows = [r for r in blk.rows if fmt in r.formats]
+        if all((r.key, c.key) in out for r in rows for c in blk.columns[fmt]):
+            continue
+        found = _rows_by_labels(doc, rows, blk.columns[fmt], start, end)
+        if all(out[k] == v for k, v in found.items() if k in out):  # the rows read already read the same
+            out.update(found)
     return out, (fmt if out else None)
+
+
+def _rows_by_labels(doc: Document, rows: list[Row], cols: Sequence, start: int, end: int) -> dict[tuple[str, str], Printed]:
+    """A table-二 block read by its rows' labels wherever its caption is printed (a viewer reads the
+    caption column after the cells): each row's label printed once in the section as a line of its own
+    (or with its first numbers), the rows in order, each label followed by exactly its columns' count of
+    values and then by the next row's label or a line of text, and the lines since the last value before
+    the first label printing the block's column headers and no other row's label (the block printed row
+    by row after its header; a copy printing each row's numbers before its label, or the labels as a
+    column and the numbers after them, is not this one). Nothing else: {}."""
+    lines = [i for i in range(start + 1, end) if isinstance(doc.blocks[i], Paragraph)]
+    marks = []
+    for r in rows:
+        labels = [norm(x) for x in r.labels]
+        at = [i for i in lines if any(
+            (t := norm(_text(doc.blocks[i]))) == x or t.startswith(x + "(") or _label_then_values(_text(doc.blocks[i]), x)
+            for x in labels)]
+        if len(at) != 1:
+            return {}
+        marks.append(at[0])
+    if marks != sorted(marks) or len(set(marks)) != len(marks):
+        return {}
+    # the lines since the last value before the first label: the block's column headers, no other row's label
+    since = max((i for i in lines if i < marks[0] and _is_cell_value(_text(doc.blocks[i]))), default=start)
+    head = [norm(_text(doc.blocks[i])) for i in lines if since < i < marks[0]]
+    # (the header's cells side by side, line by line: a word's characters in order, however far apart)
+    if not head or not all(any(_printed_word(norm(x), "".join(head)) for x in c.labels) for c in cols):
+        return {}
+    if any(t == norm(x) for t in head for x in T2_ROW_LABELS):
+        return {}
+    out: dict[tuple[str, str], Printed] = {}
+    for r, pos, nxt in zip(rows, marks, [*marks[1:], end]):
+        stop = next((i for i in lines if pos < i <= nxt and not _is_cell_value(_text(doc.blocks[i]))), end)
+        if stop != nxt and nxt != end:
+            return {}  # a line of text between a row's numbers and the next row's label
+        vals = tokens(doc, pos, stop)
+        if len(vals) != len(cols):
+            return {}
+        out.update({(r.key, c.key): _printed(t) for c, t in zip(cols, vals)})
+    return out
 
 
 def _label_then_values(text: str, label: str) -> bool:

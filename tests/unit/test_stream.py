@@ -124,6 +124,55 @@ def test_a_table_2_row_whose_first_number_is_on_its_labels_line_is_read() -> Non
     assert all(worded[k]["status"] == "not_found" for k in ART20_1)
 
 
+CAPTIONS = FOLDER.parent / "viewer_2019_weasyprint_sample_captions"
+CAPTIONS_TEXT = (CAPTIONS / "source.txt").read_text(encoding="utf-8")
+HEAD_5 = "信息内容\n\n上一年项目数量\n\n本年增/减\n\n处理决定数\n量\n\n"
+BLOCK_5 = "行政许可\n\n0\n\n0\n\n0\n\n其他对外管理服务事项\n\n0\n\n0\n\n0\n\n"
+ART20_5 = [("t2", r, c) for r in ("administrative_licensing", "other_admin_services")
+           for c in ("prior_year_items", "items_change", "decisions")]
+
+
+def test_a_table_2_block_whose_caption_comes_after_its_cells_is_read_by_its_header_and_rows_labels() -> None:
+    """WeasyPrint's copy of the Shanghai page: every block's caption after all the blocks' cells; each block
+    is its header, then each row's label and its numbers."""
+    assert HEAD_5 + BLOCK_5 in CAPTIONS_TEXT
+    assert CAPTIONS_TEXT.index("第二十条第（五）项") > CAPTIONS_TEXT.index(BLOCK_5)
+    truth = _truth(CAPTIONS)
+    got = _cells(CAPTIONS_TEXT)
+    assert [got[k]["value"] for k in ART20_5] == [truth[k]["value"] for k in ART20_5] == [0] * 6
+    distinct = CAPTIONS_TEXT.replace(BLOCK_5, "行政许可\n\n11\n\n12\n\n13\n\n其他对外管理服务事项\n\n14\n\n15\n\n16\n\n", 1)
+    got = _cells(distinct)
+    assert [got[k]["value"] for k in ART20_5] == [11, 12, 13, 14, 15, 16]
+
+
+def test_a_table_2_block_read_by_its_rows_labels_is_refused_when_its_shape_is_not_a_rows_print() -> None:
+    distinct = "行政许可\n\n11\n\n12\n\n13\n\n其他对外管理服务事项\n\n14\n\n15\n\n16\n\n"
+    changed = {
+        # a number missing from the first row: the rows' counts do not fit
+        "a number lost": HEAD_5 + distinct.replace("\n\n12\n", "\n", 1),
+        # no header between the last value before it and the first label: the labels may be a column
+        "no header": distinct,
+        # another block's row label among the header lines: labels printed as a column
+        "another label": HEAD_5.replace("本年增/减", "行政处罚\n\n本年增/减") + distinct,
+    }
+    for why, block in changed.items():
+        got = _cells(CAPTIONS_TEXT.replace(HEAD_5 + BLOCK_5, block, 1))
+        assert all(got[k]["status"] == "not_found" for k in ART20_5), why
+
+
+def test_a_table_2_block_whose_values_all_print_alike_is_read_in_any_order() -> None:
+    """Six zeros, each its own text block, between a block's caption and the next: two rows of three or
+    three columns of two read the same cells; one of them changed, they do not."""
+    lines = LO_TEXT.split("\n")
+    at = lines.index("现行有效件数", lines.index("第二十条第（一）项"))
+    head, tail = "\n".join(lines[: at + 1]), "\n".join(lines[at + 7 :])
+    assert lines[at + 7] == "第二十条第（五）项"
+    got = _cells(head + "\n" + "\n\n".join(["0"] * 6) + "\n" + tail)
+    assert [got[k]["value"] for k in ART20_1] == [0] * 6
+    got = _cells(head + "\n" + "\n\n".join(["0"] * 5 + ["1"]) + "\n" + tail)
+    assert all(got[k]["status"] == "not_found" for k in ART20_1)
+
+
 def test_numbers_after_section_4_without_a_table_4_header_are_not_taken() -> None:
     """Fifteen numbers after the section-四 heading that add up in threes are not table 四 unless its
     header (维持, 纠正, 审结 …) is printed before them: a report without table 四 keeps it not_found."""
