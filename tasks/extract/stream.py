@@ -1358,7 +1358,9 @@ def read_t4_stream(doc: Document, start: int, end: int | None = None) -> dict[tu
     """Table 四 from the first fifteen value cells after its header (in the section that starts at
     block `start`; numbers before the header, such as a page's number, are not the table's; the
     numbers of a copied table may run on past the next heading): three blocks of five, each
-    confirmed by H4.1 (总计 = 维持 + 纠正 + 其他 + 尚未审结).
+    confirmed by H4.1 (总计 = 维持 + 纠正 + 其他 + 尚未审结). Fifteen numbers on one line of the copy
+    (between the heading and section 五's) are the table's printed row, left to right, taken as printed
+    even where a block does not add up (the source's own error: the checks flag it, as for any medium).
 
     A cell printed empty leaves nothing in the copy: when fewer than fifteen numbers lie between the
     heading and section 五's (block `end`) and the fifteen after the heading do not add up, every
@@ -1384,6 +1386,11 @@ def read_t4_stream(doc: Document, start: int, end: int | None = None) -> dict[tu
         return {(row.key, col.key): _printed(vals[i * ncol + j])
                 for i, row in enumerate(t4.ROWS) for j, col in enumerate(t4.COLUMNS)}
     inside = tokens(doc, start, end) if end is not None else vals
+    if len(inside) == need and len({t.block for t in inside}) == 1:
+        # the fifteen numbers on one line of the copy: the table's row as printed, left to right (a block that
+        # does not add up is the source's own error, published as printed and flagged by the checks)
+        return {(row.key, col.key): _printed(inside[i * ncol + j])
+                for i, row in enumerate(t4.ROWS) for j, col in enumerate(t4.COLUMNS)}
     missing = need - len(inside)
     if not 0 < missing <= MAX_T4_BLANKS:
         log.debug("table 四 in reading order: %d numbers, the blocks do not add up", len(inside))

@@ -10,7 +10,7 @@ from pathlib import Path
 from helpers import load_expected
 
 from tasks.extract import extract_bytes
-from tasks.spec import t3
+from tasks.spec import t3, t4
 
 FOLDER = Path(__file__).resolve().parents[1] / "fixtures" / "generated" / "viewer_2021_synthetic_sample"
 TEXT = (FOLDER / "source.txt").read_text(encoding="utf-8")
@@ -171,6 +171,27 @@ def test_a_table_2_block_whose_values_all_print_alike_is_read_in_any_order() -> 
     assert [got[k]["value"] for k in ART20_1] == [0] * 6
     got = _cells(head + "\n" + "\n\n".join(["0"] * 5 + ["1"]) + "\n" + tail)
     assert all(got[k]["status"] == "not_found" for k in ART20_1)
+
+
+SOURCE_ERRORS = FOLDER.parent / "viewer_2021_chromium_source_errors"
+T4_KEYS = [("t4", r.key, c.key) for r in t4.ROWS for c in t4.COLUMNS]
+
+
+def test_table_4_on_one_line_is_read_as_printed_where_a_block_does_not_add_up() -> None:
+    """Chromium's copy prints table 四's fifteen numbers on one line: the row as printed, the source's
+    行政诉讼 总计 of 0 beside non-zero parts included (the checks flag it)."""
+    text = (SOURCE_ERRORS / "source.txt").read_text(encoding="utf-8")
+    truth = _truth(SOURCE_ERRORS)
+    line = " ".join(str(truth[k]["value"]) for k in T4_KEYS)
+    assert f"\n{line}\n五、" in text and truth[("t4", "litigation_direct", "total")]["value"] == 0
+    got = _cells(text)
+    assert [got[k]["value"] for k in T4_KEYS] == [truth[k]["value"] for k in T4_KEYS]
+    # the same numbers over two lines, or fourteen of them on the line: the order is no longer certain,
+    # so the block that does not add up is not taken
+    words = line.split()
+    for changed in (" ".join(words[:7]) + "\n" + " ".join(words[7:]), " ".join(words[:3] + words[4:])):
+        got = _cells(text.replace(f"\n{line}\n", f"\n{changed}\n", 1))
+        assert all(got[("t4", "litigation_direct", c.key)]["status"] == "not_found" for c in t4.COLUMNS), changed
 
 
 def test_numbers_after_section_4_without_a_table_4_header_are_not_taken() -> None:
