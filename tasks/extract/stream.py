@@ -1479,10 +1479,7 @@ def read_t2_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
             continue
         marks = []
         for r in rows:
-            labels = [norm(x) for x in r.labels]
-            # the row's label alone, or followed by its first numbers on its line ("行政规范性文件 20")
-            pos = next((i for i, t in paras if at < i < stop and any(
-                t == x or t.startswith(x + "(") or _label_then_values(_text(doc.blocks[i]), x) for x in labels)), None)
+            pos = next((i for i, _ in paras if at < i < stop and _t2_label_line(_text(doc.blocks[i]), r)), None)
             marks.append(pos)
         for r, pos, nxt in zip(rows, marks, [*marks[1:], stop]):
             if pos is None or nxt is None or nxt < pos:
@@ -1513,10 +1510,7 @@ def _rows_by_labels(doc: Document, rows: list[Row], cols: Sequence, start: int, 
     lines = [i for i in range(start + 1, end) if isinstance(doc.blocks[i], Paragraph)]
     marks = []
     for r in rows:
-        labels = [norm(x) for x in r.labels]
-        at = [i for i in lines if any(
-            (t := norm(_text(doc.blocks[i]))) == x or t.startswith(x + "(") or _label_then_values(_text(doc.blocks[i]), x)
-            for x in labels)]
+        at = [i for i in lines if _t2_label_line(_text(doc.blocks[i]), r)]
         if len(at) != 1:
             return {}
         marks.append(at[0])
@@ -1540,6 +1534,13 @@ def _rows_by_labels(doc: Document, rows: list[Row], cols: Sequence, start: int, 
             return {}
         out.update({(r.key, c.key): _printed(t) for c, t in zip(cols, vals)})
     return out
+
+
+def _t2_label_line(text: str, row: Row) -> bool:
+    """A line printing a table-二 row's label alone (or with a note in brackets), or followed by its first
+    numbers on its line ("行政规范性文件 20")."""
+    t = norm(text)
+    return any(t == x or t.startswith(x + "(") or _label_then_values(text, x) for x in map(norm, row.labels))
 
 
 def _label_then_values(text: str, label: str) -> bool:
