@@ -1382,14 +1382,12 @@ def read_t4_stream(doc: Document, start: int, end: int | None = None) -> dict[tu
     vals = tokens(doc, start)[:need]
     if not vals:
         return {}
-    if len(vals) == need and all(_adds_up(vals[i * ncol : (i + 1) * ncol]) for i in range(len(t4.ROWS))):
-        return {(row.key, col.key): _printed(vals[i * ncol + j])
-                for i, row in enumerate(t4.ROWS) for j, col in enumerate(t4.COLUMNS)}
     inside = tokens(doc, start, end) if end is not None else vals
-    if len(inside) == need and len({t.block for t in inside}) == 1:
-        # the fifteen numbers on one line of the copy: the table's row as printed, left to right (a block that
-        # does not add up is the source's own error, published as printed and flagged by the checks)
-        return {(row.key, col.key): _printed(inside[i * ncol + j])
+    # the fifteen numbers on one line of the copy (then `vals` is `inside`): the table's row as printed, left to
+    # right (a block that does not add up is the source's own error, published as printed and flagged by the checks)
+    one_line = len(inside) == need and len({t.block for t in inside}) == 1
+    if len(vals) == need and (one_line or all(_adds_up(vals[i * ncol : (i + 1) * ncol]) for i in range(len(t4.ROWS)))):
+        return {(row.key, col.key): _printed(vals[i * ncol + j])
                 for i, row in enumerate(t4.ROWS) for j, col in enumerate(t4.COLUMNS)}
     missing = need - len(inside)
     if not 0 < missing <= MAX_T4_BLANKS:
@@ -1420,8 +1418,8 @@ def _adds_up(block: Sequence[Token | None]) -> bool:
     return n[-1] == sum(n[:-1])
 
 
-T2_ROW_LABELS = frozenset(x for blk in t2.BLOCKS for r in blk.rows for x in r.labels)
-"""Every table-二 row label, both formats."""
+T2_ROW_LABELS = frozenset(norm(x) for blk in t2.BLOCKS for r in blk.rows for x in r.labels)
+"""Every table-二 row label, both formats, normalised."""
 
 _T2_ONLY: dict[FormatVersion, tuple[str, ...]] = {
     "2019": ("本年新制作数量", "对外公开总数量", "上一年项目数量", "采购项目数量"),
@@ -1463,7 +1461,7 @@ def read_t2_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
         rows = [r for r in blk.rows if fmt in r.formats]
         vals = tokens(doc, at + 1, stop)
         region = "".join(t for i, t in paras if at <= i < stop)
-        if not all(any(_printed_word(norm(x), region, SPLIT_REACH * len(x)) for x in c.labels) for c in cols):
+        if not _prints_headers(cols, region, SPLIT_REACH):
             continue  # a column's header is printed elsewhere: so may its numbers be
         if _digit_lines(doc, at + 1, stop):
             continue  # a number wrapped one digit per line: its digits are tokens of their own, and lines apart
@@ -1514,15 +1512,15 @@ def _rows_by_labels(doc: Document, rows: list[Row], cols: Sequence, start: int, 
         if len(at) != 1:
             return {}
         marks.append(at[0])
-    if marks != sorted(marks) or len(set(marks)) != len(marks):
+    if any(a >= b for a, b in itertools.pairwise(marks)):  # the rows' labels in order, each on its own line
         return {}
     # the lines since the last value before the first label: the block's column headers, no other row's label
     since = max((i for i in lines if i < marks[0] and _is_cell_value(_text(doc.blocks[i]))), default=start)
     head = [norm(_text(doc.blocks[i])) for i in lines if since < i < marks[0]]
     # (the header's cells side by side, line by line: a word's characters in order, however far apart)
-    if not head or not all(any(_printed_word(norm(x), "".join(head)) for x in c.labels) for c in cols):
+    if not head or not _prints_headers(cols, "".join(head), None):
         return {}
-    if any(t == norm(x) for t in head for x in T2_ROW_LABELS):
+    if any(t in T2_ROW_LABELS for t in head):
         return {}
     out: dict[tuple[str, str], Printed] = {}
     for r, pos, nxt in zip(rows, marks, [*marks[1:], end]):
@@ -1534,6 +1532,12 @@ def _rows_by_labels(doc: Document, rows: list[Row], cols: Sequence, start: int, 
             return {}
         out.update({(r.key, c.key): _printed(t) for c, t in zip(cols, vals)})
     return out
+
+
+def _prints_headers(cols: Sequence, text: str, reach: int | None) -> bool:
+    """Every column's header is printed in `text`: one of its labels whole, or its characters in order
+    within `reach` times its length (None: however far apart)."""
+    return all(any(_printed_word(norm(x), text, None if reach is None else reach * len(x)) for x in c.labels) for c in cols)
 
 
 def _t2_label_line(text: str, row: Row) -> bool:
