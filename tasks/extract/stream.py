@@ -1,17 +1,19 @@
-"""Tables whose cells come one per line in reading order, with no rows left: text copied from a PDF
-viewer (`pdftotext` without `-layout`), where a row's label may come before, after or far from its
-numbers, several rows' labels may come first and their numbers after, and running headers, URLs and
-page numbers fall between pages.
+"""Tables whose cells come one per line in reading order, with no rows left: text copied from a PDF viewer
+(`pdftotext` without `-layout`), where a row's label may come before, after or far from its numbers,
+several rows' labels may come first and their numbers after, and running headers, URLs and page numbers
+fall between pages.
 
-What survives such a copy is the order of the numbers. The header says how many value columns a
-table has (7 in table 三, 5 per block in table 四), the spec how many rows it has in each layout: the
-numbers of a table, taken in order, are rebuilt into rows by that count. A reading is taken only where
-the arithmetic identities confirm it (spec §3.4, §4.4): a row when its 总计 is the sum of its parts
-(H3.3, H4.1), table 三 whole only when its columns also satisfy 一+二 = (七)+四 and (七) = the sum of the
-results (H3.1, H3.2). Table 二 has no identity: its blocks are taken only when their count and their
-printed headers leave one reading. Everything else is `not_found` (STRUCT-02 says so): a count that
-does not fit or an identity that fails is never resolved by guessing. A dash or 无 counts as 0 for the
-check only; the cell keeps what was printed.
+What survives such a copy is the order of the numbers. The header says how many value columns a table
+has (7 in table 三, 5 per block in table 四), the spec how many rows it has in each layout: the numbers of
+a table, taken in order, are rebuilt into rows by that count. A reading is taken only where the
+arithmetic identities confirm it (spec §3.4, §4.4): a row when its 总计 is the sum of its parts (H3.3,
+H4.1), table 三 whole only when its columns also satisfy 一+二 = (七)+四 and (七) = the sum of the results
+(H3.1, H3.2). A row's sum holds in any order of its parts, and a viewer may print a row's cells out of
+order: a table-三 row of a table not read whole is kept only where its parts are on one line, all alike,
+or in a column identity whose rows are all read and hold. Table 二 has no identity: its blocks are taken
+only when their count and their printed headers leave one reading. Everything else is `not_found`
+(STRUCT-02 says so): a count that does not fit or an identity that fails is never resolved by guessing.
+A dash or 无 counts as 0 for the check only; the cell keeps what was printed.
 """
 
 from __future__ import annotations
@@ -529,9 +531,35 @@ def _read_t3(
             log.debug("table 三 in reading order: rows add up, columns do not; nothing taken")
             return {}, None
     if len(taken) < len(rows):
+        taken = _columns_known(taken, rows, leaves)
         log.debug("table 三 in reading order: %d of %d rows confirmed (%d value cells)", len(taken), len(rows), len(vals))
     cells = _grid_cells(rows, taken)
     return cells, (name if cells else None)
+
+
+def _columns_known(taken: dict[int, list[Token]], rows: Sequence[Row], leaves: tuple[str, ...]) -> dict[int, list[Token]]:
+    """The rows of a table 三 not read whole whose columns are known. A row's sum (H3.3) holds in any order of
+    its parts, and a viewer may print a row's cells out of order, each its own text block (Chromium: `5288` /
+    `112` / `290` / `960` / `487` / `154` / `7291`, the fifth cell second; every cell at the same height). A
+    row is kept when its parts are printed on one line (left to right), or all alike (every order reads the
+    same), or when a column identity whose rows are all read holds in every column (H3.1: 一, 二, (七) and
+    四; H3.2: (七) and the results); else it is not_found."""
+    ncol = len(t3.COLUMNS)
+    n = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
+    sides = ("new_received", "carried_over", "total_processed", "carried_forward")
+    results = ("total_processed", *leaves)
+    checked: set[str] = set()
+    if all(k in n for k in sides) and all(n[sides[0]][c] + n[sides[1]][c] == n[sides[2]][c] + n[sides[3]][c]
+                                          for c in range(ncol)):  # fmt: skip
+        checked.update(sides)
+    if all(k in n for k in results) and all(n[results[0]][c] == sum(n[k][c] for k in leaves) for c in range(ncol)):
+        checked.update(results)
+
+    def ordered(w: list[Token]) -> bool:
+        parts = w[:-1]
+        return len({t.block for t in parts}) == 1 or len({t.text for t in parts}) == 1
+
+    return {k: w for k, w in taken.items() if ordered(w) or rows[k].key in checked}
 
 
 def _one_row(doc: Document, block: int, index: dict[str, int]) -> int | None:
