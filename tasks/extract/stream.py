@@ -193,6 +193,47 @@ def split_readings(vals: list[Token], cells: int) -> list[list[Token]]:
     return [[t for piece in choice for t in piece] for choice in itertools.product(*runs)]
 
 
+MAX_BLOCK_WRAPS = 3
+"""Numbers more than the table's cells that `wrap_readings` reads as the ends of wrapped numbers."""
+MAX_WRAP_READINGS = 12
+"""Joinings `wrap_readings` leaves to the table's identities to tell (each is read as a whole table)."""
+
+
+def wrap_readings(vals: list[Token], cells: int) -> list[list[Token]]:
+    """The readings of a copy whose wrapped numbers' pieces are printed on consecutive lines of one
+    text block, apart from the cells around them (LibreOffice's PDF: `1365` / `3` for a total 13653 in
+    a narrow column, among the other cells in an order of their own, so no row's seven numbers are
+    together for `join_split_numbers`): every way to join exactly as many pieces as there are numbers
+    more than `cells`. A first piece fills its cell's width, so it is as wide as the widest number
+    printed (a narrower one did not wrap), is not 0 and does not start with 0; its end is a number on
+    the next line of the same text block. [] when there are no numbers too many, more than
+    MAX_BLOCK_WRAPS, or more than MAX_WRAP_READINGS joinings; the caller takes a reading only when
+    its whole table every identity confirms and no other reading's does."""
+    extra = len(vals) - cells
+    if not 0 < extra <= MAX_BLOCK_WRAPS or not all(t.text.isdigit() for t in vals):
+        return []
+    width = max(len(t.text) for t in vals)
+    spots = [
+        j for j, (a, b) in enumerate(itertools.pairwise(vals))
+        if len(a.text) == width and not a.text.startswith("0") and a.run is not None and a.run == b.run
+        and b.block == a.block + 1
+    ]  # fmt: skip
+    joinings = [c for c in itertools.combinations(spots, extra) if all(q - p > 1 for p, q in itertools.pairwise(c))]
+    if len(joinings) > MAX_WRAP_READINGS:
+        return []
+    out = []
+    for joining in joinings:
+        reading, j = [], 0
+        while j < len(vals):
+            t = vals[j]
+            if j in joining:
+                t, j = Token(t.text + vals[j + 1].text, t.block, t.page, t.run, t.label), j + 1
+            reading.append(t)
+            j += 1
+        out.append(reading)
+    return out
+
+
 def _is_row_label(text: str) -> bool:
     """Text that labels a table row: a label of the spec's (table 二 or 三) whole, or a line of at least
     LABEL_PIECE characters of one (a label wrapped in a narrow cell, its numbers on that line)."""
@@ -338,15 +379,8 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
     if len(vals) > shown_cells:  # more numbers than cells: numbers wrapped in their cells
         joined = join_split_numbers(vals, shown_cells)
         if joined is vals:  # no one joining: the readings whose joined cells' columns no row sum tells
-            whole = {}
-            for reading in split_readings(vals, shown_cells):
-                cells, name = _read_t3(doc, start, vals=reading, shown=shown)
-                if name and len(cells) == len(_shape("2021" if name == "2021" else "2021_mixed")[0]) * ncol:
-                    whole[tuple(sorted((k, c.raw) for k, c in cells.items()))] = (cells, name)
-            if len(whole) == 1:  # one reading whose whole table every identity confirms
-                return next(iter(whole.values()))
-            if whole:
-                log.debug("table 三 in reading order: %d readings of its wrapped numbers confirmed", len(whole))
+            if (read := _one_whole(doc, start, split_readings(vals, shown_cells), shown)) is not None:
+                return read
             rest = join_split_numbers(vals, shown_cells, exact=False)  # wrapped totals read in the search
             if len(rest) > shown_cells:
                 rows, leaves, name = _shape(shown)
@@ -356,8 +390,26 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
                 )
                 if grid is not None:
                     return _grid_cells(rows, dict(enumerate(grid))), name
+            # wrapped numbers' pieces in text blocks of their own, the cells around them in another order
+            if (read := _one_whole(doc, start, wrap_readings(vals, shown_cells), shown)) is not None:
+                return read
         vals = joined
     return _read_t3(doc, start, vals, shown)
+
+
+def _one_whole(
+    doc: Document, start: int, readings: list[list[Token]], shown: str
+) -> tuple[dict[tuple[str, str], Printed], str] | None:
+    """The one reading (numbers with wrapped pieces joined) whose whole table every identity confirms:
+    None when none or several do."""
+    whole = {}
+    for reading in readings:
+        cells, name = _read_t3(doc, start, vals=reading, shown=shown)
+        if name and len(cells) == len(_shape("2021" if name == "2021" else "2021_mixed")[0]) * len(t3.COLUMNS):
+            whole[tuple(sorted((k, c.raw) for k, c in cells.items()))] = (cells, name)
+    if len(whole) > 1:
+        log.debug("table 三 in reading order: %d readings of its wrapped numbers confirmed", len(whole))
+    return next(iter(whole.values())) if len(whole) == 1 else None
 
 
 def _shape(layout: str) -> tuple[Sequence[Row], tuple[str, ...], str]:

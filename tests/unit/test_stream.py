@@ -747,3 +747,38 @@ def test_rows_printed_in_groups_a_row_or_a_column_at_a_time_are_read_and_a_chang
         assert len(read) < len(t3_keys)
         assert all((c["status"], c["value"]) == _expected(truth[k]) for k, c in read.items())
 
+
+LO_WRAPPED = FOLDER.parent / "viewer_2021_lo_wrapped_staircase"
+
+
+def test_wrapped_numbers_pieces_in_a_block_of_their_own_are_joined_where_one_whole_table_confirms() -> None:
+    text = (LO_WRAPPED / "source.txt").read_text(encoding="utf-8")
+    truth = _truth(LO_WRAPPED)
+    t3_keys = [k for k in truth if k[0] == "t3"]
+    got = _cells(text)
+    assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {k: _expected(truth[k]) for k in t3_keys}
+    assert truth[("t3", "new_received", "total")]["value"] == 13653 and "\n\n1365\n3\n399\n466\n\n" in text
+    for changed in (text.replace("\n\n1365\n3\n", "\n\n1365\n4\n"),  # the wrapped total's end changed
+                    text.replace("\n\n1365\n3\n", "\n\n1365\n\n3\n"),  # its pieces in two text blocks
+                    text.replace("\n\n1365\n3\n399\n466\n\n", "\n\n1365\n3\n466\n399\n\n")):  # two totals swapped
+        read = _t3_read(_cells(changed), truth)
+        assert len(read) < len(t3_keys)
+        assert all((c["status"], c["value"]) == _expected(truth[k]) for k, c in read.items())
+
+
+def test_wrap_readings_join_only_pieces_as_wide_as_the_widest_number_on_the_next_line_of_their_block() -> None:
+    from tasks.extract.stream import Token, wrap_readings
+
+    def toks(*spec: tuple[str, int, int]) -> list[Token]:
+        return [Token(text, block, 1, run) for text, block, run in spec]
+
+    vals = toks(("1365", 1, 0), ("3", 2, 0), ("399", 3, 0), ("12", 5, 1), ("7", 6, 1), ("0123", 8, 2), ("4", 9, 2))
+    assert [[t.text for t in r] for r in wrap_readings(vals, 6)] == [["13653", "399", "12", "7", "0123", "4"]]
+    # two pieces more than cells: the only pair of joinings, neither overlapping
+    two = toks(("1365", 1, 0), ("3", 2, 0), ("1341", 4, 1), ("9", 5, 1), ("12", 7, 2))
+    assert [[t.text for t in r] for r in wrap_readings(two, 3)] == [["13653", "13419", "12"]]
+    # the end in another text block, or not on the next line: no joining
+    assert wrap_readings(toks(("1365", 1, 0), ("3", 2, 1), ("399", 3, 1)), 2) == []
+    assert wrap_readings(toks(("1365", 1, 0), ("3", 3, 0), ("399", 4, 0)), 2) == []
+    assert wrap_readings(vals, 7) == [] and wrap_readings(vals, 2) == []  # nothing too many / more than MAX_BLOCK_WRAPS
+
