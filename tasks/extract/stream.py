@@ -570,6 +570,11 @@ def _read_t3(
         grid = _row_groups(vals, rows, leaves)
         if grid is not None and agrees(grid):
             taken = dict(enumerate(grid))
+    if len(taken) < len(rows) and len(vals) == len(rows) * ncol:
+        # first cells and totals printed late, each in their own order (the widest search: the last)
+        grid = _deferred(vals, rows, leaves, first_column=True, late_totals=True)
+        if grid is not None and agrees(grid):
+            taken = dict(enumerate(grid))
     if len(taken) < len(rows):
         blank = _totals_blank(vals, rows, leaves) or _printed_empty(vals, rows, leaves)
         # the rows the earlier readings took must read the same in it
@@ -1137,6 +1142,12 @@ DEFERRED_BUDGET = 30_000
 copy with cells aligned to the bottom needs 13,500, the others 30 to 1,300)."""
 
 
+LATE_TOTALS_BUDGET = 8_000
+"""States `_deferred`'s widest search (`late_totals`) may visit: it runs where every other reading failed,
+also once per reading of a copy's wrapped numbers (WeasyPrint's copy of the global-distinct page needs
+3,600)."""
+
+
 def _columns_hold(n: dict[str, list[Number]], leaves: tuple[str, ...], results_total: bool = True) -> bool:
     """H3.1 and H3.2 on every column of a whole table 三 (row key → its seven numbers); H3.2 not on 总计
     when the results print no total (`results_total` False)."""
@@ -1149,7 +1160,8 @@ def _columns_hold(n: dict[str, list[Number]], leaves: tuple[str, ...], results_t
 
 
 def _deferred(
-    vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...], first_column: bool = False, joins: int = 0
+    vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...], first_column: bool = False, joins: int = 0,
+    late_totals: bool = False,
 ) -> list[list[Token]] | None:
     """The one whole table 三 the numbers fill row by row, left to right, when some cells are printed
     after their place, or None.
@@ -1193,7 +1205,18 @@ def _deferred(
     def reach(q: int) -> int:
         if not first_column:
             return DEFER_ROWS
-        return FIRST_DEFER_ROWS if first(q) else NEAR_DEFER_ROWS
+        if first(q):
+            return FIRST_DEFER_ROWS
+        return DEFER_ROWS if late_totals and cell_of(q) % ncol == ncol - 1 and q < pair_tag else NEAR_DEFER_ROWS
+
+    def heads(queue: tuple[int, ...]) -> list[int]:
+        """The waiting cells that may be printed next: the first in the queue, or with `late_totals` the
+        first of the first cells and the first of the others."""
+        if not queue:
+            return []
+        if not late_totals:
+            return [0]
+        return sorted({next(i for i, q in enumerate(queue) if first(q) == f) for f in {first(q) for q in queue}})
 
     def waiting(queue: tuple[int, ...]) -> int:
         return sum(2 if q >= pair_tag else 1 for q in queue)
@@ -1275,6 +1298,12 @@ def _deferred(
         that order, each within its reach of its own row."""
         if n % ncol or not queue:
             return True
+        if late_totals:  # the first cells and the others come late each in their own order
+            firsts = tuple(q for q in queue if first(q))
+            return all(in_order(n, sub, p) for sub in (firsts, tuple(q for q in queue if not first(q))))
+        return in_order(n, queue, p)
+
+    def in_order(n: int, queue: tuple[int, ...], p: int) -> bool:
         j = p
         for q in queue:
             r = cell_of(q) // ncol
@@ -1325,7 +1354,7 @@ def _deferred(
         if key in memo:  # the same open cells, the same column sums: the same readings follow
             return memo[key]
         steps += 1
-        if steps > DEFERRED_BUDGET:
+        if steps > (LATE_TOTALS_BUDGET if late_totals else DEFERRED_BUDGET):
             raise _OverBudget
         out: list[tuple | None] = []
 
@@ -1354,17 +1383,19 @@ def _deferred(
                 also(walk(n + 1, (*queue, n), ahead, used))  # cell n waits: nothing filled by this step
             if len(out) < 2 and first(n) and room and one_per_row and ahead < 0 and passable(n + 2, (*queue, pair_tag + n), p):
                 also(walk(n + 2, (*queue, pair_tag + n), ahead, used))  # cells n and n + 1 wait, a pair
-        q0 = cell_of(queue[0]) if queue else -1
-        if len(out) < 2 and queue and n >= (q0 // ncol + 1) * ncol:  # late only after the rest of its row
-            if queue[0] >= pair_tag:  # a pair: two numbers of one line
+        for h in heads(queue):
+            q0, rest_ = cell_of(queue[h]), queue[:h] + queue[h + 1 :]
+            if len(out) >= 2 or n < (q0 // ncol + 1) * ncol:  # late only after the rest of its row
+                continue
+            if queue[h] >= pair_tag:  # a pair: two numbers of one line
                 if p + 1 < len(vals) and vals[p].block == vals[p + 1].block:
                     if fill(q0, p) and fill(q0 + 1, p + 1):
-                        follow(q0, p, walk(n, queue[1:], ahead, used), (q0 + 1, p + 1))
+                        follow(q0, p, walk(n, rest_, ahead, used), (q0 + 1, p + 1))
                     unfill(q0 + 1)
                     unfill(q0)
             else:
                 if fill(q0, p):
-                    follow(q0, p, walk(n, queue[1:], ahead, used))
+                    follow(q0, p, walk(n, rest_, ahead, used))
                 unfill(q0)
         early = (n // ncol + 1) * ncol  # the next row's first cell, printed beside this row's label lines
         if len(out) < 2 and first_column and ahead < 0 and n % ncol and early < size and not any(map(first, queue)):

@@ -782,3 +782,25 @@ def test_wrap_readings_join_only_pieces_as_wide_as_the_widest_number_on_the_next
     assert wrap_readings(toks(("1365", 1, 0), ("3", 3, 0), ("399", 4, 0)), 2) == []
     assert wrap_readings(vals, 7) == [] and wrap_readings(vals, 2) == []  # nothing too many / more than MAX_BLOCK_WRAPS
 
+
+LATE = FOLDER.parent / "viewer_2021_weasyprint_late_totals"
+
+
+def test_first_cells_and_totals_printed_late_each_in_their_own_order_are_placed() -> None:
+    text = (LATE / "source.txt").read_text(encoding="utf-8")
+    truth = _truth(LATE)
+    t3_keys = [k for k in truth if k[0] == "t3"]
+    got = _cells(text)
+    assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {k: _expected(truth[k]) for k in t3_keys}
+    # a row's first cell after its row, on its label's line; then three totals of rows above it, in their order
+    late = "\n或重新出具已获取信 53\n息\n（六）\n其他处\n理\n\n548\n\n682\n\n598\n"
+    assert late in text
+    assert [truth[("t3", r, c)]["value"] for r, c in (("not_processed_reconfirmation", "natural_person"),
+            ("denied_process_info", "total"), ("not_processed_duplicate", "total"),
+            ("not_processed_excessive", "total"))] == [53, 548, 682, 598]  # fmt: skip
+    for changed in (text.replace(late, late.replace("\n548\n\n682\n", "\n682\n\n548\n")),  # two late totals swapped
+                    text.replace(late, late.replace("\n598\n", "\n599\n")),  # a late total one more
+                    text.replace(late, late.replace(" 53\n", " 54\n"))):  # the late first cell one more
+        read = _t3_read(_cells(changed), truth)
+        assert len(read) < len(t3_keys)
+        assert all((c["status"], c["value"]) == _expected(truth[k]) for k, c in read.items())
