@@ -363,8 +363,12 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
     Numbers wrapped in their cells are joined first (`join_split_numbers`); where two wrapped cells'
     first lines come first and no row sum tells their columns, each reading is read as a table and the
     one whose whole table every identity confirms is taken (`split_readings`); a wrapped total whose
-    end follows it is joined inside `_deferred`.
-    A row's numbers right after the label of one of the next rows are not taken (rows printed out of
+    end follows it is joined inside `_deferred`; pieces printed as two lines of one text block among
+    cells in an order of their own are joined by the one joining whose whole table every identity
+    confirms (`wrap_readings`).
+    Rows taken while the table is not read whole are kept only where their column order is known
+    (`_columns_known`: their parts on one line, all alike, or in a column identity that holds): a row's
+    sum holds in any order of its parts. A row's numbers right after the label of one of the next rows are not taken (rows printed out of
     order, label first). Labels farther off are displaced labels (copies print groups of labels
     before or after their numbers). Two whole rows printed in each other's place with no label
     between would still add up: nothing in a reading-order copy shows it (pdftotext keeps rows in
@@ -1188,6 +1192,12 @@ def _deferred(
     on one line of the label's block (`4.保护第三方合法权` / `4539 610`: wider numbers); they are then read
     from two numbers of one line.
 
+    With `late_totals` too (the widest search, tried after every other reading; its own budget,
+    LATE_TOTALS_BUDGET), a total may wait DEFER_ROWS rows while first cells wait, and the first cells
+    and the other cells printed late each keep their own order, not one order together: WeasyPrint's
+    unstyled page prints a row's first cell after its row on its label's line, then the totals of rows
+    above it (`或重新出具已获取信 53` / … / `548` / `682` / `598`).
+
     With `joins` (the copy holds that many numbers more than the table's cells), a row's total may be
     printed wrapped, its end on the next line right after it (`… 881` / `1107` / `5` for 11075): the
     total is then read as the two joined, exactly `joins` times (the row's sum, and every other identity,
@@ -1207,16 +1217,15 @@ def _deferred(
             return DEFER_ROWS
         if first(q):
             return FIRST_DEFER_ROWS
-        return DEFER_ROWS if late_totals and cell_of(q) % ncol == ncol - 1 and q < pair_tag else NEAR_DEFER_ROWS
+        return DEFER_ROWS if late_totals and cell_of(q) % ncol == ncol - 1 else NEAR_DEFER_ROWS
 
     def heads(queue: tuple[int, ...]) -> list[int]:
-        """The waiting cells that may be printed next: the first in the queue, or with `late_totals` the
-        first of the first cells and the first of the others."""
-        if not queue:
-            return []
+        """The waiting cells that may be printed next (their places in the queue): the first, or with
+        `late_totals` the first of the first column's and the first of the others."""
         if not late_totals:
-            return [0]
-        return sorted({next(i for i, q in enumerate(queue) if first(q) == f) for f in {first(q) for q in queue}})
+            return [0] if queue else []
+        kinds = ([i for i, q in enumerate(queue) if first(q)], [i for i, q in enumerate(queue) if not first(q)])
+        return [kind[0] for kind in kinds if kind]
 
     def waiting(queue: tuple[int, ...]) -> int:
         return sum(2 if q >= pair_tag else 1 for q in queue)
@@ -1384,18 +1393,18 @@ def _deferred(
             if len(out) < 2 and first(n) and room and one_per_row and ahead < 0 and passable(n + 2, (*queue, pair_tag + n), p):
                 also(walk(n + 2, (*queue, pair_tag + n), ahead, used))  # cells n and n + 1 wait, a pair
         for h in heads(queue):
-            q0, rest_ = cell_of(queue[h]), queue[:h] + queue[h + 1 :]
+            q0, others = cell_of(queue[h]), queue[:h] + queue[h + 1 :]
             if len(out) >= 2 or n < (q0 // ncol + 1) * ncol:  # late only after the rest of its row
                 continue
             if queue[h] >= pair_tag:  # a pair: two numbers of one line
                 if p + 1 < len(vals) and vals[p].block == vals[p + 1].block:
                     if fill(q0, p) and fill(q0 + 1, p + 1):
-                        follow(q0, p, walk(n, rest_, ahead, used), (q0 + 1, p + 1))
+                        follow(q0, p, walk(n, others, ahead, used), (q0 + 1, p + 1))
                     unfill(q0 + 1)
                     unfill(q0)
             else:
                 if fill(q0, p):
-                    follow(q0, p, walk(n, rest_, ahead, used))
+                    follow(q0, p, walk(n, others, ahead, used))
                 unfill(q0)
         early = (n // ncol + 1) * ncol  # the next row's first cell, printed beside this row's label lines
         if len(out) < 2 and first_column and ahead < 0 and n % ncol and early < size and not any(map(first, queue)):
