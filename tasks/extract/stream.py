@@ -1481,6 +1481,9 @@ def read_t4_stream(doc: Document, start: int, end: int | None = None) -> dict[tu
     confirmed by H4.1 (总计 = 维持 + 纠正 + 其他 + 尚未审结). Fifteen numbers on one line of the copy
     (between the heading and section 五's) are the table's printed row, left to right, taken as printed
     even where a block does not add up (the source's own error: the checks flag it, as for any medium).
+    When exactly fifteen numbers lie between the heading and section 五's over several lines, each block
+    stands at its place: a block that adds up is taken, one that does not (the source's own error, or
+    a number lost and another in its place) is not_found.
 
     A cell printed empty leaves nothing in the copy: when fewer than fifteen numbers lie between the
     heading and section 五's (block `end`) and the fifteen after the heading do not add up, every
@@ -1509,6 +1512,11 @@ def read_t4_stream(doc: Document, start: int, end: int | None = None) -> dict[tu
     if len(vals) == need and (one_line or all(_adds_up(vals[i * ncol : (i + 1) * ncol]) for i in range(len(t4.ROWS)))):
         return {(row.key, col.key): _printed(vals[i * ncol + j])
                 for i, row in enumerate(t4.ROWS) for j, col in enumerate(t4.COLUMNS)}
+    if len(vals) == need and inside == vals:  # exactly the table's count: each block at its place, taken where it adds up
+        log.debug("table 四 in reading order: a block does not add up; the others are taken")
+        return {(row.key, col.key): _printed(vals[i * ncol + j])
+                for i, row in enumerate(t4.ROWS) if _adds_up(vals[i * ncol : (i + 1) * ncol])
+                for j, col in enumerate(t4.COLUMNS)}
     missing = need - len(inside)
     if not 0 < missing <= MAX_T4_BLANKS:
         log.debug("table 四 in reading order: %d numbers, the blocks do not add up", len(inside))

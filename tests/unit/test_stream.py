@@ -804,3 +804,27 @@ def test_first_cells_and_totals_printed_late_each_in_their_own_order_are_placed(
         read = _t3_read(_cells(changed), truth)
         assert len(read) < len(t3_keys)
         assert all((c["status"], c["value"]) == _expected(truth[k]) for k, c in read.items())
+
+
+def test_table_4_blocks_at_their_places_are_taken_where_they_add_up_and_the_others_are_not() -> None:
+    folder = FOLDER.parent / "viewer_2021_source_errors"
+    text = (folder / "source.txt").read_text(encoding="utf-8")
+    truth = _truth(folder)
+    assert truth[("t4", "litigation_direct", "total")]["value"] == 0  # the source's own error (V22)
+    lines = text.split("\n")
+    head = lines.index("四、政府信息公开行政复议、行政诉讼情况")
+    five = next(i for i, x in enumerate(lines) if x.startswith("五、"))
+    numbers = [w for x in lines[head:five] for w in x.split() if w.isdigit()]
+    assert len(numbers) == 15 and len({b for b in lines[head:five] if b[:1].isdigit()}) > 1  # over several lines
+
+    def changed(old: str, new: str) -> str:
+        at = next(i for i in range(head, five) if lines[i] == old)
+        return "\n".join([*lines[:at], new, *lines[at + 1 :]])
+
+    for copy, taken in ((text, {"admin_review", "litigation_after_review"}),
+                        (changed("77", "78"), {"litigation_after_review"}),  # block 一's total one more
+                        (changed("89", "89 6"), set())):  # sixteen numbers: no block's place is known
+        got = _cells(copy)
+        read = {k[1] for k, c in got.items() if k[0] == "t4" and c["status"] != "not_found"}
+        assert read == taken
+        assert all(got[k]["value"] == truth[k]["value"] for k in got if k[0] == "t4" and k[1] in read)
