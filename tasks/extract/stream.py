@@ -1564,9 +1564,12 @@ def read_t2_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
     when exactly its count of values lies between its caption and the next, and it has one row or
     one column, or its values are one text block of the viewer (read row by row, as a viewer reads a
     block: top to bottom, left to right), or they all print the same (`0` six times: every order
-    reads the same cells); otherwise a row only when its label is printed and exactly
-    its columns' count of values follows it before the next label (values printed one block each
-    could have been read row by row or column by column)."""
+    reads the same cells); otherwise (or when such a block's count does not fit: a cell printed empty
+    leaves nothing) a row only when its label is printed and exactly its columns' count of values
+    follows it on number lines up to the next label or the block's end (values printed one block
+    each could have been read row by row or column by column). A block where a row's label is followed
+    by another row's label is not read so: its labels are printed as a column and its values after
+    them, and an empty cell there reads the same as an empty cell in another row."""
     paras = [(i, norm(b.text)) for i, b in enumerate(doc.blocks[start:end], start=start) if isinstance(b, Paragraph)]
     text = "".join(t for _, t in paras)
     votes = {f: sum(_printed_word(norm(w), text, SPLIT_REACH * len(w)) for w in words) for f, words in _T2_ONLY.items()}
@@ -1602,15 +1605,25 @@ def read_t2_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
             if len(vals) == len(rows) * len(cols):
                 out.update({(r.key, c.key): _printed(vals[i * len(cols) + j])
                             for i, r in enumerate(rows) for j, c in enumerate(cols)})
-            continue
+                continue
+            if len(rows) == 1:
+                continue
+            # a cell printed empty leaves nothing: the rows, each by the values after its own label
         marks = []
         for r in rows:
             pos = next((i for i, _ in paras if at < i < stop and _t2_label_line(_text(doc.blocks[i]), r)), None)
             marks.append(pos)
+        lines = [i for i, _ in paras if at < i < stop]
+        if any(pos is not None and (nxt := next((i for i in lines if i > pos), None)) in marks for pos in marks):
+            continue  # a row's label followed by another's: the labels printed as a column, their values after them
         for r, pos, nxt in zip(rows, marks, [*marks[1:], stop]):
             if pos is None or nxt is None or nxt < pos:
                 continue
-            vals = tokens(doc, pos, nxt)  # the label's line gives the numbers printed on it
+            # the numbers on the label's line and the lines of numbers right after it, up to the next label
+            # (or the block's end): a line of text between them and it leaves the row unread
+            if next((i for i in lines if i > pos and not _number_line(doc.blocks[i])), stop) != nxt:
+                continue
+            vals = tokens(doc, pos, nxt)
             if len(vals) == len(cols):
                 out.update({(r.key, c.key): _printed(t) for c, t in zip(cols, vals)})
     for blk in t2.BLOCKS:  # a block whose caption is printed away from its rows: its rows' own labels
@@ -1660,6 +1673,11 @@ def _rows_by_labels(doc: Document, rows: list[Row], cols: Sequence, start: int, 
             return {}
         out.update({(r.key, c.key): _printed(t) for c, t in zip(cols, vals)})
     return out
+
+
+def _number_line(b: Block) -> bool:
+    """A line of the copy printing numbers only (one or several)."""
+    return isinstance(b, Paragraph) and bool(b.text.split()) and all(_is_cell_value(w) for w in b.text.split())
 
 
 def _prints_headers(cols: Sequence, text: str, reach: int | None) -> bool:

@@ -828,3 +828,33 @@ def test_table_4_blocks_at_their_places_are_taken_where_they_add_up_and_the_othe
         read = {k[1] for k, c in got.items() if k[0] == "t4" and c["status"] != "not_found"}
         assert read == taken
         assert all(got[k]["value"] == truth[k]["value"] for k in got if k[0] == "t4" and k[1] in read)
+
+
+def test_table_2_rows_of_a_block_with_an_empty_cell_are_read_by_their_labels_where_the_values_follow_them() -> None:
+    folder = FOLDER.parent / "viewer_2021_chromium_labels_bottom"
+    text = (folder / "source.txt").read_text(encoding="utf-8")
+    truth = _truth(folder)
+    block = "\n规章\n0\n0\n行政规范性文件\n4 19 549\n第二十条第（五）项\n"
+    six = "\n行政处罚\n4251\n行政强制\n第二十条第（八）项\n"
+    assert block in text and six in text and truth[("t2", "regulations", "in_force")]["status"] == "blank"
+
+    def t2(copy: str) -> dict:
+        got = _cells(copy)
+        return {k[1:]: got[k]["value"] for k in got if k[0] == "t2" and got[k]["status"] != "not_found"}
+
+    read = t2(text)
+    assert {k: v for k, v in read.items() if k[0] in ("regulations", "normative_documents")} == {
+        ("normative_documents", "issued"): 4, ("normative_documents", "abolished"): 19, ("normative_documents", "in_force"): 549}
+    assert read[("administrative_penalty", "decisions")] == 4251 and ("administrative_coercion", "decisions") not in read
+    # the labels printed as a column, the values after them: no row of the block is read
+    # (行政处罚 4251 printed after 行政强制's label would read the same as 行政强制 = 4251 beside an empty 行政处罚)
+    column = text.replace(block, "\n规章\n行政规范性文件\n0\n0\n4 19 549\n第二十条第（五）项\n").replace(
+        six, "\n行政处罚\n行政强制\n4251\n第二十条第（八）项\n")
+    assert not any(k[0] in ("regulations", "normative_documents", "administrative_penalty", "administrative_coercion")
+                   for k in t2(column))
+    # a line of text between a row's values and the next label or caption: the row is not read
+    noted = text.replace(block, block.replace("\n4 19 549\n", "\n4 19 549\n注：\n")).replace(
+        six, six.replace("\n4251\n", "\n4251\n注：\n"))
+    got = t2(noted)
+    assert not any(k[0] in ("normative_documents", "administrative_penalty") for k in got)
+    assert all(v == truth[("t2", *k)]["value"] for k, v in got.items())
