@@ -605,15 +605,13 @@ def _columns_known(taken: dict[int, list[Token]], rows: Sequence[Row], leaves: t
     row is kept when its parts are printed on one line (left to right), or all alike (every order reads the
     same), or when a column identity whose rows are all read holds in every column (H3.1: 一, 二, (七) and
     四; H3.2: (七) and the results); else it is not_found."""
-    ncol = len(t3.COLUMNS)
+    cols = range(len(t3.COLUMNS))
     n = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
-    sides = ("new_received", "carried_over", "total_processed", "carried_forward")
     results = ("total_processed", *leaves)
     checked: set[str] = set()
-    if all(k in n for k in sides) and all(n[sides[0]][c] + n[sides[1]][c] == n[sides[2]][c] + n[sides[3]][c]
-                                          for c in range(ncol)):  # fmt: skip
-        checked.update(sides)
-    if all(k in n for k in results) and all(n[results[0]][c] == sum(n[k][c] for k in leaves) for c in range(ncol)):
+    if all(k in n for k in H31_ROWS) and all(_h31(n, c) for c in cols):
+        checked.update(H31_ROWS)
+    if all(k in n for k in results) and all(_h32(n, leaves, c) for c in cols):
         checked.update(results)
 
     def ordered(w: list[Token]) -> bool:
@@ -1152,15 +1150,25 @@ also once per reading of a copy's wrapped numbers (WeasyPrint's copy of the glob
 3,600)."""
 
 
+H31_ROWS = ("new_received", "carried_over", "total_processed", "carried_forward")
+"""The rows of H3.1 (一 + 二 = (七) + 四, per column)."""
+
+
+def _h31(n: dict[str, list[Number]], c: int) -> bool:
+    """H3.1 on column c (row key → its seven numbers)."""
+    return n["new_received"][c] + n["carried_over"][c] == n["total_processed"][c] + n["carried_forward"][c]
+
+
+def _h32(n: dict[str, list[Number]], leaves: tuple[str, ...], c: int) -> bool:
+    """H3.2 on column c: (七) is the sum of the results."""
+    return n["total_processed"][c] == sum(n[k][c] for k in leaves)
+
+
 def _columns_hold(n: dict[str, list[Number]], leaves: tuple[str, ...], results_total: bool = True) -> bool:
     """H3.1 and H3.2 on every column of a whole table 三 (row key → its seven numbers); H3.2 not on 总计
     when the results print no total (`results_total` False)."""
     ncol = len(t3.COLUMNS)
-    return all(
-        n["new_received"][c] + n["carried_over"][c] == n["total_processed"][c] + n["carried_forward"][c]
-        and ((c == ncol - 1 and not results_total) or n["total_processed"][c] == sum(n[k][c] for k in leaves))
-        for c in range(ncol)
-    )
+    return all(_h31(n, c) and ((c == ncol - 1 and not results_total) or _h32(n, leaves, c)) for c in range(ncol))
 
 
 def _deferred(
@@ -1509,14 +1517,11 @@ def read_t4_stream(doc: Document, start: int, end: int | None = None) -> dict[tu
     # the fifteen numbers on one line of the copy (then `vals` is `inside`): the table's row as printed, left to
     # right (a block that does not add up is the source's own error, published as printed and flagged by the checks)
     one_line = len(inside) == need and len({t.block for t in inside}) == 1
-    if len(vals) == need and (one_line or all(_adds_up(vals[i * ncol : (i + 1) * ncol]) for i in range(len(t4.ROWS)))):
-        return {(row.key, col.key): _printed(vals[i * ncol + j])
-                for i, row in enumerate(t4.ROWS) for j, col in enumerate(t4.COLUMNS)}
-    if len(vals) == need and inside == vals:  # exactly the table's count: each block at its place, taken where it adds up
-        log.debug("table 四 in reading order: a block does not add up; the others are taken")
-        return {(row.key, col.key): _printed(vals[i * ncol + j])
-                for i, row in enumerate(t4.ROWS) if _adds_up(vals[i * ncol : (i + 1) * ncol])
-                for j, col in enumerate(t4.COLUMNS)}
+    if len(vals) == need:
+        taken = [i for i in range(len(t4.ROWS)) if one_line or _adds_up(vals[i * ncol : (i + 1) * ncol])]
+        # every block adds up, or exactly the table's count stands each block at its place: taken where it adds up
+        if len(taken) == len(t4.ROWS) or inside == vals:
+            return {(t4.ROWS[i].key, col.key): _printed(vals[i * ncol + j]) for i in taken for j, col in enumerate(t4.COLUMNS)}
     missing = need - len(inside)
     if not 0 < missing <= MAX_T4_BLANKS:
         log.debug("table 四 in reading order: %d numbers, the blocks do not add up", len(inside))
@@ -1609,11 +1614,8 @@ def read_t2_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
             if len(rows) == 1:
                 continue
             # a cell printed empty leaves nothing: the rows, each by the values after its own label
-        marks = []
-        for r in rows:
-            pos = next((i for i, _ in paras if at < i < stop and _t2_label_line(_text(doc.blocks[i]), r)), None)
-            marks.append(pos)
         lines = [i for i, _ in paras if at < i < stop]
+        marks = [next((i for i in lines if _t2_label_line(_text(doc.blocks[i]), r)), None) for r in rows]
         if any(pos is not None and (nxt := next((i for i in lines if i > pos), None)) in marks for pos in marks):
             continue  # a row's label followed by another's: the labels printed as a column, their values after them
         for r, pos, nxt in zip(rows, marks, [*marks[1:], stop]):

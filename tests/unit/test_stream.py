@@ -541,12 +541,25 @@ def _t3_read(got: dict, truth: dict) -> dict:
     return {k: c for k, c in got.items() if k[0] == "t3" and k in truth and c["status"] != "not_found"}
 
 
-def test_first_two_cells_printed_as_a_pair_and_wrapped_totals_are_placed() -> None:
-    text = (PAIRS / "source.txt").read_text(encoding="utf-8")
-    truth = _truth(PAIRS)
+def _t3_whole(folder: Path) -> tuple[str, dict, list]:
+    """A fixture's copy, its truth and table 三's keys; the copy reads table 三 cell for cell."""
+    text = (folder / "source.txt").read_text(encoding="utf-8")
+    truth = _truth(folder)
     t3_keys = [k for k in truth if k[0] == "t3"]
     got = _cells(text)
     assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {k: _expected(truth[k]) for k in t3_keys}
+    return text, truth, t3_keys
+
+
+def _t3_refused(changed: str, truth: dict, t3_keys: list) -> None:
+    """A changed copy reads table 三 short of whole, and every cell it reads as its truth."""
+    read = _t3_read(_cells(changed), truth)
+    assert len(read) < len(t3_keys)
+    assert all((c["status"], c["value"]) == _expected(truth[k]) for k, c in read.items())
+
+
+def test_first_two_cells_printed_as_a_pair_and_wrapped_totals_are_placed() -> None:
+    text, truth, t3_keys = _t3_whole(PAIRS)
     # the pairs: two numbers of one line, each the first two cells of a row printed out of its place
     lines = text.split("\n")
     pairs = [i for i, x in enumerate(lines) if len(x.split()) == 2 and all(w.isdigit() for w in x.split())]
@@ -585,11 +598,7 @@ def test_two_cells_wrapped_first_lines_first_are_told_apart_by_the_columns() -> 
     assert len(readings) == 6
     assert all(r[-1] == "4720" and "1693" in r[:-1] for r in readings)
     folder = FOLDER.parent / "viewer_2021_weasyprint_letter_first_lines"
-    text = (folder / "source.txt").read_text(encoding="utf-8")
-    truth = _truth(folder)
-    t3_keys = [k for k in truth if k[0] == "t3"]
-    got = _cells(text)
-    assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {k: _expected(truth[k]) for k in t3_keys}
+    text, truth, _ = _t3_whole(folder)
     # the row 二 printed with one cell changed: no reading of the wrapped rows satisfies the columns
     i = next(i for i, x in enumerate(text.split("\n")) if x.startswith("二、上年结转"))
     lines = text.split("\n")
@@ -711,11 +720,7 @@ def test_first_cells_printed_inside_their_labels_are_placed_in_a_sparse_table() 
 
 def test_first_cells_printed_after_the_table_with_their_labels_are_placed_and_a_changed_one_is_not() -> None:
     folder = FOLDER.parent / "viewer_2021_weasyprint_sparse_first_cells"
-    text = (folder / "source.txt").read_text(encoding="utf-8")
-    truth = _truth(folder)
-    t3_keys = [k for k in truth if k[0] == "t3"]
-    got = _cells(text)
-    assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {k: _expected(truth[k]) for k in t3_keys}
+    text, truth, t3_keys = _t3_whole(folder)
     # the label blocks of the groups come after the table, each with its first cell; one number among them
     # is no label's ("不明确" / "0")
     late = "\n（三） 4.保护第三方合法权\n0\n不予公 益\n"
@@ -725,45 +730,31 @@ def test_first_cells_printed_after_the_table_with_their_labels_are_placed_and_a_
     for changed in (text.replace(stray, stray.replace("\n0\n", "\n1\n")),  # the stray number not a 0
                     text.replace("\n用、行政机关不再 2\n", "\n用、行政机关不再 3\n"),  # a late first cell changed
                     text.replace(late, late.replace("\n0\n", "\n1\n"))):
-        read = _t3_read(_cells(changed), truth)
-        assert len(read) < len(t3_keys)
-        assert all((c["status"], c["value"]) == _expected(truth[k]) for k, c in read.items())
+        _t3_refused(changed, truth, t3_keys)
 
 
 def test_rows_printed_in_groups_a_row_or_a_column_at_a_time_are_read_and_a_changed_group_is_not() -> None:
     folder = FOLDER.parent / "viewer_2021_chromium_sparse_labels_first"
-    text = (folder / "source.txt").read_text(encoding="utf-8")
-    truth = _truth(folder)
-    t3_keys = [k for k in truth if k[0] == "t3"]
-    got = _cells(text)
-    assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {k: _expected(truth[k]) for k in t3_keys}
+    text, truth, t3_keys = _t3_whole(folder)
     # four rows a column at a time: seven text blocks of four numbers, the first and last '0 2 3 0'
     block = "\n0\n2\n3\n0\n\n" + "0\n0\n0\n0\n\n" * 5 + "0\n2\n3\n0\n"
     assert block in text
     for changed in (text.replace(block, block.replace("\n0\n2\n3\n0\n\n", "\n0\n3\n2\n0\n\n", 1)),  # a column's order
                     text.replace(block, block.replace("\n0\n2\n3\n0\n\n", "\n0\n2\n3\n\n0\n", 1)),  # blocks cut otherwise
                     text.replace("\n0\n6\n1\n\n", "\n0\n1\n6\n\n", 1)):  # the last group's first column
-        read = _t3_read(_cells(changed), truth)
-        assert len(read) < len(t3_keys)
-        assert all((c["status"], c["value"]) == _expected(truth[k]) for k, c in read.items())
+        _t3_refused(changed, truth, t3_keys)
 
 
 LO_WRAPPED = FOLDER.parent / "viewer_2021_lo_wrapped_staircase"
 
 
 def test_wrapped_numbers_pieces_in_a_block_of_their_own_are_joined_where_one_whole_table_confirms() -> None:
-    text = (LO_WRAPPED / "source.txt").read_text(encoding="utf-8")
-    truth = _truth(LO_WRAPPED)
-    t3_keys = [k for k in truth if k[0] == "t3"]
-    got = _cells(text)
-    assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {k: _expected(truth[k]) for k in t3_keys}
+    text, truth, t3_keys = _t3_whole(LO_WRAPPED)
     assert truth[("t3", "new_received", "total")]["value"] == 13653 and "\n\n1365\n3\n399\n466\n\n" in text
     for changed in (text.replace("\n\n1365\n3\n", "\n\n1365\n4\n"),  # the wrapped total's end changed
                     text.replace("\n\n1365\n3\n", "\n\n1365\n\n3\n"),  # its pieces in two text blocks
                     text.replace("\n\n1365\n3\n399\n466\n\n", "\n\n1365\n3\n466\n399\n\n")):  # two totals swapped
-        read = _t3_read(_cells(changed), truth)
-        assert len(read) < len(t3_keys)
-        assert all((c["status"], c["value"]) == _expected(truth[k]) for k, c in read.items())
+        _t3_refused(changed, truth, t3_keys)
 
 
 def test_wrap_readings_join_only_pieces_as_wide_as_the_widest_number_on_the_next_line_of_their_block() -> None:
@@ -787,11 +778,7 @@ LATE = FOLDER.parent / "viewer_2021_weasyprint_late_totals"
 
 
 def test_first_cells_and_totals_printed_late_each_in_their_own_order_are_placed() -> None:
-    text = (LATE / "source.txt").read_text(encoding="utf-8")
-    truth = _truth(LATE)
-    t3_keys = [k for k in truth if k[0] == "t3"]
-    got = _cells(text)
-    assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {k: _expected(truth[k]) for k in t3_keys}
+    text, truth, t3_keys = _t3_whole(LATE)
     # a row's first cell after its row, on its label's line; then three totals of rows above it, in their order
     late = "\n或重新出具已获取信 53\n息\n（六）\n其他处\n理\n\n548\n\n682\n\n598\n"
     assert late in text
@@ -801,9 +788,7 @@ def test_first_cells_and_totals_printed_late_each_in_their_own_order_are_placed(
     for changed in (text.replace(late, late.replace("\n548\n\n682\n", "\n682\n\n548\n")),  # two late totals swapped
                     text.replace(late, late.replace("\n598\n", "\n599\n")),  # a late total one more
                     text.replace(late, late.replace(" 53\n", " 54\n"))):  # the late first cell one more
-        read = _t3_read(_cells(changed), truth)
-        assert len(read) < len(t3_keys)
-        assert all((c["status"], c["value"]) == _expected(truth[k]) for k, c in read.items())
+        _t3_refused(changed, truth, t3_keys)
 
 
 def test_table_4_blocks_at_their_places_are_taken_where_they_add_up_and_the_others_are_not() -> None:
