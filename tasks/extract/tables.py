@@ -169,31 +169,37 @@ def _t3_header_spans(rows: list[Line]) -> list[tuple[float, float]] | None:
     return spans
 
 
-def _stacked_headers(rows: list[Line], labels: dict[str, str]) -> list[tuple[float, float, str, int]]:
+_ANNOTATION = re.compile(r"[(（][^()（）]*[)）]|[(（].*$|^[^()（）]*[)）]", re.S)
+"""A word's annotation: a bracketed part, a bracket opened and not closed in the word (it runs on in
+the words below), or the close of one opened above ("量(指" / "2019年" / "事项数)")."""
+
+
+def _stacked_headers(rows: list[Line], labels: dict[str, str], upto_values: bool = True) -> list[tuple[float, float, str, int]]:
     """Column headers printed as words stacked over lines in narrow cells without rulings ("自然" over
     "人", "结果" over "维持"): the words of the header rows (those before the first row printing a
-    number) starting at one x (±`STACK_TOL`) are read top to bottom, and a run of them spelling one
-    of `labels` (normalised label -> key) is that column. (x0, x1, key, last header row) per column
-    found, left to right."""
-    stacks: list[tuple[float, list[tuple[int, Cell]]]] = []
+    number, or all of `rows` unless `upto_values`) starting at one x (±`STACK_TOL`) are read top to
+    bottom, their annotations left out (V16: "上一年" / "项目数" / "量(指" …), and a run of them
+    spelling one of `labels` (normalised label -> key) is that column. (x0, x1, key, last header
+    row) per column found, left to right."""
+    stacks: list[tuple[float, list[tuple[int, Cell, str]]]] = []
     for i, line in enumerate(rows[:STACKED_HEADER_ROWS]):
-        if any(c.text.strip() and is_value_like(c.text) for c in line.cells):
+        if upto_values and any(c.text.strip() and is_value_like(c.text) for c in line.cells):
             break
         for c in line.cells:
-            t = norm(c.text)
+            t = norm(_ANNOTATION.sub("", c.text))
             if not t or any(ch.isdigit() for ch in t):
                 continue
             home = next((st for x, st in stacks if abs(x - c.x0) <= STACK_TOL), None)
             if home is None:
-                stacks.append((c.x0, [(i, c)]))
+                stacks.append((c.x0, [(i, c, t)]))
             else:
-                home.append((i, c))
+                home.append((i, c, t))
     found: list[tuple[float, float, str, int]] = []
     for _, stack in stacks:
-        texts = [norm(c.text) for _, c in stack]
+        texts = [t for *_, t in stack]
         for a, b in itertools.combinations(range(len(stack) + 1), 2):
             if (key := labels.get("".join(texts[a:b]))) is not None:
-                part = [c for _, c in stack[a:b]]
+                part = [c for _, c, _ in stack[a:b]]
                 found.append((min(c.x0 for c in part), max(c.x1 for c in part), key, stack[b - 1][0]))
                 break
     found.sort()
@@ -786,14 +792,20 @@ def read_t2(lines: list[Line], confirmed: bool = False) -> T2Result:
     header: list[tuple[str, Cell]] = []  # (normalised header label, cell)
     votes = {"2021": 0, "2019": 0}
     rows: list[tuple[Line, t2.Block, t2.Row, list[tuple[str, Cell]]]] = []
+    above: list[Line] = []  # the lines since the last header or row: a stacked header's words
+
+    def take(hits: list[tuple[str, Cell]]) -> None:
+        nonlocal header
+        header = hits
+        for h, _ in hits:
+            for f in {f for f, col in _T2_COLUMNS[h] if col.key in FORMAT_ONLY[f]}:
+                votes[f] += 1
+
     for line in lines:
         hits = [(h, c) for c in line.cells if (h := _t2_header(c.text))]
         if len(hits) >= 1 and len(hits) >= len([c for c in line.cells if c.text.strip()]) - 1:
-            header = hits
-            for h, _ in hits:
-                fmts = {f for f, col in _T2_COLUMNS[h] if col.key in FORMAT_ONLY[f]}
-                for f in fmts:
-                    votes[f] += 1
+            take(hits)
+            above = []
             continue
         nonempty = [i for i, c in enumerate(line.cells) if c.text.strip()]
         if not nonempty:
@@ -801,7 +813,11 @@ def read_t2(lines: list[Line], confirmed: bool = False) -> T2Result:
         first = nonempty[0]
         found = _t2_row(line.cells[first].text)
         if found is None:
+            above.append(line)
             continue
+        if above and line.positioned and (stacked := _t2_stacked_header(above[-STACKED_HEADER_ROWS:])):
+            take(stacked)
+        above = []
         rows.append((line, found[0], found[1], header))
     fmt = None if votes["2021"] == votes["2019"] == 0 else ("2019" if votes["2019"] > votes["2021"] else "2021")
     cells: dict[tuple[str, str], Printed] = {}
@@ -822,11 +838,23 @@ def read_t2(lines: list[Line], confirmed: bool = False) -> T2Result:
         if len(values) == len(cols) and _repeats(cols):
             picked, cols = _t2_unrepeat(values, cols)
         else:
-            picked = _t2_pick(values, head, cols, line.positioned)
+            picked = _t2_pick(values, head, cols, line)
         for col, cell in zip(cols, picked):
             if cell is not None and (row.key, col.key) not in cells:
                 cells[(row.key, col.key)] = printed(cell, line.row)
     return T2Result(cells, fmt)
+
+
+def _t2_stacked_header(above: list[Line]) -> list[tuple[str, Cell]]:
+    """A block's column headers printed as words stacked over lines in narrow cells without rulings
+    ("本年新" / "制作数" / "量", one character a line for a narrower one: `_stacked_headers`), from the
+    lines between the last row or header and a row's label: each header found, left to right, as a
+    header cell spanning its words."""
+    found = _stacked_headers([ln for ln in above if ln.table == above[-1].table], _T2_STACK_LABELS, upto_values=False)
+    return [(lbl, Cell(lbl, x0, x1)) for x0, x1, lbl, _ in found]
+
+
+_T2_STACK_LABELS = {lbl: lbl for lbl in _T2_COLUMNS}
 
 
 def _t2_value_columns(blk: t2.Block, fmt: str | None, head: list[tuple[str, Cell]]) -> list[Column]:
@@ -866,11 +894,21 @@ def _t2_unrepeat(values: list[Cell], cols: list[Column]) -> tuple[list[Cell | No
     return list(first), distinct
 
 
-def _t2_pick(values: list[Cell], head: list[tuple[str, Cell]], cols: list[Column], positioned: bool) -> list[Cell | None]:
+def _t2_pick(values: list[Cell], head: list[tuple[str, Cell]], cols: list[Column], line: Line) -> list[Cell | None]:
     if len(values) == len(cols):
         return list(values)
-    if positioned and head and len(head) == len(cols):
-        picked = _assign_by_position(values, [(c.x0, c.x1) for _, c in head])
+    if line.positioned and head and len(head) == len(cols):
+        spans = [(c.x0, c.x1) for _, c in head]
+        picked = _assign_by_position(values, spans)
+        if picked is not None and all(any(p is c for p in picked) for c in values if c.text.strip()):
+            # every printed cell under a header: nothing printed under a column is a printed blank
+            # (as in table 三's rows, `_split_t3_row`)
+            boxes = [c.bbox for c in values if c.bbox]
+            band = (min(b[1] for b in boxes), max(b[3] for b in boxes)) if boxes else None
+            return [
+                p if p is not None else Cell("", x0, x1, line.row.page, (x0, band[0], x1, band[1]) if band else None)
+                for p, (x0, x1) in zip(picked, spans)
+            ]
         if picked is not None:
             return picked
     nonempty: list[Cell | None] = [c for c in values if c.text.strip() and is_value_like(c.text)]
