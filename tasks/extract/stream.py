@@ -1618,6 +1618,13 @@ def read_t2_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
         marks = [next((i for i in lines if _t2_label_line(_text(doc.blocks[i]), r)), None) for r in rows]
         if any(pos is not None and (nxt := next((i for i in lines if i > pos), None)) in marks for pos in marks):
             continue  # a row's label followed by another's: the labels printed as a column, their values after them
+        first = min((pos for pos in marks if pos is not None), default=stop)
+        lead = list(itertools.takewhile(lambda i: _number_line(doc.blocks[i]), reversed([i for i in lines if i < first])))
+        if lead or sum(t.block >= first for t in vals) > len(rows) * len(cols):
+            # numbers right before the first row's label, or more numbers than cells from it on: a number printed
+            # away from its row (a wrapped number's first piece above its label, `8131` / `行政处罚` / `893 -10 7`
+            # for 81317): whose it is, and so what any row's values are, is not known
+            continue
         for r, pos, nxt in zip(rows, marks, [*marks[1:], stop]):
             if pos is None or nxt is None or nxt < pos:
                 continue
