@@ -39,9 +39,19 @@ def _replace_line(text: str, old: str, new: str, nth: int = 0) -> str:
     return "\n".join(lines)
 
 
-def test_the_copy_is_read_whole() -> None:
-    got = _cells(TEXT)
-    assert all((got[k]["status"], got[k]["value"]) == _expected(v) for k, v in TRUTH.items())
+ART20_1 = [("t2", r, c) for r in ("regulations", "normative_documents") for c in ("issued", "abolished", "in_force")]
+
+
+def _read_but_art20_1(got: dict[tuple[str, str, str], dict]) -> None:
+    """Every cell read as printed but table 二's 规章 and 行政规范性文件: the copy prints their cells one per
+    text block (`规章` / `2` / `1` / `37`), an order a viewer gives by its flows, not by x."""
+    assert {k for k in TRUTH if got[k]["status"] == "not_found"} == set(ART20_1)
+    assert all((got[k]["status"], got[k]["value"]) == _expected(v) for k, v in TRUTH.items() if k not in ART20_1)
+
+
+def test_the_copy_is_read_but_for_table_2_rows_printed_one_cell_per_text_block() -> None:
+    assert "\n规章\n\n{}\n\n{}\n\n{}\n\n".format(*(TRUTH[k]["value"] for k in ART20_1[:3])) in TEXT
+    _read_but_art20_1(_cells(TEXT))
 
 
 def test_numbers_swapped_inside_a_row_add_up_but_break_the_columns_so_nothing_is_taken() -> None:
@@ -73,17 +83,13 @@ def test_a_table_4_block_that_does_not_add_up_is_not_taken() -> None:
 def test_a_copy_without_page_breaks_is_read_the_same() -> None:
     """A viewer's copy with no form feeds is taken for cell-per-line rows by the text reader; its
     cells, in reading order, still give the tables."""
-    got = _cells(TEXT.replace("\f", ""))
-    assert all((got[k]["status"], got[k]["value"]) == _expected(v) for k, v in TRUTH.items())
+    _read_but_art20_1(_cells(TEXT.replace("\f", "")))
 
 
 LO = Path(__file__).resolve().parents[1] / "fixtures" / "generated" / "viewer_2021_pagebreak_narrow"
 LO_TEXT = (LO / "source.txt").read_text(encoding="utf-8")
 LO_TRUTH = _truth(LO)
 SPARSE_PLAIN = Path(__file__).resolve().parents[1] / "fixtures" / "generated" / "viewer_2021_weasyprint_sparse_plain"
-ART20_1 = [("t2", r, c) for r in ("regulations", "normative_documents") for c in ("issued", "abolished", "in_force")]
-
-
 def test_a_table_2_block_read_as_one_text_block_is_taken_row_by_row() -> None:
     """LibreOffice's PDF copied by a viewer: the labels of table 二 come first, then each block's
     caption, headers and numbers as one text block (read row by row)."""
@@ -109,17 +115,26 @@ def test_a_table_2_block_of_numbers_printed_one_block_each_is_not_taken() -> Non
     assert all(got[k]["status"] == "not_found" for k in ART20_1)
 
 
-def test_a_table_2_row_whose_first_number_is_on_its_labels_line_is_read() -> None:
+def test_a_table_2_row_is_read_by_its_label_only_where_its_numbers_are_in_x_order() -> None:
     """WeasyPrint's copy: each value its own text block, a row's first number on its label's line
-    (`行政规范性文件 20`); each row is its label and the numbers up to the next label."""
+    (`行政规范性文件 20`); each row is its label and the numbers up to the next label, read where they are
+    on one line."""
     text = (SPARSE_PLAIN / "source.txt").read_text(encoding="utf-8")
     truth = _truth(SPARSE_PLAIN)
-    line = f"行政规范性文件 {truth[('t2', 'normative_documents', 'issued')]['value']}"
-    assert f"\n{line}\n" in text
+    reg, norm_docs = ([str(truth[k]["value"]) for k in ART20_1[i : i + 3]] for i in (0, 3))
+    line = f"行政规范性文件 {norm_docs[0]}"
+    printed = f"\n规章\n\n{reg[0]}\n\n{reg[1]}\n\n{reg[2]}\n\n{line}\n\n{norm_docs[1]}\n\n{norm_docs[2]}\n"
+    assert printed in text
+    # each value its own text block: the viewer gives them in its flow order, not by x, so neither row is read
     got = _cells(text)
+    assert all(got[k]["status"] == "not_found" for k in ART20_1)
+    # the same rows printed on their labels' lines (a line's words are in x order) are read
+    line = f"行政规范性文件 {' '.join(norm_docs)}"
+    joined = text.replace(printed, f"\n规章 {' '.join(reg)}\n\n{line}\n", 1)
+    got = _cells(joined)
     assert [got[k]["value"] for k in ART20_1] == [truth[k]["value"] for k in ART20_1]
-    # a word after the number: the line is no row's label, neither row's numbers are bounded
-    worded = _cells(text.replace(f"\n{line}\n", f"\n{line} 件\n", 1))
+    # a word after the numbers: the line is no row's label, neither row's numbers are bounded
+    worded = _cells(joined.replace(f"\n{line}\n", f"\n{line} 件\n", 1))
     assert all(worded[k]["status"] == "not_found" for k in ART20_1)
 
 
@@ -139,16 +154,22 @@ def test_a_table_2_block_whose_caption_comes_after_its_cells_is_read_by_its_head
     truth = _truth(CAPTIONS)
     got = _cells(CAPTIONS_TEXT)
     assert [got[k]["value"] for k in ART20_5] == [truth[k]["value"] for k in ART20_5] == [0] * 6
-    distinct = CAPTIONS_TEXT.replace(BLOCK_5, "行政许可\n\n11\n\n12\n\n13\n\n其他对外管理服务事项\n\n14\n\n15\n\n16\n\n", 1)
-    got = _cells(distinct)
+    # distinct numbers, each its own text block: their order within the row is the viewer's flow, not known
+    blocks = CAPTIONS_TEXT.replace(BLOCK_5, "行政许可\n\n11\n\n12\n\n13\n\n其他对外管理服务事项\n\n14\n\n15\n\n16\n\n", 1)
+    got = _cells(blocks)
+    assert all(got[k]["status"] == "not_found" for k in ART20_5)
+    got = _cells(CAPTIONS_TEXT.replace(BLOCK_5, DISTINCT_5, 1))  # each row on one line: read
     assert [got[k]["value"] for k in ART20_5] == [11, 12, 13, 14, 15, 16]
 
 
+DISTINCT_5 = "行政许可\n\n11 12 13\n\n其他对外管理服务事项\n\n14 15 16\n\n"
+
+
 def test_a_table_2_block_read_by_its_rows_labels_is_refused_when_its_shape_is_not_a_rows_print() -> None:
-    distinct = "行政许可\n\n11\n\n12\n\n13\n\n其他对外管理服务事项\n\n14\n\n15\n\n16\n\n"
+    distinct = DISTINCT_5
     changed = {
         # a number missing from the first row: the rows' counts do not fit
-        "a number lost": HEAD_5 + distinct.replace("\n\n12\n", "\n", 1),
+        "a number lost": HEAD_5 + distinct.replace(" 12 ", " ", 1),
         # no header between the last value before it and the first label: the labels may be a column
         "no header": distinct,
         # another block's row label among the header lines: labels printed as a column

@@ -36,4 +36,9 @@ def test_generator_remakes_a_fixture(name, tmp_path):
     remade = json.loads((folder / "expected.json").read_text("utf-8"))
     assert remade == committed, "the data model no longer gives the committed expected.json"
     source = next(folder.glob("source.*"))
-    assert compare_with_expected(extract_path(source).to_dict(), remade) == []
+    misses = compare_with_expected(extract_path(source).to_dict(), remade)
+    if (folder / "partial.json").exists():  # a copy that cannot give every cell: it misses what the committed one does
+        kept = next((FIXTURES / "generated" / name).glob("source.*"))
+        assert misses == compare_with_expected(extract_path(kept).to_dict(), committed) != []
+    else:
+        assert misses == []
