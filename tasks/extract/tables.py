@@ -821,6 +821,13 @@ def read_t2(lines: list[Line], confirmed: bool = False) -> T2Result:
         rows.append((line, found[0], found[1], header))
     fmt = None if votes["2021"] == votes["2019"] == 0 else ("2019" if votes["2019"] > votes["2021"] else "2021")
     cells: dict[tuple[str, str], Printed] = {}
+    row_lines = {id(line) for line, *_ in rows}
+    beside = {}  # a row's line -> whether a line printing numbers only is right above or below it
+    for i, line in enumerate(lines):
+        if id(line) in row_lines:
+            near = [lines[j] for j in (i - 1, i + 1) if 0 <= j < len(lines) and lines[j].table == line.table]
+            beside[id(line)] = any((printed_cells := [c for c in n.cells if c.text.strip()])
+                                   and all(is_value_like(c.text) for c in printed_cells) for n in near)  # fmt: skip
     for line, blk, row, head in rows:
         cols = _t2_value_columns(blk, fmt, head)
         if not cols:
@@ -838,7 +845,7 @@ def read_t2(lines: list[Line], confirmed: bool = False) -> T2Result:
         if len(values) == len(cols) and _repeats(cols):
             picked, cols = _t2_unrepeat(values, cols)
         else:
-            picked = _t2_pick(values, head, cols, line)
+            picked = _t2_pick(values, head, cols, line, blanks=not beside[id(line)])
         for col, cell in zip(cols, picked):
             if cell is not None and (row.key, col.key) not in cells:
                 cells[(row.key, col.key)] = printed(cell, line.row)
@@ -894,13 +901,18 @@ def _t2_unrepeat(values: list[Cell], cols: list[Column]) -> tuple[list[Cell | No
     return list(first), distinct
 
 
-def _t2_pick(values: list[Cell], head: list[tuple[str, Cell]], cols: list[Column], line: Line) -> list[Cell | None]:
+def _t2_pick(
+    values: list[Cell], head: list[tuple[str, Cell]], cols: list[Column], line: Line, blanks: bool = True
+) -> list[Cell | None]:
+    """The row's cells per column: as printed when they fit, else by position under the header cells,
+    where (`blanks`: no line printing numbers only lies right above or below the row, a number wrapped
+    or printed out of its row's band) nothing printed under a column is a printed blank."""
     if len(values) == len(cols):
         return list(values)
     if line.positioned and head and len(head) == len(cols):
         spans = [(c.x0, c.x1) for _, c in head]
         picked = _assign_by_position(values, spans)
-        if picked is not None and all(any(p is c for p in picked) for c in values if c.text.strip()):
+        if blanks and picked is not None and all(any(p is c for p in picked) for c in values if c.text.strip()):
             # every printed cell under a header: nothing printed under a column is a printed blank
             # (as in table 三's rows, `_split_t3_row`)
             boxes = [c.bbox for c in values if c.bbox]

@@ -360,3 +360,34 @@ def test_a_table_two_label_run_into_its_number_is_cut_from_the_whole_label_only(
         ("regulations", "issued"): "12", ("regulations", "abolished"): "3", ("regulations", "in_force"): "45"}
     for prose in ("全年共受理政府信息公开申请4720", "性收费3691.19", "行政许可2 件"):
         assert lines_of(Document("pdf", [Paragraph(prose)])) == [], prose
+
+
+def _stacked_t2(extra: list[TableRow] = ()) -> list[TableRow]:
+    """Table 二's first block without rulings in narrow cells (x in points): each header stacked over
+    three lines, 规章 printing every cell, 行政规范性文件 one cell empty (nothing under 本年废止件数)."""
+    at = lambda x, *texts: [Cell(t, x, x + 30) for t in texts]  # noqa: E731
+    words = [("本年制", "本年废", "现行有"), ("发件数", "止件数", "效件数"), ("", "", "")]
+    head = [TableRow([c for x, w in zip((100, 150, 200), line) if w for c in at(x, w)]) for line in words[:2]]
+    return [
+        TableRow([Cell("第二十条第（一）项", 0, 90)]),
+        *head[:1], TableRow([Cell("信息内容", 0, 60), *head[1].cells]),
+        TableRow([Cell("规章", 0, 30), Cell("3", 105, 115), Cell("1", 155, 165), Cell("12", 205, 220)]),
+        TableRow([Cell("行政规范性文件", 0, 90), Cell("5", 105, 115), Cell("40", 205, 220)]),
+        *extra,
+    ]
+
+
+def test_table_2_under_stacked_headers_places_its_values_and_empty_cells_by_position():
+    doc = lambda rows: Document("pdf", [Paragraph("某某局2024年政府信息公开工作年度报告"),  # noqa: E731
+                                        Paragraph("二、主动公开政府信息情况"), Table(rows)])
+    got = {(c.row, c.col): (c.status, c.value) for c in understand(doc(_stacked_t2())).cells if c.table == "t2"}
+    assert {k: v for k, v in got.items() if k[0] in ("regulations", "normative_documents")} == {
+        ("regulations", "issued"): ("reported", 3), ("regulations", "abolished"): ("reported", 1),
+        ("regulations", "in_force"): ("reported", 12), ("normative_documents", "issued"): ("reported", 5),
+        ("normative_documents", "abolished"): ("blank", None), ("normative_documents", "in_force"): ("reported", 40)}
+    # a line of numbers only right below the row (a number wrapped or printed out of its row's band): the
+    # empty place is not claimed blank
+    stray = TableRow([Cell("7", 155, 165)])
+    got = {(c.row, c.col): (c.status, c.value) for c in understand(doc(_stacked_t2([stray]))).cells if c.table == "t2"}
+    assert got[("normative_documents", "abolished")] == ("not_found", None)
+    assert got[("normative_documents", "issued")] == ("reported", 5)
