@@ -1607,8 +1607,8 @@ def read_t2_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
         if len(rows) == 1 or len(cols) == 1 or one_run or alike:  # left to right, top to bottom: the order of a copy
             if len(rows) == 1 and len(cols) > 1 and _around_label(doc, rows[0], vals, at + 1, stop):
                 continue  # numbers before and after the row's label: lines of cells of several heights
-            if len(vals) == len(rows) * len(cols) and (
-                one_run or all(_row_order_known(vals[i * len(cols) : (i + 1) * len(cols)]) for i in range(len(rows)))
+            if len(vals) == len(rows) * len(cols) and all(
+                _row_order_known(vals[i * len(cols) : (i + 1) * len(cols)]) for i in range(len(rows))
             ):
                 out.update({(r.key, c.key): _printed(vals[i * len(cols) + j])
                             for i, r in enumerate(rows) for j, c in enumerate(cols)})
@@ -1621,8 +1621,8 @@ def read_t2_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
         if any(pos is not None and (nxt := next((i for i in lines if i > pos), None)) in marks for pos in marks):
             continue  # a row's label followed by another's: the labels printed as a column, their values after them
         first = min((pos for pos in marks if pos is not None), default=stop)
-        lead = list(itertools.takewhile(lambda i: _number_line(doc.blocks[i]), reversed([i for i in lines if i < first])))
-        if lead or sum(t.block >= first for t in vals) > len(rows) * len(cols):
+        above = [i for i in lines if i < first]
+        if (above and _number_line(doc.blocks[above[-1]])) or sum(t.block >= first for t in vals) > len(rows) * len(cols):
             # numbers right before the first row's label, or more numbers than cells from it on: a number printed
             # away from its row (a wrapped number's first piece above its label, `8131` / `行政处罚` / `893 -10 7`
             # for 81317): whose it is, and so what any row's values are, is not known

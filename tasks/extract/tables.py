@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tasks.extract.model import BBox, Cell, Document, Paragraph, Table, TableRow
@@ -144,6 +145,19 @@ def _assign_by_position(
                 continue
         out[best] = c
     return out
+
+
+def _with_blanks(
+    cells: list[Cell | None], spans: list[tuple[float, float]], page: int | None, row: Sequence[Cell | None]
+) -> list[Cell | None]:
+    """`cells` (one per span) with each empty place a printed blank: an empty cell over its span, in the
+    band of the `row`'s cells where their boxes are known."""
+    boxes = [c.bbox for c in row if c is not None and c.bbox]
+    band = (min(b[1] for b in boxes), max(b[3] for b in boxes)) if boxes else None
+    return [
+        c if c is not None else Cell("", x0, x1, page, (x0, band[0], x1, band[1]) if band else None)
+        for c, (x0, x1) in zip(cells, spans)
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,13 +289,7 @@ def _split_t3_row(line: Line, spans: list[tuple[float, float]] | None, unlabelle
         if any(v is not None and v.text.strip() for v in values):
             # nothing printed under a column of a row that prints values (no cell at all where the
             # medium draws none: borderless PDFs, converted text) is a printed blank
-            page = line.row.page
-            boxes = [v.bbox for v in values if v is not None and v.bbox]  # the row's band, where known
-            band = (min(b[1] for b in boxes), max(b[3] for b in boxes)) if boxes else None
-            values = [
-                v if v is not None else Cell("", sp[0], sp[1], page, (sp[0], band[0], sp[1], band[1]) if band else None)
-                for v, sp in zip(values, spans)
-            ]
+            values = _with_blanks(values, spans, line.row.page, values)
     else:
         if len(cells) < ncol + 1:
             return None
@@ -791,7 +799,7 @@ def read_t2(lines: list[Line], confirmed: bool = False) -> T2Result:
     header words show the format and its line prints every column of its block, in the block's order."""
     header: list[tuple[str, Cell]] = []  # (normalised header label, cell)
     votes = {"2021": 0, "2019": 0}
-    rows: list[tuple[Line, t2.Block, t2.Row, list[tuple[str, Cell]]]] = []
+    rows: list[tuple[int, t2.Block, t2.Row, list[tuple[str, Cell]]]] = []  # (the row's line in `lines`, …)
     above: list[Line] = []  # the lines since the last header or row: a stacked header's words
 
     def take(hits: list[tuple[str, Cell]]) -> None:
@@ -801,7 +809,7 @@ def read_t2(lines: list[Line], confirmed: bool = False) -> T2Result:
             for f in {f for f, col in _T2_COLUMNS[h] if col.key in FORMAT_ONLY[f]}:
                 votes[f] += 1
 
-    for line in lines:
+    for at, line in enumerate(lines):
         hits = [(h, c) for c in line.cells if (h := _t2_header(c.text))]
         if len(hits) >= 1 and len(hits) >= len([c for c in line.cells if c.text.strip()]) - 1:
             take(hits)
@@ -818,17 +826,11 @@ def read_t2(lines: list[Line], confirmed: bool = False) -> T2Result:
         if above and line.positioned and (stacked := _t2_stacked_header(above[-STACKED_HEADER_ROWS:])):
             take(stacked)
         above = []
-        rows.append((line, found[0], found[1], header))
+        rows.append((at, found[0], found[1], header))
     fmt = None if votes["2021"] == votes["2019"] == 0 else ("2019" if votes["2019"] > votes["2021"] else "2021")
     cells: dict[tuple[str, str], Printed] = {}
-    row_lines = {id(line) for line, *_ in rows}
-    beside = {}  # a row's line -> whether a line printing numbers only is right above or below it
-    for i, line in enumerate(lines):
-        if id(line) in row_lines:
-            near = [lines[j] for j in (i - 1, i + 1) if 0 <= j < len(lines) and lines[j].table == line.table]
-            beside[id(line)] = any((printed_cells := [c for c in n.cells if c.text.strip()])
-                                   and all(is_value_like(c.text) for c in printed_cells) for n in near)  # fmt: skip
-    for line, blk, row, head in rows:
+    for at, blk, row, head in rows:
+        line = lines[at]
         cols = _t2_value_columns(blk, fmt, head)
         if not cols:
             continue
@@ -845,11 +847,18 @@ def read_t2(lines: list[Line], confirmed: bool = False) -> T2Result:
         if len(values) == len(cols) and _repeats(cols):
             picked, cols = _t2_unrepeat(values, cols)
         else:
-            picked = _t2_pick(values, head, cols, line, blanks=not beside[id(line)])
+            near = [lines[j] for j in (at - 1, at + 1) if 0 <= j < len(lines) and lines[j].table == line.table]
+            picked = _t2_pick(values, head, cols, line, blanks=not any(map(_numbers_only, near)))
         for col, cell in zip(cols, picked):
             if cell is not None and (row.key, col.key) not in cells:
                 cells[(row.key, col.key)] = printed(cell, line.row)
     return T2Result(cells, fmt)
+
+
+def _numbers_only(line: Line) -> bool:
+    """A line printing numbers only (one or several cells)."""
+    cells = [c for c in line.cells if c.text.strip()]
+    return bool(cells) and all(is_value_like(c.text) for c in cells)
 
 
 def _t2_stacked_header(above: list[Line]) -> list[tuple[str, Cell]]:
@@ -915,12 +924,7 @@ def _t2_pick(
         if blanks and picked is not None and all(any(p is c for p in picked) for c in values if c.text.strip()):
             # every printed cell under a header: nothing printed under a column is a printed blank
             # (as in table 三's rows, `_split_t3_row`)
-            boxes = [c.bbox for c in values if c.bbox]
-            band = (min(b[1] for b in boxes), max(b[3] for b in boxes)) if boxes else None
-            return [
-                p if p is not None else Cell("", x0, x1, line.row.page, (x0, band[0], x1, band[1]) if band else None)
-                for p, (x0, x1) in zip(picked, spans)
-            ]
+            return _with_blanks(picked, spans, line.row.page, values)
         if picked is not None:
             return picked
     nonempty: list[Cell | None] = [c for c in values if c.text.strip() and is_value_like(c.text)]
