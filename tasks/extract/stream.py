@@ -398,19 +398,26 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
             if (read := _one_whole(doc, start, wrap_readings(vals, shown_cells), shown)) is not None:
                 return read
         vals = joined
-    return _read_t3(doc, start, vals, shown)
+    return _read_t3(doc, start, vals, shown, slip_budget=DEFERRED_BUDGET)
 
 
 def _one_whole(
     doc: Document, start: int, readings: list[list[Token]], shown: str
 ) -> tuple[dict[tuple[str, str], Printed], str] | None:
     """The one reading (numbers with wrapped pieces joined) whose whole table every identity confirms:
-    None when none or several do."""
+    None when none or several do. When none does, the readings are searched again for a grid with one
+    cell the source printed wrong (`_deferred`'s slip), each search in a smaller budget: there are many
+    readings."""
     whole = {}
-    for reading in readings:
-        cells, name = _read_t3(doc, start, vals=reading, shown=shown)
-        if name and len(cells) == len(_shape("2021" if name == "2021" else "2021_mixed")[0]) * len(t3.COLUMNS):
-            whole[tuple(sorted((k, c.raw) for k, c in cells.items()))] = (cells, name)
+    for slip_budget in (None, SLIP_READINGS_BUDGET):  # then: a cell the source printed wrong in one of them
+        for reading in readings:
+            cells, name = _read_t3(doc, start, vals=reading, shown=shown, slip_budget=slip_budget)
+            full = len(_shape("2021" if name == "2021" else "2021_mixed")[0]) * len(t3.COLUMNS)
+            # with the slip, the table but its one cell printed wrong (other partial readings keep whole rows)
+            if name and len(cells) in ((full,) if slip_budget is None else (full, full - 1)):
+                whole[tuple(sorted((k, c.raw) for k, c in cells.items()))] = (cells, name)
+        if whole:
+            break
     if len(whole) > 1:
         log.debug("table 三 in reading order: %d readings of its wrapped numbers confirmed", len(whole))
     return next(iter(whole.values())) if len(whole) == 1 else None
@@ -429,10 +436,11 @@ def _grid_cells(rows: Sequence[Row], grid: dict[int, list[Token]]) -> dict[tuple
 
 
 def _read_t3(
-    doc: Document, start: int, vals: list[Token], shown: str
+    doc: Document, start: int, vals: list[Token], shown: str, slip_budget: int | None = None
 ) -> tuple[dict[tuple[str, str], Printed], str | None]:
     """`read_t3_stream` on the table's numbers `vals` (wrapped numbers joined), `shown` the layout its
-    labels show."""
+    labels show; when every other reading fails, a grid with one cell the source printed wrong is searched
+    for in `slip_budget` steps (None: not)."""
     ncol = len(t3.COLUMNS)
     fits = {len(t3.rows_for(x)) * ncol: x for x in ("2021", "2021_mixed")}
     layout = fits.get(len(vals)) or shown
@@ -579,6 +587,20 @@ def _read_t3(
         grid = _deferred(vals, rows, leaves, first_column=True, late_totals=True)
         if grid is not None and agrees(grid):
             taken = dict(enumerate(grid))
+    if slip_budget and len(taken) < len(rows) and len(vals) == len(rows) * ncol:
+        # one cell the source printed wrong (its row and column do not add up): the late-cell readings again
+        grid = _deferred(vals, rows, leaves, slip=True, budget=slip_budget) or _deferred(
+            vals, rows, leaves, first_column=True, slip=True, budget=slip_budget
+        )
+        if grid is not None and agrees(grid):
+            taken = dict(enumerate(grid))
+        gaps = [k for k in range(len(rows)) if k not in taken]
+        if gaps and gaps == list(range(gaps[0], gaps[-1] + 1)):
+            # and the staircase of blocks on the one run of rows left (the whole table when none was taken)
+            a, b = gaps[0], gaps[-1] + 1
+            known = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
+            grid = _staircase(vals[a * ncol : b * ncol], rows[a:b], leaves, known, slip=True)
+            taken.update({a + j: row for j, row in enumerate(grid or [])})
     if len(taken) < len(rows):
         blank = _totals_blank(vals, rows, leaves) or _printed_empty(vals, rows, leaves)
         # the rows the earlier readings took must read the same in it
@@ -588,7 +610,16 @@ def _read_t3(
             return blank, name
     if len(taken) == len(rows):
         n = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
-        if not _columns_hold(n, leaves):  # every row adds up but the columns do not: the rows are not where the count puts them
+        odd = [key for key, x in n.items() if x[-1] != sum(x[:-1])]  # a cell the source printed wrong (the slip reading)
+        if odd and len(odd) == 1 and (slipped := _slip_cell(n, odd[0], leaves)) is not None:
+            # its one cell that no identity confirms is not taken; the rest of the table is
+            log.debug("table 三 in reading order: %s's %s (%s) does not add up; not_found", odd[0],
+                      t3.COLUMNS[slipped].key, n[odd[0]][slipped])
+            cells = _grid_cells(rows, taken)
+            del cells[(odd[0], t3.COLUMNS[slipped].key)]
+            return cells, name
+        if odd or not _columns_hold(n, leaves):
+            # every row adds up but the columns do not: the rows are not where the count puts them
             log.debug("table 三 in reading order: rows add up, columns do not; nothing taken")
             return {}, None
     if len(taken) < len(rows):
@@ -987,10 +1018,16 @@ MAX_FLOWS = 3
 """Flows (regions pdftotext reads one after the other, each top to bottom) a table-三 copy may hold."""
 STAIRCASE_BUDGET = 50_000
 """Placements the search of `_staircase` may try in one run of rows before it refuses."""
+SLIP_STAIRCASE_BUDGET = 300_000
+"""Placements its slip search (one row printed wrong in the source) may try: it runs once per table, after
+every other reading failed, and each row may be the one, so it tries several times the placements of the
+search without it (LibreOffice's copy of the report with a source error: about 200,000 on its first seven
+rows, 1.4 s)."""
 
 
 def _staircase(
-    vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...], known: dict[str, list[Number]] | None = None
+    vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...], known: dict[str, list[Number]] | None = None,
+    slip: bool = False, over_budget: bool = False,
 ) -> list[list[Token]] | None:
     """The one grid of len(rows) × 7 cells the numbers of a table-三 copy fill in reading order, or None.
 
@@ -1006,7 +1043,13 @@ def _staircase(
     (H3.3) and, when `rows` is the whole table, every column satisfies H3.1 and H3.2. The grid is
     taken when exactly one grid of printed values survives (orders that differ only by where equal
     numbers go are one grid). Two grids, none, or a search past STAIRCASE_BUDGET placements: None
-    (not_found, never a pick)."""
+    (not_found, never a pick).
+
+    With `slip` (only where these rows and `known` are the whole table), one of these rows may not add
+    up, as `_deferred`'s slip: exactly one of its cells must then explain every column (`_slip_cell`);
+    grids with no such row are read too, and one grid must survive among both kinds. It runs only where
+    the search without it ends within STAIRCASE_BUDGET (`over_budget`: that search raises _OverBudget
+    rather than return None past it)."""
     ncol = len(t3.COLUMNS)
     nrow = len(rows)
     if len(vals) != nrow * ncol:
@@ -1015,6 +1058,16 @@ def _staircase(
     local = {r.key: i for i, r in enumerate(rows)}
     # the columns' identities when these rows and the `known` ones (the table's other rows, taken) are the whole table
     whole = all(k in local or k in known for k in ("total_processed", "carried_forward", "new_received", "carried_over", *leaves))
+    if slip and not whole:
+        return None
+    if slip:  # only where the search without the slip ends within its budget (finding none): else this one would not
+        try:
+            strict = _staircase(vals, rows, leaves, known, over_budget=True)
+        except _OverBudget:
+            return None
+        if strict is not None:
+            return strict
+    budget = SLIP_STAIRCASE_BUDGET if slip else STAIRCASE_BUDGET
     nums = [_num(t) for t in vals]
     grid: list[list[Number | None]] = [[None] * ncol for _ in range(nrow)]
     where: list[list[int]] = [[-1] * ncol for _ in range(nrow)]
@@ -1029,15 +1082,24 @@ def _staircase(
     def col(key: str, c: int) -> Number:
         return filled(grid[local[key]])[c] if key in local else known[key][c]
 
-    def ok(r: int, c: int) -> bool:
-        if c == ncol - 1 and grid[r][c] != sum(filled(grid[r][:-1])):
-            return False
-        if not whole or r != nrow - 1:  # column c of these rows is complete once their last row holds it
-            return True
+    def odd_rows() -> list[int]:
+        return [r for r in range(nrow) if shape[r] == ncol and grid[r][-1] != sum(filled(grid[r][:-1]))]
+
+    def column_holds(c: int) -> bool:
         total = col("total_processed", c)
         return total == sum(col(k, c) for k in leaves) and (
             col("new_received", c) + col("carried_over", c) == total + col("carried_forward", c)
         )
+
+    def ok(r: int, c: int) -> bool:
+        # a row that does not add up: with the slip, one of them
+        if c == ncol - 1 and grid[r][c] != sum(filled(grid[r][:-1])) and (not slip or len(odd_rows()) != 1):
+            return False
+        if not whole or r != nrow - 1:  # column c of these rows is complete once their last row holds it
+            return True
+        if slip:  # the cell printed wrong breaks one column at most: the grid is checked once whole (`holds`)
+            return sum(not column_holds(x) for x in range(c + 1)) <= 1
+        return column_holds(c)
 
     at: dict[Number, list[int]] = {}
     for j, x in enumerate(nums):
@@ -1047,14 +1109,26 @@ def _staircase(
         """The totals the rows holding their six parts need come later, in row order (a row's total
         comes after the total of the row above it)."""
         j = i
+        spare = slip and not odd_rows()  # with the slip, one row's total may be another number
         for r in range(nrow):
             if shape[r] == ncol - 1:
                 spots = at.get(sum(filled(grid[r][:-1])), [])
                 k = bisect.bisect_left(spots, j)
                 if k == len(spots):
+                    if spare:
+                        spare = False
+                        continue
                     return False
                 j = spots[k] + 1
         return True
+
+    def holds() -> bool:
+        """With the slip, the whole grid's columns: as printed, or explained by its one row that does not add up."""
+        if not slip:
+            return True
+        n = {**known, **{rows[r].key: filled(grid[r]) for r in range(nrow)}}
+        odd = odd_rows()
+        return _columns_hold(n, leaves) if not odd else _slip_cell(n, rows[odd[0]].key, leaves) is not None
 
     texts: list[tuple[str, ...]] = [()] * nrow
     runs: list[tuple[int, int]] = []  # (first token, count): the viewer's text blocks
@@ -1088,6 +1162,8 @@ def _staircase(
     def walk(ri: int, last: tuple[int, int], flows: int) -> bool:  # False: stop (two grids, or over budget)
         nonlocal tried
         if ri == len(runs):
+            if not holds():
+                return True
             grid_key = tuple(texts)
             found.setdefault(grid_key, [row[:] for row in where])
             return len(found) < 2
@@ -1108,7 +1184,7 @@ def _staircase(
                 if more > MAX_FLOWS:
                     continue
                 tried += 1
-                if tried > STAIRCASE_BUDGET:
+                if tried > budget:
                     return False
                 done = place(r0, c0, w, start, n)
                 if done is None:
@@ -1118,8 +1194,11 @@ def _staircase(
                 unplace(done)
         return True
 
-    if not walk(0, (-1, -1), 1) or len(found) != 1:
-        log.debug("table 三 in reading order: %s", "over budget" if tried > STAIRCASE_BUDGET else f"{len(found)} grids fit")
+    ended = walk(0, (-1, -1), 1)
+    if over_budget and tried > budget:
+        raise _OverBudget
+    if not ended or len(found) != 1:
+        log.debug("table 三 in reading order: %s", "over budget" if tried > budget else f"{len(found)} grids fit")
         return None
     (cells,) = found.values()
     return [[vals[cells[r][c]] for c in range(ncol)] for r in range(nrow)]
@@ -1148,6 +1227,11 @@ LATE_TOTALS_BUDGET = 8_000
 """States `_deferred`'s widest search (`late_totals`) may visit: it runs where every other reading failed,
 also once per reading of a copy's wrapped numbers (WeasyPrint's copy of the global-distinct page needs
 3,600)."""
+SLIP_READINGS_BUDGET = 8_000
+"""States each slip search (a grid with one cell the source printed wrong) may visit when it runs once per
+reading of a copy's wrapped numbers, after no reading fitted without it (WeasyPrint's Letter copy of the
+report with a source error needs under 5,000 in each; a copy that no reading fits spends this on each of
+its 36 readings, about 0.1 s apiece)."""
 
 
 H31_ROWS = ("new_received", "carried_over", "total_processed", "carried_forward")
@@ -1173,7 +1257,7 @@ def _columns_hold(n: dict[str, list[Number]], leaves: tuple[str, ...], results_t
 
 def _deferred(
     vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...], first_column: bool = False, joins: int = 0,
-    late_totals: bool = False,
+    late_totals: bool = False, slip: bool = False, budget: int | None = None,
 ) -> list[list[Token]] | None:
     """The one whole table 三 the numbers fill row by row, left to right, when some cells are printed
     after their place, or None.
@@ -1209,9 +1293,20 @@ def _deferred(
     With `joins` (the copy holds that many numbers more than the table's cells), a row's total may be
     printed wrapped, its end on the next line right after it (`… 881` / `1107` / `5` for 11075): the
     total is then read as the two joined, exactly `joins` times (the row's sum, and every other identity,
-    must hold with it)."""
+    must hold with it).
+
+    With `slip`, the grid may hold one cell the source itself printed wrong (a report's arithmetic
+    error, V22): one row that does not add up, its difference d, and exactly one cell of it whose
+    correction by d makes every column satisfy H3.1 and H3.2 (the other columns hold as printed). Grids
+    with no such cell are read as well, and one grid of printed values must survive among both kinds:
+    the slip widens the readings, never chooses between them. The grid's other cells are confirmed (each
+    in columns whose identities hold, the cell left over in its row by elimination); that cell is not:
+    its printed number may be the source's error or a number the copy lost a piece of, so `_read_t3`
+    leaves it not_found. A row printed wrong whose cell is printed late is not read (the search looks
+    ahead for a late cell by its row's sum)."""
     ncol = len(t3.COLUMNS)
     size = len(rows) * ncol
+    odd = -1  # with `slip`: the row that does not add up (-1: none)
     pair_tag = size  # a queue entry `pair_tag + c`: the cells c and c + 1 waiting together
 
     def cell_of(q: int) -> int:
@@ -1270,7 +1365,10 @@ def _deferred(
                 counts[which][c] += sign
 
     def column_ok(c: int) -> bool:
-        """H3.2 and H3.1 on column c as far as its cells are filled."""
+        """H3.2 and H3.1 on column c as far as its cells are filled (with `slip`, at the end only: a
+        column may hold the cell printed wrong before its row is known)."""
+        if slip:
+            return True
         tp = at[sides[1][0] * ncol + c]
         if tp >= 0 and counts[0][c] == len(leaf_rows) and sums[0][c] != nums[tp]:
             return False
@@ -1279,6 +1377,7 @@ def _deferred(
     def fill(cell: int, tok: int) -> bool:
         """Put token `tok` in `cell`; False when that completes its row and the row does not add up,
         or a column's identity whose cells are all filled."""
+        nonlocal odd
         at[cell] = tok
         tally(cell, 1)
         r = cell // ncol
@@ -1288,11 +1387,19 @@ def _deferred(
         if left[r]:
             return True
         row = [nums[at[r * ncol + c]] for c in range(ncol)]
-        return row[-1] == sum(row[:-1])
+        if row[-1] == sum(row[:-1]):
+            return True
+        if slip and odd < 0:
+            odd = r
+            return True
+        return False
 
     def unfill(cell: int) -> None:
+        nonlocal odd
         if at[cell] < 0:
             return
+        if odd == cell // ncol:
+            odd = -1
         tally(cell, -1)
         at[cell] = -1
         left[cell // ncol] += 1
@@ -1342,7 +1449,8 @@ def _deferred(
         cells = tuple(tokens_[at[r * ncol + c]].text if at[r * ncol + c] >= 0 else None
                       for r in open_rows for c in range(ncol))
         total = tuple(nums[t] if (t := at[sides[1][0] * ncol + c]) >= 0 else None for c in range(ncol))
-        return n, queue, ahead, used, cells, tuple(map(tuple, sums)), total  # 三's cells: the leaves' check needs them
+        slipped = (odd, nums[at[odd * ncol + ncol - 1]] - sum(nums[at[odd * ncol + c]] for c in range(ncol - 1))) if odd >= 0 else None
+        return n, queue, ahead, used, cells, tuple(map(tuple, sums)), total, slipped  # 三's cells: the leaves' check needs them
 
     def flat(suffix: tuple | None) -> tuple[tuple[int, str], ...]:
         """A reading of the rest, (cell, token, the rest) linked: its cells' printed values."""
@@ -1366,12 +1474,14 @@ def _deferred(
             if n < size or queue:
                 return []
             grid = {rows[r].key: [nums[at[r * ncol + c]] for c in range(ncol)] for r in range(len(rows))}
-            return [None] if _columns_hold(grid, leaves) else []
+            if odd < 0:
+                return [None] if _columns_hold(grid, leaves) else []
+            return [None] if _slip_cell(grid, rows[odd].key, leaves) is not None else []
         key = state(n, queue, ahead, used)
         if key in memo:  # the same open cells, the same column sums: the same readings follow
             return memo[key]
         steps += 1
-        if steps > (LATE_TOTALS_BUDGET if late_totals else DEFERRED_BUDGET):
+        if steps > (budget or (LATE_TOTALS_BUDGET if late_totals else DEFERRED_BUDGET)):
             raise _OverBudget
         out: list[tuple | None] = []
 
@@ -1439,8 +1549,22 @@ def _deferred(
     return [[tokens_[cells[r * ncol + c]] for c in range(ncol)] for r in range(len(rows))]
 
 
+def _slip_cell(grid: dict[str, list[Number]], key: str, leaves: tuple[str, ...]) -> int | None:
+    """The one column whose cell in row `key` (a row of a whole table 三 that does not add up), corrected
+    by the row's difference, makes every column satisfy H3.1 and H3.2; None when no column or several do."""
+    row = grid[key]
+    d = row[-1] - sum(row[:-1])
+    fits = []
+    for c in range(len(row)):
+        fixed = list(row)
+        fixed[c] += d if c < len(row) - 1 else -d
+        if _columns_hold({**grid, key: fixed}, leaves):
+            fits.append(c)
+    return fits[0] if len(fits) == 1 else None
+
+
 class _OverBudget(Exception):
-    """The search of `_deferred` ran past DEFERRED_BUDGET states."""
+    """The search of `_deferred` ran past DEFERRED_BUDGET states (or `_staircase`'s past its budget)."""
 
 
 def _unlink(suffix: tuple | None) -> list[tuple[int, int]]:

@@ -620,13 +620,20 @@ def test_two_cells_wrapped_first_lines_first_are_told_apart_by_the_columns() -> 
     assert all(r[-1] == "4720" and "1693" in r[:-1] for r in readings)
     folder = FOLDER.parent / "viewer_2021_weasyprint_letter_first_lines"
     text, truth, _ = _t3_whole(folder)
-    # the row 二 printed with one cell changed: no reading of the wrapped rows satisfies the columns
-    i = next(i for i, x in enumerate(text.split("\n")) if x.startswith("二、上年结转"))
     lines = text.split("\n")
-    k = next(k for k in range(i + 1, len(lines)) if lines[k].isdigit())
-    lines[k] = str(int(lines[k]) + 1)
-    got = _cells("\n".join(lines))
-    read = _t3_read(got, truth)
+    i = next(i for i, x in enumerate(lines) if x.startswith("二、上年结转"))
+    first, second = [k for k in range(i + 1, len(lines)) if lines[k].isdigit()][:2]
+    # the row 二 printed with one cell changed (as a source's own error): the other columns still tell the
+    # readings apart, and the changed cell, which no identity confirms, is not_found
+    one = list(lines)
+    one[first] = str(int(one[first]) + 1)
+    read = _t3_read(_cells("\n".join(one)), truth)
+    assert {k for k in truth if k[0] == "t3"} - set(read) == {("t3", "carried_over", "natural_person")}
+    assert all((c["status"], c["value"]) == _expected(truth[k]) for k, c in read.items())
+    # two cells changed: no reading of the wrapped rows satisfies the columns, even with one cell printed wrong
+    two = list(one)
+    two[second] = str(int(two[second]) + 1)
+    read = _t3_read(_cells("\n".join(two)), truth)
     assert not any(k[1] in ("new_received", "total_processed") for k in read)
     assert all((c["status"], c["value"]) == _expected(truth[k]) for k, c in read.items())
 
@@ -864,3 +871,20 @@ def test_table_2_rows_of_a_block_with_an_empty_cell_are_read_by_their_labels_whe
     got = t2(noted)
     assert not any(k[0] in ("normative_documents", "administrative_penalty") for k in got)
     assert all(v == truth[("t2", *k)]["value"] for k, v in got.items())
+
+
+def test_a_cell_printed_wrong_in_the_source_leaves_only_that_cell_not_found() -> None:
+    # one table-三 cell printed off (the report's own arithmetic error, V22): its row's sum and its column's
+    # identities break, every other cell is confirmed by the identities, that one by none
+    for row, col, changed in [("granted", "natural_person", "225"), ("denied_process_info", "total", "64"),
+                              ("total_processed", "commercial_enterprise", "145"), ("new_received", "natural_person", "1403")]:
+        key = ("t3", row, col)
+        got = _cells(_replace_line(TEXT, str(TRUTH[key]["value"]), changed))
+        assert got[key]["status"] == "not_found", key
+        assert all((got[k]["status"], got[k]["value"]) == _expected(v) for k, v in TRUTH.items() if k[0] == "t3" and k != key), key
+    # two cells printed wrong in two rows: no one cell explains them, and no cell is read as another number
+    two = _replace_line(_replace_line(TEXT, "215", "225"), "54", "64")
+    got = _cells(two)
+    read = {k: c for k, c in got.items() if k[0] == "t3" and c["status"] != "not_found"}
+    assert ("t3", "granted", "natural_person") not in read and ("t3", "denied_process_info", "total") not in read
+    assert all((c["status"], c["value"]) == _expected(TRUTH[k]) for k, c in read.items())
