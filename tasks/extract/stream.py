@@ -541,6 +541,17 @@ def _read_t3(
     while 0 < i < len(rows) and not on_its_line(i - 1) and all(_num(t) == 0 for t in window(i - 1)):
         i -= 1
         del taken[i]
+    def last_run(slip: bool = False) -> None:
+        """One run of rows left (the whole table when none was taken): the table's other rows are known,
+        so its columns must add up too; the staircase of blocks fills it where one grid fits (with `slip`,
+        one of its rows printed wrong)."""
+        gaps = [k for k in range(len(rows)) if k not in taken]
+        if gaps and gaps == list(range(gaps[0], gaps[-1] + 1)) and len(gaps) <= STAIRCASE_ROWS:
+            a, b = gaps[0], gaps[-1] + 1
+            known = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
+            grid = _staircase(vals[a * ncol : b * ncol], rows[a:b], leaves, known, slip=slip)
+            taken.update({a + j: row for j, row in enumerate(grid or [])})
+
     if len(vals) == len(rows) * ncol:  # every row's place is known: take each row that adds up in it
         taken.update({k: window(k) for k in range(i, len(rows)) if adds_up(k, strict=True) and _telling(window(k))})
         # the rows between two rows at their places hold exactly the numbers between them (a cell never
@@ -554,13 +565,8 @@ def _read_t3(
                 grid = _staircase(vals[a * ncol : b * ncol], rows[a:b], leaves)
                 taken.update({a + j: row for j, row in enumerate(grid or [])})
             a = b + 1
-        gaps = [k for k in range(len(rows)) if k not in taken]
-        if gaps and gaps == list(range(gaps[0], gaps[-1] + 1)) and len(gaps) <= STAIRCASE_ROWS:
-            # one run of rows left: the table's other rows are known, so its columns must add up too
-            a, b = gaps[0], gaps[-1] + 1
-            known = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
-            grid = _staircase(vals[a * ncol : b * ncol], rows[a:b], leaves, known)
-            taken.update({a + j: row for j, row in enumerate(grid or [])})
+        last_run()
+
     def agrees(grid: list[list[Token]]) -> bool:
         """A whole reading reads the rows already taken as they were taken."""
         return all(grid[k] == w for k, w in taken.items())
@@ -594,13 +600,7 @@ def _read_t3(
         )
         if grid is not None and agrees(grid):
             taken = dict(enumerate(grid))
-        gaps = [k for k in range(len(rows)) if k not in taken]
-        if gaps and gaps == list(range(gaps[0], gaps[-1] + 1)):
-            # and the staircase of blocks on the one run of rows left (the whole table when none was taken)
-            a, b = gaps[0], gaps[-1] + 1
-            known = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
-            grid = _staircase(vals[a * ncol : b * ncol], rows[a:b], leaves, known, slip=True)
-            taken.update({a + j: row for j, row in enumerate(grid or [])})
+        last_run(slip=True)
     if len(taken) < len(rows):
         blank = _totals_blank(vals, rows, leaves) or _printed_empty(vals, rows, leaves)
         # the rows the earlier readings took must read the same in it
@@ -611,7 +611,7 @@ def _read_t3(
     if len(taken) == len(rows):
         n = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
         odd = [key for key, x in n.items() if x[-1] != sum(x[:-1])]  # a cell the source printed wrong (the slip reading)
-        if odd and len(odd) == 1 and (slipped := _slip_cell(n, odd[0], leaves)) is not None:
+        if len(odd) == 1 and (slipped := _slip_cell(n, odd[0], leaves)) is not None:
             # its one cell that no identity confirms is not taken; the rest of the table is
             log.debug("table 三 in reading order: %s's %s (%s) does not add up; not_found", odd[0],
                       t3.COLUMNS[slipped].key, n[odd[0]][slipped])
