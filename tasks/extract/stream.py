@@ -1218,6 +1218,10 @@ NEAR_DEFER_ROWS = 0
 """Rows a cell of another column may come late in that second search: none (it comes right after its
 row's last cell, before the next row's); else each first-column cell waiting could also be read as any
 other cell of its row, and the search does not end (300,000 states on a WeasyPrint copy)."""
+TAIL_ROWS = 2
+"""Rows right above table 三's last row (四) whose cells may wait several at a time in `_deferred`: they are
+read with 四 by the identities (`last_row`). Chromium's copies print the end of the table out of order: a
+row's last two cells after (七), 四's cells in an order of their own, a row's first cell before its total."""
 DEFERRED_BUDGET = 30_000
 """States the search of `_deferred` may visit before it refuses (about 1.5 s at a load of 6; the WeasyPrint
 copy with cells aligned to the bottom needs 13,500, the others 30 to 1,300)."""
@@ -1303,7 +1307,13 @@ def _deferred(
     in columns whose identities hold, the cell left over in its row by elimination); that cell is not:
     its printed number may be the source's error or a number the copy lost a piece of, so `_read_t3`
     leaves it not_found. A row printed wrong whose cell is printed late is not read (the search looks
-    ahead for a late cell by its row's sum)."""
+    ahead for a late cell by its row's sum).
+
+    The last row, 四, is what H3.1 leaves from 一, 二 and (七), and a cell still waiting when the search
+    reaches it is what its row's or its column's identity leaves: so the numbers left then are read in any
+    order (`last_row`), provided they are exactly those values (Chromium prints 四's cells in an order of
+    their own, and the last cells of a result row after (七)). In the TAIL_ROWS rows above 四 several cells
+    of a row may wait at once (not with `first_column` or `slip`)."""
     ncol = len(t3.COLUMNS)
     size = len(rows) * ncol
     odd = -1  # with `slip`: the row that does not add up (-1: none)
@@ -1433,6 +1443,8 @@ def _deferred(
             r = cell_of(q) // ncol
             if (r + 1) * ncol > n:
                 break  # its row is still open: the cells waiting from here on need numbers not known yet
+            if sum(at[r * ncol + c] < 0 for c in range(ncol)) > (2 if q >= pair_tag else 1):
+                break  # another cell of its row waits too (the rows above the last): its number is not known yet
             row = [nums[at[r * ncol + c]] if at[r * ncol + c] >= 0 else 0 for c in range(ncol)]
             need = sum(row[:-1]) if cell_of(q) % ncol == ncol - 1 else row[-1] - sum(row[:-1])
             spots = (pair_positions if q >= pair_tag else positions).get(need, [])
@@ -1460,6 +1472,50 @@ def _deferred(
             out.append((cell, tokens_[tok].text))
         return tuple(sorted(out))
 
+    # the table's identities, each a list of (cell, sign) whose signed values sum to 0
+    identities = [[(r * ncol + c, 1 if c < ncol - 1 else -1) for c in range(ncol)] for r in range(len(rows))]  # H3.3
+    for c in range(ncol):
+        identities.append([*((r * ncol + c, 1) for r in leaf_rows), (sides[1][0] * ncol + c, -1)])  # H3.2
+        identities.append([(sides[0][0] * ncol + c, 1), (sides[0][1] * ncol + c, 1),
+                           (sides[1][0] * ncol + c, -1), (sides[1][1] * ncol + c, -1)])  # H3.1
+
+    def last_row(n: int, queue: tuple[int, ...], p: int) -> tuple | None:
+        """The rest of the numbers read as the last row (四, n at its first cell) and the cells still waiting,
+        in any order: each of those cells is the one number the identities leave it (四 by H3.1 from 一, 二
+        and (七); a waiting cell by its row's sum or its column's), and the numbers left must be exactly
+        those values. A reading (linked as `walk`'s), or None when a cell is not determined, the numbers
+        left are not those values, or two numbers of one value are printed differently."""
+        unknown = {cell_of(q) for q in queue} | set(range(n, size))
+        found: dict[int, Number] = {}
+
+        def value(cell: int) -> Number:
+            return found[cell] if cell in found else nums[at[cell]]
+
+        progress = True
+        while progress and len(found) < len(unknown):
+            progress = False
+            for eq in identities:
+                free = [(cell, sign) for cell, sign in eq if cell in unknown and cell not in found]
+                if len(free) == 1:
+                    cell, sign = free[0]
+                    found[cell] = -sign * sum(sign2 * value(c2) for c2, sign2 in eq if c2 != cell)
+                    progress = True
+        if len(found) < len(unknown) or any(v < 0 for v in found.values()):
+            return None
+        if any(sum(sign * value(cell) for cell, sign in eq) != 0 for eq in identities):
+            return None
+        left: dict[Number, list[int]] = {}
+        for j in range(p, len(vals)):
+            left.setdefault(nums[j], []).append(j)
+        if any(len({tokens_[j].text for j in js}) > 1 for js in left.values()):
+            return None  # one value printed two ways: which cell holds which is not known
+        if sorted(found.values()) != sorted(nums[p : len(vals)]):
+            return None
+        suffix: tuple | None = None
+        for cell in sorted(unknown, reverse=True):
+            suffix = (cell, left[found[cell]].pop(), suffix)
+        return suffix
+
     memo: dict[tuple, list[tuple | None]] = {}
 
     def walk(n: int, queue: tuple[int, ...], ahead: int = -1, used: int = 0) -> list[tuple | None]:
@@ -1484,6 +1540,10 @@ def _deferred(
         if steps > (budget or (LATE_TOTALS_BUDGET if late_totals else DEFERRED_BUDGET)):
             raise _OverBudget
         out: list[tuple | None] = []
+        # the last row and the cells still waiting, in any order: each is the value the identities leave it
+        at_last = n == size - ncol and not slip and not joins and ahead < 0 and not any(q >= pair_tag for q in queue)
+        if at_last and (tail := last_row(n, queue, p)) is not None:
+            out.append(tail)
 
         def follow(cell: int, tok: int, rest: list[tuple | None], then: tuple[int, int] | None = None) -> None:
             for suffix in rest:
@@ -1503,7 +1563,11 @@ def _deferred(
                 if fill(n, joined[p]) and passable(n + 1, (*queue,), p + 2):
                     follow(n, joined[p], walk(n + 1, queue, ahead, used + 1))
                 unfill(n)
-            one_per_row = not queue or cell_of(queue[-1]) // ncol != n // ncol
+            # one cell of a row waits at a time, but in the rows right above the last several may (`last_row`; not
+            # with first cells waiting too, where each of them could then be read as any cell of its row, nor with
+            # the slip, whose search it would take past its budget)
+            one_per_row = not queue or cell_of(queue[-1]) // ncol != n // ncol or (
+                not first_column and not slip and n >= size - (TAIL_ROWS + 1) * ncol)
             room = (sum(1 for q in queue if first(q)) < MAX_FIRST_DEFERRED if first(n)
                     else sum(1 for q in queue if not first(q)) < MAX_DEFERRED)
             if len(out) < 2 and room and one_per_row and passable(n + 1, (*queue, n), p):
