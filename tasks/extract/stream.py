@@ -593,6 +593,11 @@ def _read_t3(
         grid = _deferred(vals, rows, leaves, first_column=True, late_totals=True)
         if grid is not None and agrees(grid):
             taken = dict(enumerate(grid))
+    if len(taken) < len(rows) and len(vals) == len(rows) * ncol:
+        # first cells printed late, and the last cells of the row above (七) printed with 四's
+        grid = _deferred(vals, rows, leaves, first_column=True, end_rows=True)
+        if grid is not None and agrees(grid):
+            taken = dict(enumerate(grid))
     if slip_budget and len(taken) < len(rows) and len(vals) == len(rows) * ncol:
         # one cell the source printed wrong (its row and column do not add up): the late-cell readings again
         grid = _deferred(vals, rows, leaves, slip=True, budget=slip_budget) or _deferred(
@@ -1261,7 +1266,7 @@ def _columns_hold(n: dict[str, list[Number]], leaves: tuple[str, ...], results_t
 
 def _deferred(
     vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...], first_column: bool = False, joins: int = 0,
-    late_totals: bool = False, slip: bool = False, budget: int | None = None,
+    late_totals: bool = False, slip: bool = False, budget: int | None = None, end_rows: bool = False,
 ) -> list[list[Token]] | None:
     """The one whole table 三 the numbers fill row by row, left to right, when some cells are printed
     after their place, or None.
@@ -1313,7 +1318,10 @@ def _deferred(
     reaches it is what its row's or its column's identity leaves: so the numbers left then are read in any
     order (`last_row`), provided they are exactly those values (Chromium prints 四's cells in an order of
     their own, and the last cells of a result row after (七)). In the TAIL_ROWS rows above 四 several cells
-    of a row may wait at once (not with `first_column` or `slip`)."""
+    of a row may wait at once (not with `first_column` or `slip`). With `end_rows` (and `first_column`: its
+    own pass, after the others), the cells of those rows but their first may be left for `last_row` to read,
+    any number of them (WeasyPrint's narrow copies of the 2019 page print （六） and 四 interleaved column by
+    column after （七）: `20.2` / `22.2` / `20.3` / `22.3` …)."""
     ncol = len(t3.COLUMNS)
     size = len(rows) * ncol
     odd = -1  # with `slip`: the row that does not add up (-1: none)
@@ -1357,6 +1365,8 @@ def _deferred(
                 tokens_.append(Token(head.text + end.text, head.block, head.page, head.run, head.label))
     nums = [_num(t) for t in tokens_]
     at: list[int] = [-1] * size  # cell → token
+    parked: list[int] = []  # with `end_rows`: the last cells of the row above (七) left for `last_row`
+    park_row = range(size - (TAIL_ROWS + 1) * ncol, size - TAIL_ROWS * ncol)
     left = [ncol] * len(rows)  # cells of each row not yet filled
     steps = 0
 
@@ -1462,7 +1472,8 @@ def _deferred(
                       for r in open_rows for c in range(ncol))
         total = tuple(nums[t] if (t := at[sides[1][0] * ncol + c]) >= 0 else None for c in range(ncol))
         slipped = (odd, nums[at[odd * ncol + ncol - 1]] - sum(nums[at[odd * ncol + c]] for c in range(ncol - 1))) if odd >= 0 else None
-        return n, queue, ahead, used, cells, tuple(map(tuple, sums)), total, slipped  # 三's cells: the leaves' check needs them
+        # (三's cells: the leaves' check needs them)
+        return n, queue, ahead, used, tuple(parked), cells, tuple(map(tuple, sums)), total, slipped
 
     def flat(suffix: tuple | None) -> tuple[tuple[int, str], ...]:
         """A reading of the rest, (cell, token, the rest) linked: its cells' printed values."""
@@ -1485,7 +1496,7 @@ def _deferred(
         and (七); a waiting cell by its row's sum or its column's), and the numbers left must be exactly
         those values. A reading (linked as `walk`'s), or None when a cell is not determined, the numbers
         left are not those values, or two numbers of one value are printed differently."""
-        unknown = {cell_of(q) for q in queue} | set(range(n, size))
+        unknown = {cell_of(q) for q in queue} | set(parked) | set(range(n, size))
         found: dict[int, Number] = {}
 
         def value(cell: int) -> Number:
@@ -1525,9 +1536,14 @@ def _deferred(
         nonlocal steps
         if ahead >= 0 and n == cell_of(ahead):  # the cell (or pair) printed early: the row goes on after it
             return walk(n + (2 if ahead >= pair_tag else 1), queue, -1, used)
-        p = n - waiting(queue) + (waiting((ahead,)) if ahead >= 0 else 0) + used  # tokens read so far
+        if parked and n in park_row:  # the rest of the row after a cell left for `last_row`
+            parked.append(n)
+            rest = walk(n + 1, queue, ahead, used)
+            parked.pop()
+            return rest
+        p = n - waiting(queue) - len(parked) + (waiting((ahead,)) if ahead >= 0 else 0) + used  # tokens read so far
         if p == len(vals):
-            if n < size or queue:
+            if n < size or queue or parked:
                 return []
             grid = {rows[r].key: [nums[at[r * ncol + c]] for c in range(ncol)] for r in range(len(rows))}
             if odd < 0:
@@ -1574,6 +1590,10 @@ def _deferred(
                 also(walk(n + 1, (*queue, n), ahead, used))  # cell n waits: nothing filled by this step
             if len(out) < 2 and first(n) and room and one_per_row and ahead < 0 and passable(n + 2, (*queue, pair_tag + n), p):
                 also(walk(n + 2, (*queue, pair_tag + n), ahead, used))  # cells n and n + 1 wait, a pair
+            if len(out) < 2 and end_rows and first_column and not parked and n in park_row and not first(n):
+                parked.append(n)  # cell n and the rest of its row are left for `last_row`
+                also(walk(n + 1, queue, ahead, used))
+                parked.pop()
         for h in heads(queue):
             q0, others = cell_of(queue[h]), queue[:h] + queue[h + 1 :]
             if len(out) >= 2 or n < (q0 // ncol + 1) * ncol:  # late only after the rest of its row

@@ -913,3 +913,20 @@ def test_the_last_row_and_the_cells_still_waiting_are_read_by_the_identities_in_
 def _t3_whole_of(text: str, truth: dict, t3_keys: list) -> None:
     got = _cells(text)
     assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {k: _expected(truth[k]) for k in t3_keys}
+
+
+INTERLEAVED = FOLDER.parent / "viewer_2019_weasyprint_end_interleaved"
+
+
+def test_the_last_result_rows_cells_printed_among_4s_are_read_by_the_identities() -> None:
+    # WeasyPrint prints （六）其他处理's cells but its first and 四's interleaved after （七）'s numbers:
+    # （六）'s are what H3.2 leaves from （七） and the other results, 四's what H3.1 leaves
+    text, truth, t3_keys = _t3_whole(INTERLEAVED)
+    tail = ["18", "190", "147", "188", "129", "179", "39", "38", "74", "654", "68"]
+    assert "\n\n".join(tail) in text
+    assert [truth[("t3", "other_total", c)]["value"] for c in ("commercial_enterprise", "research_institution")] == [18, 190]
+    # two of them in the other order: the same grid
+    _t3_whole_of(text.replace("\n\n".join(tail), "\n\n".join(["18", "190", "188", "147", *tail[4:]])), truth, t3_keys)
+    # one of （六）'s (190 read 191) or one of 四's (74 read 75) off: nothing fits, nothing read as another number
+    for old, new in (("190", "191"), ("74", "75")):
+        _t3_refused(text.replace("\n\n".join(tail), "\n\n".join(new if x == old else x for x in tail)), truth, t3_keys)
