@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
+from tasks.checks.identities import identities
 from tasks.extract.model import Block, Document, Paragraph, Table
 from tasks.extract.normalize import norm
 from tasks.extract.tables import Printed
@@ -1365,8 +1366,9 @@ def _deferred(
                 tokens_.append(Token(head.text + end.text, head.block, head.page, head.run, head.label))
     nums = [_num(t) for t in tokens_]
     at: list[int] = [-1] * size  # cell → token
+    tail_start = size - (TAIL_ROWS + 1) * ncol  # the first cell of the TAIL_ROWS rows above 四
     parked: list[int] = []  # with `end_rows`: the last cells of the row above (七) left for `last_row`
-    park_row = range(size - (TAIL_ROWS + 1) * ncol, size - TAIL_ROWS * ncol)
+    park_row = range(tail_start, tail_start + ncol)
     left = [ncol] * len(rows)  # cells of each row not yet filled
     steps = 0
 
@@ -1483,12 +1485,13 @@ def _deferred(
             out.append((cell, tokens_[tok].text))
         return tuple(sorted(out))
 
-    # the table's identities, each a list of (cell, sign) whose signed values sum to 0
-    identities = [[(r * ncol + c, 1 if c < ncol - 1 else -1) for c in range(ncol)] for r in range(len(rows))]  # H3.3
-    for c in range(ncol):
-        identities.append([*((r * ncol + c, 1) for r in leaf_rows), (sides[1][0] * ncol + c, -1)])  # H3.2
-        identities.append([(sides[0][0] * ncol + c, 1), (sides[0][1] * ncol + c, 1),
-                           (sides[1][0] * ncol + c, -1), (sides[1][1] * ncol + c, -1)])  # H3.1
+    # table 三's identities (tasks.checks.identities), each as the (cell, sign) pairs whose signed values sum to 0
+    col_at = {c.key: j for j, c in enumerate(t3.COLUMNS)}
+    equations = [
+        [*((index[r] * ncol + col_at[c], 1) for _, r, c in rule.lhs), *((index[r] * ncol + col_at[c], -1) for _, r, c in rule.rhs)]
+        for rule in identities("2021" if tuple(leaves) == t3.RESULT_LEAVES_2021 else "2021_mixed")
+        if rule.rule.startswith("T3")
+    ]
 
     def last_row(n: int, queue: tuple[int, ...], p: int) -> tuple | None:
         """The rest of the numbers read as the last row (四, n at its first cell) and the cells still waiting,
@@ -1505,7 +1508,7 @@ def _deferred(
         progress = True
         while progress and len(found) < len(unknown):
             progress = False
-            for eq in identities:
+            for eq in equations:
                 free = [(cell, sign) for cell, sign in eq if cell in unknown and cell not in found]
                 if len(free) == 1:
                     cell, sign = free[0]
@@ -1513,7 +1516,7 @@ def _deferred(
                     progress = True
         if len(found) < len(unknown) or any(v < 0 for v in found.values()):
             return None
-        if any(sum(sign * value(cell) for cell, sign in eq) != 0 for eq in identities):
+        if any(sum(sign * value(cell) for cell, sign in eq) != 0 for eq in equations):
             return None
         left: dict[Number, list[int]] = {}
         for j in range(p, len(vals)):
@@ -1583,7 +1586,7 @@ def _deferred(
             # with first cells waiting too, where each of them could then be read as any cell of its row, nor with
             # the slip, whose search it would take past its budget)
             one_per_row = not queue or cell_of(queue[-1]) // ncol != n // ncol or (
-                not first_column and not slip and n >= size - (TAIL_ROWS + 1) * ncol)
+                not first_column and not slip and n >= tail_start)
             room = (sum(1 for q in queue if first(q)) < MAX_FIRST_DEFERRED if first(n)
                     else sum(1 for q in queue if not first(q)) < MAX_DEFERRED)
             if len(out) < 2 and room and one_per_row and passable(n + 1, (*queue, n), p):
