@@ -567,9 +567,14 @@ def _t3_whole(folder: Path) -> tuple[str, dict, list]:
     text = (folder / "source.txt").read_text(encoding="utf-8")
     truth = _truth(folder)
     t3_keys = [k for k in truth if k[0] == "t3"]
+    _t3_whole_of(text, truth, t3_keys)
+    return text, truth, t3_keys
+
+
+def _t3_whole_of(text: str, truth: dict, t3_keys: list) -> None:
+    """The copy reads table 三 cell for cell as its truth."""
     got = _cells(text)
     assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {k: _expected(truth[k]) for k in t3_keys}
-    return text, truth, t3_keys
 
 
 def _t3_refused(changed: str, truth: dict, t3_keys: list) -> None:
@@ -898,9 +903,7 @@ def test_the_last_row_and_the_cells_still_waiting_are_read_by_the_identities_in_
     # 四's cells in an order of their own; 四 is what H3.1 leaves, the waiting cells what their identities leave
     text, truth, t3_keys = _t3_whole(END)
     tail = ["222", "68", "142", "10", "38", "2", "287", "3", "483"]
-    at = text.index("\n\n".join(tail))
-    lines = text[at:].split("\n\n")[: len(tail)]
-    assert lines == tail and truth[("t3", "carried_forward", "total")]["value"] == 483
+    assert "\n\n".join(tail) in text and truth[("t3", "carried_forward", "total")]["value"] == 483
     # 四's cells in yet another order: the same grid
     mixed = ["483", "3", "10", "2", "287", "38", "142", "68", "222"]
     _t3_whole_of(text.replace("\n\n".join(tail), "\n\n".join(mixed)), truth, t3_keys)
@@ -908,11 +911,6 @@ def test_the_last_row_and_the_cells_still_waiting_are_read_by_the_identities_in_
     # 288): no grid fits, and nothing of table 三 is read as another number
     for old, new in (("142", "143"), ("287", "288")):
         _t3_refused(text.replace("\n\n".join(tail), "\n\n".join(new if x == old else x for x in tail)), truth, t3_keys)
-
-
-def _t3_whole_of(text: str, truth: dict, t3_keys: list) -> None:
-    got = _cells(text)
-    assert {k: (got[k]["status"], got[k]["value"]) for k in t3_keys} == {k: _expected(truth[k]) for k in t3_keys}
 
 
 INTERLEAVED = FOLDER.parent / "viewer_2019_weasyprint_end_interleaved"
