@@ -21,9 +21,9 @@ from __future__ import annotations
 import bisect
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from tasks.checks.identities import identities
 from tasks.extract.model import Block, Document, Paragraph, Table
@@ -376,6 +376,7 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
     page order)."""
     vals = tokens(doc, start, end)
     ncol = len(t3.COLUMNS)
+    work = Work()
     head = "".join(norm(b.text) for b in doc.blocks[start : vals[-1].block if vals else end] if isinstance(b, Paragraph))
     if not vals or not all(w in head for w in T3_HEADER_WORDS):  # no table-三 header among its numbers
         return {}, None
@@ -384,26 +385,26 @@ def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str,
     if len(vals) > shown_cells:  # more numbers than cells: numbers wrapped in their cells
         joined = join_split_numbers(vals, shown_cells)
         if joined is vals:  # no one joining: the readings whose joined cells' columns no row sum tells
-            if (read := _one_whole(doc, start, split_readings(vals, shown_cells), shown)) is not None:
+            if (read := _one_whole(doc, start, split_readings(vals, shown_cells), shown, work)) is not None:
                 return read
             rest = join_split_numbers(vals, shown_cells, exact=False)  # wrapped totals read in the search
             if len(rest) > shown_cells:
                 rows, leaves, name = _shape(shown)
                 extra = len(rest) - shown_cells
-                grid = _deferred(rest, rows, leaves, joins=extra) or _deferred(
-                    rest, rows, leaves, first_column=True, joins=extra
+                grid = _deferred(rest, rows, leaves, joins=extra, work=work) or _deferred(
+                    rest, rows, leaves, first_column=True, joins=extra, work=work
                 )
                 if grid is not None:
                     return _grid_cells(rows, dict(enumerate(grid))), name
             # wrapped numbers' pieces in text blocks of their own, the cells around them in another order
-            if (read := _one_whole(doc, start, wrap_readings(vals, shown_cells), shown)) is not None:
+            if (read := _one_whole(doc, start, wrap_readings(vals, shown_cells), shown, work)) is not None:
                 return read
         vals = joined
-    return _read_t3(doc, start, vals, shown, slip_budget=DEFERRED_BUDGET)
+    return _read_t3(doc, start, vals, shown, slip_budget=DEFERRED_BUDGET, work=work)
 
 
 def _one_whole(
-    doc: Document, start: int, readings: list[list[Token]], shown: str
+    doc: Document, start: int, readings: list[list[Token]], shown: str, work: Work | None = None
 ) -> tuple[dict[tuple[str, str], Printed], str] | None:
     """The one reading (numbers with wrapped pieces joined) whose whole table every identity confirms:
     None when none or several do. When none does, the readings are searched again for a grid with one
@@ -412,7 +413,7 @@ def _one_whole(
     whole = {}
     for slip_budget in (None, SLIP_READINGS_BUDGET):  # then: a cell the source printed wrong in one of them
         for reading in readings:
-            cells, name = _read_t3(doc, start, vals=reading, shown=shown, slip_budget=slip_budget)
+            cells, name = _read_t3(doc, start, vals=reading, shown=shown, slip_budget=slip_budget, work=work)
             full = len(_shape("2021" if name == "2021" else "2021_mixed")[0]) * len(t3.COLUMNS)
             # with the slip, the table but its one cell printed wrong (other partial readings keep whole rows)
             if name and len(cells) in ((full,) if slip_budget is None else (full, full - 1)):
@@ -437,7 +438,7 @@ def _grid_cells(rows: Sequence[Row], grid: dict[int, list[Token]]) -> dict[tuple
 
 
 def _read_t3(
-    doc: Document, start: int, vals: list[Token], shown: str, slip_budget: int | None = None
+    doc: Document, start: int, vals: list[Token], shown: str, slip_budget: int | None = None, work: Work | None = None
 ) -> tuple[dict[tuple[str, str], Printed], str | None]:
     """`read_t3_stream` on the table's numbers `vals` (wrapped numbers joined), `shown` the layout its
     labels show; when every other reading fails, a grid with one cell the source printed wrong is searched
@@ -542,6 +543,15 @@ def _read_t3(
     while 0 < i < len(rows) and not on_its_line(i - 1) and all(_num(t) == 0 for t in window(i - 1)):
         i -= 1
         del taken[i]
+    # every row adds up at its place but the columns do not: a row adds up in any order of its parts, so a
+    # row whose cells are printed out of order (四's, in Chromium's copies) is not known by its place; no row
+    # is, and the readings below search the whole table
+    by_place = len(taken) == len(rows) and len(vals) == len(rows) * ncol
+    if by_place and not _columns_hold({rows[k].key: [_num(t) for t in w] for k, w in taken.items()}, leaves):
+        taken = {}
+    else:
+        by_place = False
+
     def last_run(slip: bool = False) -> None:
         """One run of rows left (the whole table when none was taken): the table's other rows are known,
         so its columns must add up too; the staircase of blocks fills it where one grid fits (with `slip`,
@@ -550,10 +560,10 @@ def _read_t3(
         if gaps and gaps == list(range(gaps[0], gaps[-1] + 1)) and len(gaps) <= STAIRCASE_ROWS:
             a, b = gaps[0], gaps[-1] + 1
             known = {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}
-            grid = _staircase(vals[a * ncol : b * ncol], rows[a:b], leaves, known, slip=slip)
+            grid = _staircase(vals[a * ncol : b * ncol], rows[a:b], leaves, known, slip=slip, work=work)
             taken.update({a + j: row for j, row in enumerate(grid or [])})
 
-    if len(vals) == len(rows) * ncol:  # every row's place is known: take each row that adds up in it
+    if len(vals) == len(rows) * ncol and not by_place:  # every row's place is known: take each row that adds up in it
         taken.update({k: window(k) for k in range(i, len(rows)) if adds_up(k, strict=True) and _telling(window(k))})
         # the rows between two rows at their places hold exactly the numbers between them (a cell never
         # comes before the one above it or left of it): such a run of rows is taken when one grid fits
@@ -563,7 +573,7 @@ def _read_t3(
             while b < len(rows) and b not in taken:
                 b += 1
             if 0 < b - a <= STAIRCASE_ROWS:
-                grid = _staircase(vals[a * ncol : b * ncol], rows[a:b], leaves)
+                grid = _staircase(vals[a * ncol : b * ncol], rows[a:b], leaves, work=work)
                 taken.update({a + j: row for j, row in enumerate(grid or [])})
             a = b + 1
         last_run()
@@ -574,7 +584,7 @@ def _read_t3(
 
     if len(taken) < len(rows) and len(vals) == len(rows) * ncol:
         # cells printed after their place (a cell whose line the viewer reads with a later block)
-        grid = _deferred(vals, rows, leaves) or _deferred(vals, rows, leaves, first_column=True)
+        grid = _deferred(vals, rows, leaves, work=work) or _deferred(vals, rows, leaves, first_column=True, work=work)
         if grid is not None and agrees(grid):
             taken = dict(enumerate(grid))
     if len(taken) < len(rows) and len(vals) == len(rows) * ncol:
@@ -591,24 +601,24 @@ def _read_t3(
             taken = dict(enumerate(grid))
     if len(taken) < len(rows) and len(vals) == len(rows) * ncol:
         # first cells and totals printed late, each in their own order (the widest search: the last)
-        grid = _deferred(vals, rows, leaves, first_column=True, late_totals=True)
+        grid = _deferred(vals, rows, leaves, first_column=True, late_totals=True, work=work)
         if grid is not None and agrees(grid):
             taken = dict(enumerate(grid))
     if len(taken) < len(rows) and len(vals) == len(rows) * ncol:
         # first cells printed late, and the last cells of the row above (七) printed with 四's
-        grid = _deferred(vals, rows, leaves, first_column=True, end_rows=True)
+        grid = _deferred(vals, rows, leaves, first_column=True, end_rows=True, work=work)
         if grid is not None and agrees(grid):
             taken = dict(enumerate(grid))
     if slip_budget and len(taken) < len(rows) and len(vals) == len(rows) * ncol:
         # one cell the source printed wrong (its row and column do not add up): the late-cell readings again
-        grid = _deferred(vals, rows, leaves, slip=True, budget=slip_budget) or _deferred(
-            vals, rows, leaves, first_column=True, slip=True, budget=slip_budget
+        grid = _deferred(vals, rows, leaves, slip=True, budget=slip_budget, work=work) or _deferred(
+            vals, rows, leaves, first_column=True, slip=True, budget=slip_budget, work=work
         )
         if grid is not None and agrees(grid):
             taken = dict(enumerate(grid))
         last_run(slip=True)
     if len(taken) < len(rows):
-        blank = _totals_blank(vals, rows, leaves) or _printed_empty(vals, rows, leaves)
+        blank = _totals_blank(vals, rows, leaves) or _printed_empty(vals, rows, leaves, work)
         # the rows the earlier readings took must read the same in it
         if blank is not None and all(
             blank[(rows[k].key, col.key)].raw == t.text for k, w in taken.items() for col, t in zip(t3.COLUMNS, w)
@@ -949,7 +959,7 @@ EMPTY_BUDGET = 50_000
 
 
 def _printed_empty(
-    vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...]
+    vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...], work: Work | None = None
 ) -> dict[tuple[str, str], Printed] | None:
     """Table 三 with up to MAX_EMPTY cells printed empty (nothing of them in the copy), every row printing
     its total, the other cells in row order: the rows are read top to bottom, each taking 7 − k numbers
@@ -986,6 +996,8 @@ def _printed_empty(
                 tried += 1
                 if tried > EMPTY_BUDGET:
                     return False
+                if work is not None:
+                    work.spend()
                 cells: list[int | None] = []
                 at = pos
                 for c in range(ncol):
@@ -1003,7 +1015,11 @@ def _printed_empty(
                     return False
         return True
 
-    if not walk(0, 0, missing) or len(found) != 1:
+    try:
+        ended = walk(0, 0, missing)
+    except _OverBudget:  # the table's searches past TABLE_BUDGET together
+        return None
+    if not ended or len(found) != 1:
         log.debug("table 三 with cells printed empty: %s", "over budget" if tried > EMPTY_BUDGET else f"{len(found)} grids fit")
         return None
     (placed,) = found.values()
@@ -1033,7 +1049,22 @@ rows, 1.4 s)."""
 
 def _staircase(
     vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...], known: dict[str, list[Number]] | None = None,
-    slip: bool = False, over_budget: bool = False,
+    slip: bool = False, over_budget: bool = False, work: Work | None = None,
+) -> list[list[Token]] | None:
+    """`_staircase_search`, once per table for the same arguments (as `_deferred`)."""
+    def search() -> list[list[Token]] | None:
+        return _staircase_search(vals, rows, leaves, known, slip, over_budget, work)
+
+    if work is None or over_budget:  # (a search that raises past its budget is not kept)
+        return search()
+    rest = tuple(sorted((k, tuple(v)) for k, v in (known or {}).items()))
+    key = ("staircase", tuple(vals), tuple(r.key for r in rows), leaves, rest, slip)
+    return work.once(key, search)
+
+
+def _staircase_search(
+    vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...], known: dict[str, list[Number]] | None,
+    slip: bool, over_budget: bool, work: Work | None,
 ) -> list[list[Token]] | None:
     """The one grid of len(rows) × 7 cells the numbers of a table-三 copy fill in reading order, or None.
 
@@ -1068,7 +1099,7 @@ def _staircase(
         return None
     if slip:  # only where the search without the slip ends within its budget (finding none): else this one would not
         try:
-            strict = _staircase(vals, rows, leaves, known, over_budget=True)
+            strict = _staircase(vals, rows, leaves, known, over_budget=True, work=work)
         except _OverBudget:
             return None
         if strict is not None:
@@ -1192,6 +1223,8 @@ def _staircase(
                 tried += 1
                 if tried > budget:
                     return False
+                if work is not None:
+                    work.spend()
                 done = place(r0, c0, w, start, n)
                 if done is None:
                     continue
@@ -1200,7 +1233,12 @@ def _staircase(
                 unplace(done)
         return True
 
-    ended = walk(0, (-1, -1), 1)
+    try:
+        ended = walk(0, (-1, -1), 1)
+    except _OverBudget:  # the table's searches past TABLE_BUDGET together
+        if over_budget:
+            raise
+        return None
     if over_budget and tried > budget:
         raise _OverBudget
     if not ended or len(found) != 1:
@@ -1268,6 +1306,22 @@ def _columns_hold(n: dict[str, list[Number]], leaves: tuple[str, ...], results_t
 def _deferred(
     vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...], first_column: bool = False, joins: int = 0,
     late_totals: bool = False, slip: bool = False, budget: int | None = None, end_rows: bool = False,
+    work: Work | None = None,
+) -> list[list[Token]] | None:
+    """`_deferred_search`, once per table for the same arguments (`work`: the table's searches; a
+    reading of its wrapped numbers read again for the slip searches the same again)."""
+    def search() -> list[list[Token]] | None:
+        return _deferred_search(vals, rows, leaves, first_column, joins, late_totals, slip, budget, end_rows, work)
+
+    if work is None:
+        return search()
+    key = ("deferred", tuple(vals), tuple(r.key for r in rows), leaves, first_column, joins, late_totals, slip, budget, end_rows)
+    return work.once(key, search)
+
+
+def _deferred_search(
+    vals: list[Token], rows: Sequence[Row], leaves: tuple[str, ...], first_column: bool, joins: int,
+    late_totals: bool, slip: bool, budget: int | None, end_rows: bool, work: Work | None,
 ) -> list[list[Token]] | None:
     """The one whole table 三 the numbers fill row by row, left to right, when some cells are printed
     after their place, or None.
@@ -1475,7 +1529,9 @@ def _deferred(
         total = tuple(nums[t] if (t := at[sides[1][0] * ncol + c]) >= 0 else None for c in range(ncol))
         slipped = (odd, nums[at[odd * ncol + ncol - 1]] - sum(nums[at[odd * ncol + c]] for c in range(ncol - 1))) if odd >= 0 else None
         # (三's cells: the leaves' check needs them)
-        return n, queue, ahead, used, tuple(parked), cells, tuple(map(tuple, sums)), total, slipped
+        # (the row of the parked cells: `last_row` reads them by its sum too)
+        park = tuple(tokens_[at[c]].text if at[c] >= 0 else None for c in park_row) if parked else ()
+        return n, queue, ahead, used, tuple(parked), park, cells, tuple(map(tuple, sums)), total, slipped
 
     def flat(suffix: tuple | None) -> tuple[tuple[int, str], ...]:
         """A reading of the rest, (cell, token, the rest) linked: its cells' printed values."""
@@ -1558,6 +1614,8 @@ def _deferred(
         steps += 1
         if steps > (budget or (LATE_TOTALS_BUDGET if late_totals else DEFERRED_BUDGET)):
             raise _OverBudget
+        if work is not None:
+            work.spend()
         out: list[tuple | None] = []
         # the last row and the cells still waiting, in any order: each is the value the identities leave it
         at_last = n == size - ncol and not slip and not joins and ahead < 0 and not any(q >= pair_tag for q in queue)
@@ -1585,8 +1643,9 @@ def _deferred(
             # one cell of a row waits at a time, but in the rows right above the last several may (`last_row`; not
             # with first cells waiting too, where each of them could then be read as any cell of its row, nor with
             # the slip, whose search it would take past its budget)
-            one_per_row = not queue or cell_of(queue[-1]) // ncol != n // ncol or (
-                not first_column and not slip and n >= tail_start)
+            one_per_row = not queue or cell_of(queue[-1]) // ncol != n // ncol or (not slip and n >= tail_start and (
+                not first_column or (late_totals and n % ncol == ncol - 1 and all(
+                    first(q) for q in queue if cell_of(q) // ncol == n // ncol))))
             room = (sum(1 for q in queue if first(q)) < MAX_FIRST_DEFERRED if first(n)
                     else sum(1 for q in queue if not first(q)) < MAX_DEFERRED)
             if len(out) < 2 and room and one_per_row and passable(n + 1, (*queue, n), p):
@@ -1648,6 +1707,36 @@ def _slip_cell(grid: dict[str, list[Number]], key: str, leaves: tuple[str, ...])
         if _columns_hold({**grid, key: fixed}, leaves):
             fits.append(c)
     return fits[0] if len(fits) == 1 else None
+
+
+TABLE_BUDGET = 3_000_000
+"""Steps all the searches of one table 三 may take together (`_deferred`'s states, `_staircase`'s and
+`_printed_empty`'s placements), across every reading of its wrapped numbers (`_one_whole`): each search
+has its own budget, but a copy with many readings (up to 64 split readings, each read twice) searched each
+to its own and took minutes (a WeasyPrint copy on US Letter: 150 s, past the extraction worker's 120 s of
+CPU, 4.7 million steps with each search run once per table). The most a table read whole took in the
+matrix and three scratch draws: 2.4 million (about 30 s here). Past it, the searches left end as over
+their budget: the table is not_found."""
+
+
+class Work:
+    """The steps the searches of one table 三 have taken, against TABLE_BUDGET."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit, self.spent = TABLE_BUDGET if limit is None else limit, 0
+        self.done: dict[tuple, Any] = {}  # a search's result by its arguments: a reading searched again reads the same
+
+    def once(self, key: tuple, search: Callable[[], Any]) -> Any:
+        """The result of `search`, searched once per `key` for the table."""
+        if key not in self.done:
+            self.done[key] = search()
+        return self.done[key]
+
+    def spend(self) -> None:
+        """One step more; raises _OverBudget past the limit."""
+        self.spent += 1
+        if self.spent > self.limit:
+            raise _OverBudget
 
 
 class _OverBudget(Exception):

@@ -928,3 +928,54 @@ def test_the_last_result_rows_cells_printed_among_4s_are_read_by_the_identities(
     # one of （六）'s (190 read 191) or one of 四's (74 read 75) off: nothing fits, nothing read as another number
     for old, new in (("190", "191"), ("74", "75")):
         _t3_refused(text.replace("\n\n".join(tail), "\n\n".join(new if x == old else x for x in tail)), truth, t3_keys)
+
+
+SHUFFLED = FOLDER.parent / "viewer_2019_chromium_last_row_shuffled"
+
+
+def test_rows_that_add_up_at_their_places_while_the_columns_do_not_are_searched_whole() -> None:
+    # Chromium prints 四's cells in an order of their own; that row adds up in any order of its parts, so every
+    # row adds up at its place while the columns do not: no row is known by its place, and the search reads 四
+    # as what H3.1 leaves
+    text, truth, t3_keys = _t3_whole(SHUFFLED)
+    end = "258\n\n166\n\n109\n\n12\n\n四、结转下年度继续办理\n\n129\n\n82\n\n756\n"
+    assert end in text
+    first_three = ("natural_person", "commercial_enterprise", "research_institution")
+    assert [truth[("t3", "carried_forward", c)]["value"] for c in first_three] == [258, 129, 82]
+    # 四's row at its place adds up (its six parts make 756): that alone does not place its cells
+    assert 258 + 166 + 109 + 12 + 129 + 82 == 756
+    # 四 in yet another order that adds up: the same grid
+    _t3_whole_of(text.replace(end, "82\n\n12\n\n109\n\n166\n\n四、结转下年度继续办理\n\n258\n\n129\n\n756\n"), truth, t3_keys)
+    # two of 四's cells changed so that the row still adds up (129 read 130, 82 read 81): H3.1 no longer
+    # holds in any order, and nothing of table 三 is read as another number
+    _t3_refused(text.replace(end, end.replace("129", "130").replace("\n82\n", "\n81\n")), truth, t3_keys)
+
+
+def test_the_searches_of_one_table_share_one_budget(monkeypatch) -> None:
+    # every search of one table 三 (each reading of its wrapped numbers, each pass) draws its steps from one
+    # budget: past it the searches left end as over their budget, and the table is not read whole, no cell of
+    # it as another number (the default budget reads this copy whole: its end needs the widest searches)
+    from tasks.extract import stream
+
+    text, truth, t3_keys = _t3_whole(INTERLEAVED)
+    monkeypatch.setattr(stream, "TABLE_BUDGET", 2_000)
+    _t3_refused(text, truth, t3_keys)
+
+
+FIRST_AND_TOTAL = FOLDER.parent / "viewer_2021_chromium_first_and_total_late"
+
+
+def test_a_first_cell_and_a_total_of_a_row_above_4_wait_together_with_a_total_rows_late() -> None:
+    # Chromium prints （六）3.其他's first cell (92) and its total (167) after its other cells, the total of
+    # 7.属于行政执法案卷 (200) twelve rows late between them: first cells and other cells printed late each keep
+    # their own order, and in the rows above 四 a row's first cell and its total may wait together
+    text, truth, t3_keys = _t3_whole(FIRST_AND_TOTAL)
+    late = "\n92\n\n200\n\n167\n"
+    assert late in text
+    assert truth[("t3", "other_other", "natural_person")]["value"] == 92
+    assert truth[("t3", "denied_enforcement_file", "total")]["value"] == 200
+    assert truth[("t3", "other_other", "total")]["value"] == 167
+    # the late total before the first cell: each kind still in its own order, the same grid
+    _t3_whole_of(text.replace(late, "\n200\n\n92\n\n167\n"), truth, t3_keys)
+    # the twelve-rows-late total one off (200 read 201): no grid fits, nothing read as another number
+    _t3_refused(text.replace(late, "\n92\n\n201\n\n167\n"), truth, t3_keys)
