@@ -11,7 +11,7 @@ from tasks.errors import NotAReport, ScannedDocument, TableNotFound
 from tasks.extract.model import Document, Figure, Paragraph, Table
 from tasks.extract.normalize import HEADING_PREFIX, norm
 from tasks.extract.result import CellRecord, Issue
-from tasks.extract.stream import read_t2_stream, read_t3_stream, read_t4_stream, reading_order
+from tasks.extract.stream import labels_layout, read_t2_stream, read_t3_stream, read_t4_stream, reading_order
 from tasks.extract.tables import (
     Printed,
     T2Result,
@@ -298,14 +298,18 @@ def understand(doc: Document) -> Understood:
         t3r = _blank_rows_confirmed(t3r)
     t4c = read_t4(lines) or read_t4_headerless(doc) or read_t4_small_tables(doc)
     t2r = read_t2(lines, confirmed=viewer)
+    shown = None  # the table-三 layout a copy's labels show where its table 三 is not read
     if doc.media == "text" and not (t2r.cells and t3r.cells and t4c):
         # a copy that kept no rows (a PDF viewer's): the numbers in reading order, confirmed by identities
         flat = reading_order(doc)
         flat_headings = find_headings(flat)
         t3r, t4c = _from_reading_order(flat, flat_headings, t3r, t4c, viewer)
+        at = {h.section: h.block for h in flat_headings}
+        if t3r.layout not in ("2021", "single") and 3 in at and 4 in at:  # (None, or "unknown": rows with no （六）)
+            shown = labels_layout(flat, at[3], at[4])
         if not t2r.cells or t2r.format is None:  # nothing, or rows under no header that names a format
             t2r = _t2_from_reading_order(flat, flat_headings, t2r)
-    fmt = decide_format(t2r.format, t3r.layout, year)
+    fmt = decide_format(t2r.format, shown or t3r.layout, year)
 
     found_any = bool(t2r.cells or t3r.cells or t4c)
     looks_like_report = (agency is not None and year is not None and _title_present(doc)) or len(headings) >= 3

@@ -334,6 +334,21 @@ def _layout_evidence(doc: Document, start: int, end: int) -> str:
     return "2021" if "不补正" in text or "逾期未按收费" in text else "single"
 
 
+def labels_layout(doc: Document, start: int, end: int) -> str | None:
+    """The table-三 layout the section's labels show, read or not: "2021" when a （六） leaf's label is printed,
+    "single" when （六）其他处理 is and none of its leaves, None when neither is (the format of a report whose
+    table 三 is not read then rests on its other tables)."""
+    text = "".join(norm(b.text) for b in doc.blocks[start:end] if isinstance(b, Paragraph))
+    if _layout_evidence(doc, start, end) == "2021" or any(w in text for w in OTHER_LEAF_PIECES):
+        return "2021"
+    return "single" if norm(t3.OTHER) in text else None
+
+
+OTHER_LEAF_PIECES = ("不补正", "逾期未按", "收费通知", "缴纳费用", "不再处理")
+"""Pieces of the 2021 （六） leaves' labels, each short enough to survive a label wrapped over lines with
+numbers between them: any of them printed shows the 2021 layout."""
+
+
 def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str, str], Printed], str | None]:
     """Table 三 from the value cells between the section-三 heading (block `start`) and the section-四
     heading (block `end`), rebuilt into rows of 7 in the spec's row order: 25 rows (2021) or 23 (one
@@ -638,6 +653,11 @@ def _read_t3(
             # every row adds up but the columns do not: the rows are not where the count puts them
             log.debug("table 三 in reading order: rows add up, columns do not; nothing taken")
             return {}, None
+    if len(taken) < len(rows) and layout != shown:
+        # the count fits the other layout than the labels show (161 cells and 14 pieces of wrapped numbers make
+        # 175): only a whole table its identities confirm is that layout; rows at their places are not its rows
+        log.debug("table 三 in reading order: the count fits %s, the labels show %s; not read whole", layout, shown)
+        return {}, None
     if len(taken) < len(rows):
         taken = _columns_known(taken, rows, leaves)
         log.debug("table 三 in reading order: %d of %d rows confirmed (%d value cells)", len(taken), len(rows), len(vals))
