@@ -339,14 +339,15 @@ def labels_layout(doc: Document, start: int, end: int) -> str | None:
     "single" when （六）其他处理 is and none of its leaves, None when neither is (the format of a report whose
     table 三 is not read then rests on its other tables)."""
     text = "".join(norm(b.text) for b in doc.blocks[start:end] if isinstance(b, Paragraph))
-    if _layout_evidence(doc, start, end) == "2021" or any(w in text for w in OTHER_LEAF_PIECES):
+    if any(w in text for w in OTHER_LEAF_PIECES):
         return "2021"
     return "single" if norm(t3.OTHER) in text else None
 
 
 OTHER_LEAF_PIECES = ("不补正", "逾期未按", "收费通知", "缴纳费用", "不再处理")
 """Pieces of the 2021 （六） leaves' labels, each short enough to survive a label wrapped over lines with
-numbers between them: any of them printed shows the 2021 layout."""
+numbers between them: any of them printed shows the 2021 layout (`_layout_evidence`'s two words among them:
+不补正, and 逾期未按 of 逾期未按收费)."""
 
 
 def read_t3_stream(doc: Document, start: int, end: int) -> tuple[dict[tuple[str, str], Printed], str | None]:
@@ -561,11 +562,10 @@ def _read_t3(
     # every row adds up at its place but the columns do not: a row adds up in any order of its parts, so a
     # row whose cells are printed out of order (四's, in Chromium's copies) is not known by its place; no row
     # is, and the readings below search the whole table
-    by_place = len(taken) == len(rows) and len(vals) == len(rows) * ncol
-    if by_place and not _columns_hold({rows[k].key: [_num(t) for t in w] for k, w in taken.items()}, leaves):
+    by_place = len(taken) == len(rows) and len(vals) == len(rows) * ncol and not _columns_hold(
+        {rows[k].key: [_num(t) for t in w] for k, w in taken.items()}, leaves)
+    if by_place:
         taken = {}
-    else:
-        by_place = False
 
     def last_run(slip: bool = False) -> None:
         """One run of rows left (the whole table when none was taken): the table's other rows are known,
@@ -1548,10 +1548,9 @@ def _deferred_search(
                       for r in open_rows for c in range(ncol))
         total = tuple(nums[t] if (t := at[sides[1][0] * ncol + c]) >= 0 else None for c in range(ncol))
         slipped = (odd, nums[at[odd * ncol + ncol - 1]] - sum(nums[at[odd * ncol + c]] for c in range(ncol - 1))) if odd >= 0 else None
-        # (三's cells: the leaves' check needs them)
-        # (the row of the parked cells: `last_row` reads them by its sum too)
+        # the row of the parked cells: `last_row` reads them by its sum too
         park = tuple(tokens_[at[c]].text if at[c] >= 0 else None for c in park_row) if parked else ()
-        return n, queue, ahead, used, tuple(parked), park, cells, tuple(map(tuple, sums)), total, slipped
+        return n, queue, ahead, used, tuple(parked), park, cells, tuple(map(tuple, sums)), total, slipped  # (三's: the leaves' check)
 
     def flat(suffix: tuple | None) -> tuple[tuple[int, str], ...]:
         """A reading of the rest, (cell, token, the rest) linked: its cells' printed values."""
@@ -1605,6 +1604,19 @@ def _deferred_search(
         for cell in sorted(unknown, reverse=True):
             suffix = (cell, left[found[cell]].pop(), suffix)
         return suffix
+
+    def with_its_row(n: int, queue: tuple[int, ...]) -> bool:
+        """Cell n may wait while another cell of its row waits. One cell of a row waits at a time, but in the
+        TAIL_ROWS rows right above the last several may (`last_row` reads them): not with first cells waiting
+        too, where each of them could then be read as any cell of its row, but for a row's total beside its
+        own first cell with `late_totals` (the two kinds keep their own orders); nor with the slip, whose
+        search it would take past its budget."""
+        if slip or n < tail_start:
+            return False
+        if not first_column:
+            return True
+        row = n // ncol
+        return late_totals and n % ncol == ncol - 1 and all(first(q) for q in queue if cell_of(q) // ncol == row)
 
     memo: dict[tuple, list[tuple | None]] = {}
 
@@ -1660,12 +1672,7 @@ def _deferred_search(
                 if fill(n, joined[p]) and passable(n + 1, (*queue,), p + 2):
                     follow(n, joined[p], walk(n + 1, queue, ahead, used + 1))
                 unfill(n)
-            # one cell of a row waits at a time, but in the rows right above the last several may (`last_row`; not
-            # with first cells waiting too, where each of them could then be read as any cell of its row, nor with
-            # the slip, whose search it would take past its budget)
-            one_per_row = not queue or cell_of(queue[-1]) // ncol != n // ncol or (not slip and n >= tail_start and (
-                not first_column or (late_totals and n % ncol == ncol - 1 and all(
-                    first(q) for q in queue if cell_of(q) // ncol == n // ncol))))
+            one_per_row = not queue or cell_of(queue[-1]) // ncol != n // ncol or with_its_row(n, queue)
             room = (sum(1 for q in queue if first(q)) < MAX_FIRST_DEFERRED if first(n)
                     else sum(1 for q in queue if not first(q)) < MAX_DEFERRED)
             if len(out) < 2 and room and one_per_row and passable(n + 1, (*queue, n), p):
